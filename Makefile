@@ -1,0 +1,160 @@
+# mallog - one non-recursive Makefile. `make help` lists the targets.
+#
+# Variants: build/release (default), build/debug, build/asan (ASan+UBSan; never for preload/).
+# V=1 shows full commands.
+
+SHELL := /bin/bash
+CC ?= cc
+CXX ?= g++
+VARIANT ?= release
+B := build/$(VARIANT)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers -Wno-format-truncation
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -MMD -MP -D_GNU_SOURCE
+ifeq ($(VARIANT),release)
+  OPT := -O2
+else ifeq ($(VARIANT),debug)
+  OPT := -O0
+else ifeq ($(VARIANT),asan)
+  OPT := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+  $(error unknown VARIANT $(VARIANT))
+endif
+CFLAGS_ALL := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+LDLIBS_ALL := -lzstd -lm -lpthread -ldl
+# The recorder: never sanitized, hidden symbols, no builtins (gcc would fuse malloc+memset into a
+# call to our own calloc), bound now so lazy PLT resolution never re-enters malloc.
+PRELOAD_CFLAGS := -std=gnu11 $(WARN) -g -O2 -MMD -MP -fPIC -fvisibility=hidden -fno-builtin \
+                  -ftls-model=initial-exec -D_GNU_SOURCE
+PRELOAD_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete
+
+Q := $(if $(V),,@)
+
+LIB_SRC := $(wildcard lib/*.c)
+TOOL_SRC := $(wildcard replay/*.c analyze/*.c plots/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+PROG_C := $(wildcard tests/progs/*.c)
+PROG_CXX := $(wildcard tests/progs/*.cc)
+BENCH_C := $(wildcard bench/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=build/preload/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+PROG_BIN := $(PROG_C:tests/progs/%.c=build/progs/%) $(PROG_CXX:tests/progs/%.cc=build/progs/%)
+BENCH_BIN := $(BENCH_C:bench/%.c=build/bench/%)
+
+MALLOG := $(B)/mallog
+LIBMLG := $(B)/libmlg.a
+PRELOAD_SO := $(B)/libmallog.so
+
+DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev \
+                gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine
+DEB_OPTIONAL := heaptrack chromium
+
+.PHONY: all help deps deps-optional test unit unit-asan e2e bench demo clean progs format
+
+## all: build the mallog CLI, libmallog.so, test programs
+all: $(MALLOG) $(PRELOAD_SO) progs
+
+## help: list targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## deps: install the Debian packages mallog needs (checks first; apt-get only what is missing)
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing $$missing"; \
+	  SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	else echo "deps: all present"; fi
+
+## deps-optional: also install heaptrack (bench comparison) and chromium (report screenshot test)
+deps-optional: deps
+	@missing=$$(for p in $(DEB_OPTIONAL); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || echo "deps-optional: could not install $$missing"; fi
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+build/preload/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC [preload] $<")
+	$(Q)$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+
+$(LIBMLG): $(LIB_OBJ)
+	$(Q)ar rcs $@ $^
+
+$(MALLOG): $(CLI_OBJ) $(TOOL_OBJ) $(LIBMLG)
+	$(if $(Q),@echo "  LD $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(TOOL_OBJ) $(LIBMLG) $(LDLIBS_ALL)
+
+$(PRELOAD_SO): $(PRELOAD_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD $@")
+	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -ldl -lpthread
+
+# Unit tests link lib/ and the tool modules (not cli/main.c), real zstd, real cmocka.
+$(B)/tests/%: tests/unit/%.c $(TOOL_OBJ) $(LIBMLG)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(TOOL_OBJ) $(LIBMLG) -lcmocka $(LDLIBS_ALL)
+
+# Test programs: plain -O1 so the compiler keeps every call we count.
+build/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -fno-builtin -Wall -Wextra -Werror -pthread -o $@ $< -lm
+
+build/progs/%: tests/progs/%.cc
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) -std=c++17 -O1 -g -fno-builtin -Wall -Wextra -Werror -pthread -o $@ $<
+
+build/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fno-builtin -Wall -Wextra -Werror -pthread -o $@ $< -lm
+
+progs: $(PROG_BIN) $(BENCH_BIN)
+
+## unit: cmocka unit tests (this variant)
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+## unit-asan: the unit tests under ASan+UBSan
+unit-asan:
+	$(Q)$(MAKE) --no-print-directory VARIANT=asan unit
+
+## e2e: end-to-end tests that record real programs
+e2e: all
+	@bash tests/e2e/run.sh $(MALLOG) $(PRELOAD_SO)
+
+## test: everything: deps, build, unit (release + ASan/UBSan), end-to-end
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory unit-asan
+	$(Q)$(MAKE) --no-print-directory e2e
+
+## bench: overhead, bytes/event, replay and analysis throughput (side-by-side ratios)
+bench: deps all
+	@bash bench/run.sh $(MALLOG) $(PRELOAD_SO)
+
+## demo: record a fragmenting program, replay it on several allocators, write the report
+demo: deps all
+	@bash tests/e2e/demo.sh $(MALLOG)
+
+## format: clang-format every C file
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+## clean: remove build/
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

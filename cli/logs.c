@@ -1,0 +1,111 @@
+/* logs.c - finding the logs of a recording: a file, a directory, or a prefix. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static int cmp_log(const void *a, const void *b)
+{
+    const struct cli_log *x = a, *y = b;
+    if (x->header.start_realtime_ns != y->header.start_realtime_ns)
+        return x->header.start_realtime_ns < y->header.start_realtime_ns ? -1 : 1;
+    if (x->header.pid != y->header.pid)
+        return x->header.pid < y->header.pid ? -1 : 1;
+    return x->header.exec_gen < y->header.exec_gen ? -1 : x->header.exec_gen > y->header.exec_gen;
+}
+
+static int read_header(struct cli_log *l)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    if (mlg_reader_open(&r, l->path, NULL, &err) != 0)
+        return -1;
+    l->header = *mlg_reader_header(r);
+    l->header_ok = 1;
+    mlg_reader_close(r);
+    return 0;
+}
+
+int cli_find_logs(const char *cmd, const char *arg, uint64_t pid, struct cli_log **out)
+{
+    struct stat st;
+    *out = NULL;
+    if (stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
+        struct cli_log *l = calloc(1, sizeof *l);
+        snprintf(l->path, sizeof l->path, "%s", arg);
+        read_header(l);
+        *out = l;
+        return 1;
+    }
+    char dirbuf[PATH_MAX], basebuf[PATH_MAX];
+    const char *dir, *base;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        dir = arg;
+        base = "";
+    } else {
+        snprintf(dirbuf, sizeof dirbuf, "%s", arg);
+        snprintf(basebuf, sizeof basebuf, "%s", arg);
+        dir = dirname(dirbuf);
+        base = basename(basebuf);
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error(cmd, "%s: %s", arg, strerror(errno));
+        return -1;
+    }
+    size_t blen = strlen(base), n = 0, cap = 0;
+    struct cli_log *list = NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".mlog") != 0)
+            continue;
+        if (blen && (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.'))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            list = realloc(list, cap * sizeof *list);
+        }
+        memset(&list[n], 0, sizeof list[n]);
+        snprintf(list[n].path, sizeof list[n].path, "%s/%s", dir, de->d_name);
+        read_header(&list[n]);
+        if (pid && (!list[n].header_ok || list[n].header.pid != pid))
+            continue;
+        n++;
+    }
+    closedir(d);
+    if (n == 0) {
+        if (pid)
+            cli_error(cmd, "%s: no log of pid %" PRIu64, arg, pid);
+        else
+            cli_error(cmd, "%s: no such log, directory or recording prefix", arg);
+        free(list);
+        return -1;
+    }
+    qsort(list, n, sizeof *list, cmp_log);
+    *out = list;
+    return (int)n;
+}
+
+int cli_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, size_t len)
+{
+    struct cli_log *logs;
+    int n = cli_find_logs(cmd, arg, pid, &logs);
+    if (n < 0)
+        return -1;
+    int pick = 0;
+    if (n > 1 && !pid) {
+        /* Several processes: the root (the one no other log of this recording forked). */
+        fprintf(stderr, "mallog %s: %s holds %d logs; reading the first process (%s); "
+                        "choose another with --pid\n", cmd, arg, n, logs[0].path);
+    }
+    snprintf(path, len, "%s", logs[pick].path);
+    free(logs);
+    return 0;
+}

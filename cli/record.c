@@ -1,0 +1,382 @@
+/* record.c - `mallog record [-o PREFIX] [--no-follow] -- CMD...` and `mallog pack`.
+ *
+ * Runs CMD with libmallog.so preloaded, becomes the subreaper of its process tree (so orphaned
+ * descendants report how they ended), waits, then packs every spool of the recording into a
+ * compressed log. Returns CMD's exit status (128+N if a signal killed it).
+ */
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+
+#define MAX_REAPED 4096
+
+struct reaped {
+    pid_t pid;
+    int status;
+};
+
+static struct reaped reaped[MAX_REAPED];
+static size_t nreaped;
+
+static void remember(pid_t pid, int status)
+{
+    if (nreaped < MAX_REAPED)
+        reaped[nreaped++] = (struct reaped){pid, status};
+}
+
+static const struct reaped *find_reaped(pid_t pid)
+{
+    for (size_t i = nreaped; i-- > 0;)
+        if (reaped[i].pid == pid)
+            return &reaped[i];
+    return NULL;
+}
+
+/* Finds CMD on PATH like execvp would. */
+static int resolve_cmd(const char *cmd, char *out, size_t len)
+{
+    if (strchr(cmd, '/')) {
+        snprintf(out, len, "%s", cmd);
+        return access(out, X_OK);
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        const char *c = strchr(path, ':');
+        size_t n = c ? (size_t)(c - path) : strlen(path);
+        snprintf(out, len, "%.*s/%s", (int)n, path, cmd);
+        if (access(out, X_OK) == 0)
+            return 0;
+        path += n + (c ? 1 : 0);
+    }
+    return -1;
+}
+
+/* LD_PRELOAD cannot see static or setuid programs: say so before the run, not after. */
+static void warn_unpreloadable(const char *cmd)
+{
+    char path[PATH_MAX];
+    if (resolve_cmd(cmd, path, sizeof path) != 0)
+        return;
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) && getuid() != 0)
+        fprintf(stderr, "mallog record: warning: %s is setuid/setgid: the loader ignores "
+                        "LD_PRELOAD for it, its allocations will not be recorded\n", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    Elf64_Ehdr eh;
+    if (read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64) {
+        int dynamic = 0;
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * eh.e_phentsize)) != sizeof ph)
+                break;
+            dynamic |= ph.p_type == PT_INTERP;
+        }
+        if (!dynamic)
+            fprintf(stderr, "mallog record: warning: %s is statically linked: LD_PRELOAD cannot "
+                            "interpose its malloc, nothing will be recorded for it\n", path);
+    }
+    close(fd);
+}
+
+/* Absolute prefix: realpath of its directory + its last component. */
+static int absolute_prefix(const char *prefix, char *out, size_t len)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", prefix);
+    char *d = dirname(tmp);
+    if (!realpath(d, dir))
+        return -1;
+    snprintf(tmp, sizeof tmp, "%s", prefix);
+    snprintf(out, len, "%s/%s", dir, basename(tmp));
+    return 0;
+}
+
+/* <prefix>.<pid>.mlog for the first image of a pid, <prefix>.<pid>.<gen>.mlog after an exec. */
+static void log_name(char *out, size_t len, const char *prefix, uint64_t pid, uint32_t gen)
+{
+    if (gen == 0)
+        snprintf(out, len, "%s.%" PRIu64 ".mlog", prefix, pid);
+    else
+        snprintf(out, len, "%s.%" PRIu64 ".%u.mlog", prefix, pid, gen);
+}
+
+static int process_alive(uint64_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%" PRIu64 "/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+struct spool_entry {
+    char path[PATH_MAX];
+    struct mlg_header h;
+    int end;
+};
+
+static int cmp_spool(const void *a, const void *b)
+{
+    const struct spool_entry *x = a, *y = b;
+    if (x->h.pid != y->h.pid)
+        return x->h.pid < y->h.pid ? -1 : 1;
+    return x->h.exec_gen < y->h.exec_gen ? -1 : x->h.exec_gen > y->h.exec_gen;
+}
+
+/* Packs every <prefix>.*.spool. root/root_status: the launched process and its wait status
+ * (root = 0 when unknown). Returns the number of spools that could not be packed. */
+static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root_status,
+                       int level)
+{
+    char dirbuf[PATH_MAX], basebuf[PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", prefix);
+    snprintf(basebuf, sizeof basebuf, "%s", prefix);
+    const char *dir = dirname(dirbuf), *base = basename(basebuf);
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error(cmd, "%s: %s", dir, strerror(errno));
+        return 1;
+    }
+    struct spool_entry *list = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l <= blen + 7 || strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.' ||
+            strcmp(de->d_name + l - 6, ".spool") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            list = realloc(list, cap * sizeof *list);
+            if (!list)
+                abort();
+        }
+        snprintf(list[n].path, sizeof list[n].path, "%s/%s", dir, de->d_name);
+        struct mlg_error err;
+        if (mlg_spool_peek(list[n].path, &list[n].h, &list[n].end, &err) != 0) {
+            cli_log_error(cmd, list[n].path, &err);
+            continue;
+        }
+        n++;
+    }
+    closedir(d);
+    qsort(list, n, sizeof *list, cmp_spool);
+    int failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct spool_entry *s = &list[i];
+        int newest = i + 1 == n || list[i + 1].h.pid != s->h.pid;
+        int end = -1, status = 0;
+        if (!newest) {
+            end = MLG_END_EXEC; /* a later image of the same pid exists */
+        } else if (root && (pid_t)s->h.pid == root) {
+            if (WIFSIGNALED(root_status)) {
+                end = MLG_END_SIGNAL;
+                status = WTERMSIG(root_status);
+            } else if (s->end == MLG_END_VANISHED || s->end == MLG_END_EXIT) {
+                end = MLG_END_EXIT;
+                status = WEXITSTATUS(root_status);
+            }
+        } else if (s->end == MLG_END_VANISHED) {
+            const struct reaped *r = find_reaped((pid_t)s->h.pid);
+            if (r && WIFSIGNALED(r->status)) {
+                end = MLG_END_SIGNAL;
+                status = WTERMSIG(r->status);
+            } else if (!r && process_alive(s->h.pid)) {
+                fprintf(stderr, "mallog %s: pid %" PRIu64 " is still running; its spool %s stays "
+                                "until you run 'mallog pack %s'\n", cmd, s->h.pid, s->path, prefix);
+                continue;
+            }
+        }
+        char out[PATH_MAX + 64];
+        log_name(out, sizeof out, prefix, s->h.pid, s->h.exec_gen);
+        struct mlg_writer_options opt = {.zstd_level = level};
+        struct mlg_pack_result res;
+        struct mlg_error err;
+        if (mlg_pack_spool(s->path, out, end, status, &opt, &res, &err) != 0) {
+            cli_log_error(cmd, err.code == MLG_E_EXISTS ? out : s->path, &err);
+            if (err.code == MLG_E_EXISTS)
+                fprintf(stderr, "mallog %s: not overwriting an existing log; the spool %s stays\n",
+                        cmd, s->path);
+            failures++;
+            continue;
+        }
+        unlink(s->path);
+        if (cli_verbosity > 0) {
+            char sz[32];
+            fprintf(stderr, "mallog: pid %" PRIu64 ": %" PRIu64 " events -> %s (%s, %.2f bytes/event)%s\n",
+                    res.pid, res.events, out, mlg_format_size(res.log_bytes, sz, sizeof sz),
+                    res.events ? (double)res.log_bytes / (double)res.events : 0.0,
+                    res.lost_events ? " [some events lost]" : "");
+        }
+    }
+    free(list);
+    return failures;
+}
+
+static void record_usage(FILE *f)
+{
+    fprintf(f, "usage: mallog record [-o PREFIX] [--no-follow] [--level N] -- CMD [ARGS...]\n\n"
+               "Runs CMD with libmallog.so preloaded and writes PREFIX.<pid>.mlog for every\n"
+               "process of its tree (PREFIX.<pid>.<n>.mlog after the n-th exec).\n\n"
+               "  -o, --output PREFIX  where logs go (default: ./mallog)\n"
+               "      --no-follow      record only CMD itself, not its children or exec'd programs\n"
+               "      --level N        zstd level for the logs (default 3)\n"
+               "  -q                   say nothing but errors\n");
+}
+
+static volatile sig_atomic_t forward_to;
+
+static void forward_signal(int sig)
+{
+    if (forward_to > 0)
+        kill(forward_to, sig);
+}
+
+int cmd_record(int argc, char **argv)
+{
+    const char *prefix = "mallog";
+    int follow = 1, level = 3;
+    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"no-follow", no_argument, NULL, 'F'},
+                                         {"level", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': prefix = optarg; break;
+        case 'F': follow = 0; break;
+        case 'l': level = atoi(optarg); break;
+        case 'q': cli_verbosity = 0; break;
+        case 'h': record_usage(stdout); return 0;
+        default: record_usage(stderr); return EXIT_ERROR;
+        }
+    }
+    if (optind >= argc) {
+        record_usage(stderr);
+        return EXIT_ERROR;
+    }
+    char abs_prefix[PATH_MAX], so[PATH_MAX];
+    if (absolute_prefix(prefix, abs_prefix, sizeof abs_prefix) != 0) {
+        cli_error("record", "%s: %s", prefix, strerror(errno));
+        return EXIT_ERROR;
+    }
+    snprintf(so, sizeof so, "%s/libmallog.so", cli_self_dir());
+    if (access(so, R_OK) != 0) {
+        cli_error("record", "%s: %s (build it with make)", so, strerror(errno));
+        return EXIT_ERROR;
+    }
+    warn_unpreloadable(argv[optind]);
+    const char *old = getenv("LD_PRELOAD");
+    char *preload = malloc(strlen(so) + (old ? strlen(old) : 0) + 2);
+    sprintf(preload, "%s%s%s", so, old && *old ? ":" : "", old ? old : "");
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t child = fork();
+    if (child < 0) {
+        cli_error("record", "fork: %s", strerror(errno));
+        return EXIT_ERROR;
+    }
+    if (child == 0) {
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("MALLOG_OUT", abs_prefix, 1);
+        setenv("MALLOG_FOLLOW", follow ? "1" : "0", 1);
+        execvp(argv[optind], argv + optind);
+        fprintf(stderr, "mallog record: %s: %s\n", argv[optind], strerror(errno));
+        _exit(127);
+    }
+    free(preload);
+    /* The terminal's ^C reaches the program directly; we stay to pack what it left. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    forward_to = child;
+    signal(SIGTERM, forward_signal);
+    signal(SIGHUP, forward_signal);
+    int status = 0, root_status = 0;
+    for (;;) {
+        pid_t p = waitpid(-1, &status, 0);
+        if (p < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        remember(p, status);
+        if (p == child) {
+            root_status = status;
+            break;
+        }
+    }
+    forward_to = 0;
+    /* Orphaned descendants that already ended: collect how. Still-running ones stay spooled. */
+    pid_t p;
+    while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+        remember(p, status);
+    int failures = pack_prefix("record", abs_prefix, child, root_status, level);
+    if (failures)
+        return EXIT_ERROR;
+    if (WIFSIGNALED(root_status))
+        return 128 + WTERMSIG(root_status);
+    return WEXITSTATUS(root_status);
+}
+
+int cmd_pack(int argc, char **argv)
+{
+    int level = 3;
+    static const struct option opts[] = {{"level", required_argument, NULL, 'l'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': level = atoi(optarg); break;
+        case 'h':
+            printf("usage: mallog pack PREFIX...\n\nPacks the spools PREFIX.*.spool that a "
+                   "recording left (a killed 'mallog record', or a daemon that outlived it).\n");
+            return 0;
+        default: return EXIT_ERROR;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "usage: mallog pack PREFIX...\n");
+        return EXIT_ERROR;
+    }
+    int failures = 0;
+    for (int i = optind; i < argc; i++) {
+        char abs_prefix[PATH_MAX];
+        if (absolute_prefix(argv[i], abs_prefix, sizeof abs_prefix) != 0) {
+            cli_error("pack", "%s: %s", argv[i], strerror(errno));
+            failures++;
+            continue;
+        }
+        failures += pack_prefix("pack", abs_prefix, 0, 0, level);
+    }
+    return failures ? EXIT_ERROR : 0;
+}

@@ -1,0 +1,123 @@
+/* check.c - integrity of an event stream: unknown frees, double frees, ordering inversions.
+ * A log written by libmallog.so must show 0 of each (a forked child's frees of blocks inherited
+ * from its parent are unknown unless the parent's live set is seeded first). */
+#include <string.h>
+
+#include "mallog.h"
+
+int mlg_check_init(struct mlg_check *c, const struct mlg_allocator *alloc)
+{
+    memset(c, 0, sizeof *c);
+    c->first_anomaly_event = UINT64_MAX;
+    c->live = mlg_addrmap_new(alloc);
+    c->freed = mlg_addrmap_new(alloc);
+    if (!c->live || !c->freed) {
+        mlg_check_fini(c);
+        return MLG_E_NOMEM;
+    }
+    return 0;
+}
+
+void mlg_check_fini(struct mlg_check *c)
+{
+    mlg_addrmap_free(c->live);
+    mlg_addrmap_free(c->freed);
+    c->live = c->freed = NULL;
+}
+
+uint64_t mlg_check_anomalies(const struct mlg_check *c)
+{
+    return c->unknown_frees + c->double_frees + c->inversions + c->seq_disorder;
+}
+
+static void anomaly(struct mlg_check *c, const struct mlg_event *ev, uint64_t *counter)
+{
+    (*counter)++;
+    if (c->first_anomaly_event == UINT64_MAX)
+        c->first_anomaly_event = ev->index;
+}
+
+static void add_block(struct mlg_check *c, const struct mlg_event *ev, uint64_t ptr, uint64_t size)
+{
+    uint64_t old;
+    if (mlg_addrmap_get(c->live, ptr, &old)) {
+        anomaly(c, ev, &c->inversions);
+        c->live_bytes -= old;
+        c->live_blocks--;
+    }
+    mlg_addrmap_put(c->live, ptr, size);
+    mlg_addrmap_del(c->freed, ptr, NULL);
+    c->live_blocks++;
+    c->live_bytes += size;
+    if (c->live_bytes > c->peak_live_bytes)
+        c->peak_live_bytes = c->live_bytes;
+}
+
+static void drop_block(struct mlg_check *c, const struct mlg_event *ev, uint64_t ptr)
+{
+    uint64_t size;
+    if (mlg_addrmap_del(c->live, ptr, &size)) {
+        c->live_blocks--;
+        c->live_bytes -= size;
+        mlg_addrmap_put(c->freed, ptr, 1);
+    } else if (mlg_addrmap_get(c->freed, ptr, NULL)) {
+        anomaly(c, ev, &c->double_frees);
+    } else {
+        anomaly(c, ev, &c->unknown_frees);
+    }
+}
+
+void mlg_check_event(struct mlg_check *c, const struct mlg_event *ev)
+{
+    if (c->seen_any && ev->seq <= c->last_seq)
+        anomaly(c, ev, &c->seq_disorder);
+    c->last_seq = ev->seq;
+    c->seen_any = 1;
+    switch (mlg_op_kind(ev->op)) {
+    case 'A':
+        if (ev->ptr && ev->outcome == MLG_OUT_OK)
+            add_block(c, ev, ev->ptr, ev->size);
+        break;
+    case 'F':
+        if (ev->op == MLG_OP_FREE && ev->ptr)
+            drop_block(c, ev, ev->ptr);
+        else if (ev->op == MLG_OP_REALLOC_RELEASE)
+            drop_block(c, ev, ev->old_ptr);
+        break;
+    case 'R':
+        switch (ev->outcome) {
+        case MLG_OUT_OK: /* realloc(NULL, n) */
+            if (ev->ptr)
+                add_block(c, ev, ev->ptr, ev->size);
+            break;
+        case MLG_OUT_MOVED:
+            drop_block(c, ev, ev->old_ptr);
+            add_block(c, ev, ev->ptr, ev->size);
+            break;
+        case MLG_OUT_OLD_RELEASED:
+            if (ev->ptr)
+                add_block(c, ev, ev->ptr, ev->size);
+            break;
+        case MLG_OUT_FREED:
+            drop_block(c, ev, ev->old_ptr);
+            break;
+        case MLG_OUT_INPLACE: {
+            uint64_t old;
+            if (mlg_addrmap_get(c->live, ev->old_ptr, &old)) {
+                c->live_bytes = c->live_bytes - old + ev->size;
+                mlg_addrmap_put(c->live, ev->old_ptr, ev->size);
+                if (c->live_bytes > c->peak_live_bytes)
+                    c->peak_live_bytes = c->live_bytes;
+            } else {
+                anomaly(c, ev, &c->unknown_frees);
+            }
+            break;
+        }
+        default: /* failed or overflow: the old block stays as it was */
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,205 @@
+/* codec.h - the event encoding inside a log frame (docs/FORMAT.md, "Events").
+ *
+ * Events are modelled before zstd sees them: the sequence number is implicit unless it jumps, the
+ * thread is written only when it changes, the outcome only when it is not the obvious one, and
+ * pointers are coded as an index into a 16-entry move-to-front list of recent addresses (glibc's
+ * tcache hands back the block just freed) or else as a delta from the previous pointer. State resets
+ * at each frame so frames decode independently.
+ */
+#ifndef MLG_CODEC_H
+#define MLG_CODEC_H
+
+#include <string.h>
+#include "fields.h"
+#include "varint.h"
+
+#define MLG_TAG_THREAD 0x20
+#define MLG_TAG_GAP 0x40
+#define MLG_TAG_OUTCOME 0x80
+#define MLG_TAG_OP 0x1f
+#define MLG_MRU 16
+#define MLG_EVENT_MAX 96 /* largest encoded event, bytes */
+
+struct mlg_codec {
+    uint64_t prev_seq;
+    uint64_t last_ptr;
+    uint64_t time_ns;
+    uint32_t thread;
+    uint64_t mru[MLG_MRU];
+};
+
+static inline void mlg_codec_reset(struct mlg_codec *c, uint64_t first_seq, uint64_t time_ns)
+{
+    memset(c, 0, sizeof *c);
+    c->prev_seq = first_seq - 1;
+    c->thread = UINT32_MAX;
+    c->time_ns = time_ns;
+}
+
+static inline void mlg_mru_front(struct mlg_codec *c, unsigned i, uint64_t v)
+{
+    memmove(&c->mru[1], &c->mru[0], i * sizeof c->mru[0]);
+    c->mru[0] = v;
+}
+
+static inline uint8_t *mlg_codec_put_ptr(struct mlg_codec *c, uint8_t *p, uint64_t v)
+{
+    if (v == 0)
+        return mlg_varint_put(p, 0);
+    for (unsigned i = 0; i < MLG_MRU; i++) {
+        if (c->mru[i] == v) {
+            mlg_mru_front(c, i, v);
+            c->last_ptr = v;
+            return mlg_varint_put(p, 1 + i);
+        }
+    }
+    uint64_t d = mlg_zigzag((int64_t)(v - c->last_ptr));
+    mlg_mru_front(c, MLG_MRU - 1, v);
+    c->last_ptr = v;
+    return mlg_varint_put(p, MLG_MRU + 1 + d);
+}
+
+static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_t *p,
+                                               const uint8_t *end, uint64_t *out)
+{
+    uint64_t v;
+    p = mlg_varint_get(p, end, &v);
+    if (!p)
+        return NULL;
+    if (v == 0) {
+        *out = 0;
+        return p;
+    }
+    uint64_t ptr;
+    if (v <= MLG_MRU) {
+        ptr = c->mru[v - 1];
+        mlg_mru_front(c, (unsigned)(v - 1), ptr);
+    } else {
+        ptr = c->last_ptr + (uint64_t)mlg_unzigzag(v - MLG_MRU - 1);
+        mlg_mru_front(c, MLG_MRU - 1, ptr);
+    }
+    c->last_ptr = ptr;
+    *out = ptr;
+    return p;
+}
+
+/* The seq an event would have if nothing was skipped: realloc takes two numbers when nothing ran
+ * between its release and acquire points. */
+static inline uint64_t mlg_codec_expected_seq(const struct mlg_codec *c, unsigned fields, uint64_t d)
+{
+    return c->prev_seq + 1 + ((fields & MLG_F_REL) && d == 1 ? 1 : 0);
+}
+
+/* Encodes ev (in log order) at p; returns the end. Emits a clock reading first when time moved. */
+static inline uint8_t *mlg_codec_put(struct mlg_codec *c, uint8_t *p, const struct mlg_event *ev)
+{
+    if (ev->time_ns > c->time_ns) {
+        *p++ = MLG_TAG_TIME;
+        p = mlg_varint_put(p, ev->time_ns - c->time_ns);
+        c->time_ns = ev->time_ns;
+    }
+    unsigned f = mlg_op_fields(ev->op);
+    uint64_t d = ev->seq - ev->seq_rel;
+    uint8_t *tag = p++;
+    unsigned t = ev->op;
+    if (ev->thread != c->thread) {
+        t |= MLG_TAG_THREAD;
+        p = mlg_varint_put(p, ev->thread);
+        c->thread = ev->thread;
+    }
+    uint64_t expected = mlg_codec_expected_seq(c, f, d);
+    if (ev->seq != expected) {
+        t |= MLG_TAG_GAP;
+        p = mlg_varint_put(p, mlg_zigzag((int64_t)(ev->seq - expected)));
+    }
+    c->prev_seq = ev->seq;
+    if (ev->outcome != mlg_default_outcome(ev->op, ev->ptr, ev->old_ptr)) {
+        t |= MLG_TAG_OUTCOME;
+        *p++ = ev->outcome;
+    }
+    if (f & MLG_F_REL)
+        p = mlg_varint_put(p, d);
+    if (f & MLG_F_OLD)
+        p = mlg_codec_put_ptr(c, p, ev->old_ptr);
+    if (f & MLG_F_ARG)
+        p = mlg_varint_put(p, ev->arg);
+    if (f & MLG_F_SIZE)
+        p = mlg_varint_put(p, ev->size);
+    if (f & MLG_F_PTR)
+        p = mlg_codec_put_ptr(c, p, ev->ptr);
+    if (f & MLG_F_RESULT)
+        p = mlg_varint_put(p, mlg_zigzag(ev->result));
+    *tag = (uint8_t)t;
+    return p;
+}
+
+/* Decodes one event from [p, end). Returns the new position, or NULL if the bytes are not a valid
+ * event. Clock readings before the event are consumed. */
+static inline const uint8_t *mlg_codec_get(struct mlg_codec *c, const uint8_t *p,
+                                           const uint8_t *end, struct mlg_event *ev)
+{
+    uint64_t v;
+    while (p < end && *p == MLG_TAG_TIME) {
+        p = mlg_varint_get(p + 1, end, &v);
+        if (!p)
+            return NULL;
+        c->time_ns += v;
+    }
+    if (p >= end)
+        return NULL;
+    unsigned t = *p++;
+    unsigned op = t & MLG_TAG_OP;
+    unsigned f = mlg_op_fields(op);
+    if (f == 0xff)
+        return NULL;
+    memset(ev, 0, sizeof *ev);
+    ev->op = (uint8_t)op;
+    ev->time_ns = c->time_ns;
+    if (t & MLG_TAG_THREAD) {
+        if (!(p = mlg_varint_get(p, end, &v)) || v > UINT32_MAX)
+            return NULL;
+        c->thread = (uint32_t)v;
+    }
+    ev->thread = c->thread;
+    int64_t gap = 0;
+    if (t & MLG_TAG_GAP) {
+        if (!(p = mlg_varint_get(p, end, &v)))
+            return NULL;
+        gap = mlg_unzigzag(v);
+    }
+    int has_outcome = 0;
+    if (t & MLG_TAG_OUTCOME) {
+        if (p >= end || *p >= MLG_OUT_COUNT)
+            return NULL;
+        ev->outcome = *p++;
+        has_outcome = 1;
+    }
+    uint64_t d = 0;
+    if ((f & MLG_F_REL) && !(p = mlg_varint_get(p, end, &d)))
+        return NULL;
+    if ((f & MLG_F_OLD) && !(p = mlg_codec_get_ptr(c, p, end, &ev->old_ptr)))
+        return NULL;
+    if ((f & MLG_F_ARG) && !(p = mlg_varint_get(p, end, &ev->arg)))
+        return NULL;
+    if ((f & MLG_F_SIZE) && !(p = mlg_varint_get(p, end, &ev->size)))
+        return NULL;
+    if ((f & MLG_F_PTR) && !(p = mlg_codec_get_ptr(c, p, end, &ev->ptr)))
+        return NULL;
+    if (f & MLG_F_RESULT) {
+        if (!(p = mlg_varint_get(p, end, &v)))
+            return NULL;
+        ev->result = mlg_unzigzag(v);
+    }
+    ev->seq = mlg_codec_expected_seq(c, f, d) + (uint64_t)gap;
+    if (f & MLG_F_REL) {
+        if (d == 0 || d > ev->seq)
+            return NULL;
+        ev->seq_rel = ev->seq - d;
+    }
+    c->prev_seq = ev->seq;
+    if (!has_outcome)
+        ev->outcome = (uint8_t)mlg_default_outcome(op, ev->ptr, ev->old_ptr);
+    return p;
+}
+
+#endif

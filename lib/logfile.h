@@ -1,0 +1,62 @@
+/* logfile.h - the container of a .mlog: zstd skippable frames for metadata, standard zstd frames
+ * (with content checksums) for events. Shared by writer.c and reader.c only. docs/FORMAT.md. */
+#ifndef MLG_LOGFILE_H
+#define MLG_LOGFILE_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define MLG_SKIP_MAGIC 0x184D2A50u /* zstd skippable frame magic, variant 0 */
+#define MLG_SKIP_HEADER 0u         /* variant: file header */
+#define MLG_SKIP_FRAME 1u          /* variant: metadata of the zstd frame that follows */
+#define MLG_SKIP_TRAILER 2u        /* variant: totals and how the process ended */
+#define MLG_HEADER_TAG "MLOGHDR1"
+#define MLG_TRAILER_TAG "MLOGEND1"
+#define MLG_FRAME_META_SIZE 40u
+#define MLG_FRAME_RAW_MAX (8u << 20) /* a reader refuses larger frames */
+
+enum mlg_header_key {
+    MLG_HK_VERSION = 1,
+    MLG_HK_PID,
+    MLG_HK_PPID,
+    MLG_HK_EXEC_GEN,
+    MLG_HK_PARENT_PID,
+    MLG_HK_PARENT_GEN,
+    MLG_HK_FORK_SEQ,
+    MLG_HK_START_REALTIME,
+    MLG_HK_PAGE_SIZE,
+    MLG_HK_NPROC,
+    MLG_HK_ARGC,
+    MLG_HK_EXE,
+    MLG_HK_ARGV,
+    MLG_HK_GLIBC,
+    MLG_HK_MALLOC_LIB,
+    MLG_HK_MALLOC_SHADOWED,
+    MLG_HK_ENV,
+};
+
+static inline void mlg_put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4); /* x86-64 only: little-endian as the format says */
+}
+
+static inline void mlg_put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+static inline uint32_t mlg_get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint64_t mlg_get64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+#endif

@@ -1,0 +1,499 @@
+/* reader.c - streaming reader of a .mlog.
+ *
+ * Reads frame by frame with read(2) into buffers from the caller's allocator, so it works on pipes
+ * and keeps a replayer's memory out of the allocator under test. Every event before damage is
+ * delivered; the error then names the byte offset of the damaged frame and the first event lost.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#define ZSTD_STATIC_LINKING_ONLY
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "codec.h"
+#include "crc32c.h"
+#include "logfile.h"
+#include "mallog.h"
+
+struct mlg_reader {
+    int fd, own_fd;
+    struct mlg_allocator alloc;
+    ZSTD_DCtx *dctx;
+    struct mlg_header header;
+    struct mlg_trailer trailer;
+    int have_trailer, done;
+    struct mlg_error err;
+    uint64_t offset;       /* bytes consumed */
+    uint64_t file_size;
+    uint64_t next_event;   /* index of the next event to deliver */
+    uint64_t frames;
+    /* the open frame */
+    uint8_t *raw;
+    size_t raw_cap;
+    const uint8_t *pos, *end;
+    uint32_t frame_left;
+    uint64_t frame_offset;
+    struct mlg_codec codec;
+    uint8_t *comp;
+    size_t comp_cap;
+};
+
+static void *std_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+
+static void std_free(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    free(p);
+}
+
+static void *zstd_alloc(void *opaque, size_t n)
+{
+    struct mlg_allocator *a = opaque;
+    /* zstd frees without a size: keep it in front of the block. */
+    uint64_t *p = a->alloc(a->ctx, n + 16);
+    if (!p)
+        return NULL;
+    p[0] = n + 16;
+    return p + 2;
+}
+
+static void zstd_free(void *opaque, void *ptr)
+{
+    struct mlg_allocator *a = opaque;
+    if (!ptr)
+        return;
+    uint64_t *p = (uint64_t *)ptr - 2;
+    a->free(a->ctx, p, p[0]);
+}
+
+static int fail(struct mlg_reader *r, int code, uint64_t offset, const char *fmt, const char *s)
+{
+    r->err.code = code;
+    r->err.offset = offset;
+    r->err.event = r->next_event;
+    snprintf(r->err.detail, sizeof r->err.detail, fmt, s ? s : "");
+    r->done = 1;
+    return code;
+}
+
+/* Reads exactly len bytes. Returns len, a smaller count at EOF, or -1 on error. */
+static ssize_t read_full(struct mlg_reader *r, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(r->fd, (uint8_t *)buf + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r->err.sys_errno = errno;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+static int ensure(struct mlg_reader *r, uint8_t **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return 0;
+    if (*buf)
+        r->alloc.free(r->alloc.ctx, *buf, *cap);
+    *buf = r->alloc.alloc(r->alloc.ctx, need);
+    *cap = *buf ? need : 0;
+    return *buf ? 0 : -1;
+}
+
+static const uint8_t *tlv_find(const uint8_t *p, const uint8_t *end, unsigned key, uint32_t *len)
+{
+    while (end - p >= 6) {
+        unsigned k = p[0] | (unsigned)p[1] << 8;
+        uint32_t l = mlg_get32(p + 2);
+        if ((size_t)(end - p - 6) < l)
+            return NULL;
+        if (k == key) {
+            *len = l;
+            return p + 6;
+        }
+        p += 6 + l;
+    }
+    return NULL;
+}
+
+static uint64_t tlv_u64(const uint8_t *p, const uint8_t *end, unsigned key)
+{
+    uint32_t len;
+    const uint8_t *v = tlv_find(p, end, key, &len);
+    return v && len == 8 ? mlg_get64(v) : 0;
+}
+
+static void tlv_str(const uint8_t *p, const uint8_t *end, unsigned key, char *dst, size_t cap)
+{
+    uint32_t len;
+    const uint8_t *v = tlv_find(p, end, key, &len);
+    size_t n = v ? (len < cap - 1 ? len : cap - 1) : 0;
+    if (n)
+        memcpy(dst, v, n);
+    dst[n] = 0;
+}
+
+static int read_header(struct mlg_reader *r)
+{
+    uint8_t head[8];
+    ssize_t n = read_full(r, head, 8);
+    if (n < 0)
+        return fail(r, MLG_E_IO, 0, "reading the header%s", NULL);
+    if (n == 0)
+        return fail(r, MLG_E_EMPTY, 0, "%s", NULL);
+    if (n < 8 || mlg_get32(head) != MLG_SKIP_MAGIC + MLG_SKIP_HEADER)
+        return fail(r, n < 8 ? MLG_E_NOT_MLOG : MLG_E_NOT_MLOG, 0,
+                    "no mallog header (magic) at the start%s", NULL);
+    uint32_t len = mlg_get32(head + 4);
+    if (len < 12 || len > (1u << 20))
+        return fail(r, MLG_E_NOT_MLOG, 4, "implausible header length%s", NULL);
+    uint8_t *buf = r->alloc.alloc(r->alloc.ctx, len);
+    if (!buf)
+        return fail(r, MLG_E_NOMEM, 8, "%s", NULL);
+    int rc = 0;
+    n = read_full(r, buf, len);
+    if (n < 0) {
+        rc = fail(r, MLG_E_IO, 8, "reading the header%s", NULL);
+        goto out;
+    }
+    if ((size_t)n < len) {
+        rc = fail(r, MLG_E_TRUNCATED, 8 + (uint64_t)n, "inside the file header%s", NULL);
+        goto out;
+    }
+    if (memcmp(buf, MLG_HEADER_TAG, 8) != 0) {
+        rc = fail(r, MLG_E_NOT_MLOG, 8, "header tag is not " MLG_HEADER_TAG "%s", NULL);
+        goto out;
+    }
+    if (mlg_crc32c(buf, len - 4) != mlg_get32(buf + len - 4)) {
+        rc = fail(r, MLG_E_CHECKSUM, 8, "file header%s", NULL);
+        goto out;
+    }
+    const uint8_t *p = buf + 8, *end = buf + len - 4;
+    struct mlg_header *h = &r->header;
+    h->version = (uint32_t)tlv_u64(p, end, MLG_HK_VERSION);
+    if (h->version != MLG_FORMAT_VERSION) {
+        char v[24];
+        snprintf(v, sizeof v, "%u", h->version);
+        rc = fail(r, MLG_E_VERSION, 8, "version %s", v);
+        goto out;
+    }
+    h->pid = tlv_u64(p, end, MLG_HK_PID);
+    h->ppid = tlv_u64(p, end, MLG_HK_PPID);
+    h->exec_gen = (uint32_t)tlv_u64(p, end, MLG_HK_EXEC_GEN);
+    h->parent_pid = tlv_u64(p, end, MLG_HK_PARENT_PID);
+    h->parent_gen = (uint32_t)tlv_u64(p, end, MLG_HK_PARENT_GEN);
+    h->fork_seq = tlv_u64(p, end, MLG_HK_FORK_SEQ);
+    h->start_realtime_ns = tlv_u64(p, end, MLG_HK_START_REALTIME);
+    h->page_size = (uint32_t)tlv_u64(p, end, MLG_HK_PAGE_SIZE);
+    h->nproc = (uint32_t)tlv_u64(p, end, MLG_HK_NPROC);
+    h->argc = (uint32_t)tlv_u64(p, end, MLG_HK_ARGC);
+    tlv_str(p, end, MLG_HK_EXE, h->exe, sizeof h->exe);
+    uint32_t alen;
+    const uint8_t *av = tlv_find(p, end, MLG_HK_ARGV, &alen);
+    if (av) {
+        size_t cp = alen < sizeof h->argv ? alen : sizeof h->argv - 1;
+        memcpy(h->argv, av, cp);
+    }
+    tlv_str(p, end, MLG_HK_GLIBC, h->glibc_version, sizeof h->glibc_version);
+    tlv_str(p, end, MLG_HK_MALLOC_LIB, h->malloc_lib, sizeof h->malloc_lib);
+    tlv_str(p, end, MLG_HK_MALLOC_SHADOWED, h->malloc_shadowed, sizeof h->malloc_shadowed);
+    tlv_str(p, end, MLG_HK_ENV, h->env, sizeof h->env);
+    r->offset = 8 + len;
+out:
+    r->alloc.free(r->alloc.ctx, buf, len);
+    return rc;
+}
+
+int mlg_reader_open_fd(struct mlg_reader **out, int fd, const char *name,
+                       const struct mlg_allocator *alloc, struct mlg_error *err)
+{
+    (void)name;
+    memset(err, 0, sizeof *err);
+    struct mlg_allocator a = alloc ? *alloc : (struct mlg_allocator){std_alloc, std_free, NULL};
+    struct mlg_reader *r = a.alloc(a.ctx, sizeof *r);
+    if (!r) {
+        err->code = MLG_E_NOMEM;
+        return MLG_E_NOMEM;
+    }
+    memset(r, 0, sizeof *r);
+    r->alloc = a;
+    r->fd = fd;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        r->file_size = (uint64_t)st.st_size;
+    ZSTD_customMem mem = {zstd_alloc, zstd_free, &r->alloc};
+    r->dctx = ZSTD_createDCtx_advanced(mem);
+    int rc = r->dctx ? read_header(r) : fail(r, MLG_E_NOMEM, 0, "%s", NULL);
+    if (rc) {
+        *err = r->err;
+        mlg_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int mlg_reader_open(struct mlg_reader **out, const char *path, const struct mlg_allocator *alloc,
+                    struct mlg_error *err)
+{
+    memset(err, 0, sizeof *err);
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err->code = MLG_E_IO;
+        err->sys_errno = errno;
+        snprintf(err->detail, sizeof err->detail, "open");
+        return MLG_E_IO;
+    }
+    int rc = mlg_reader_open_fd(out, fd, path, alloc, err);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    (*out)->own_fd = 1;
+    return 0;
+}
+
+static int read_trailer(struct mlg_reader *r, const uint8_t *buf, uint32_t len, uint64_t off)
+{
+    size_t want = 8 + 40 + 12 + MLG_OP_COUNT * 8 + 4;
+    if (len < want || memcmp(buf, MLG_TRAILER_TAG, 8) != 0)
+        return fail(r, MLG_E_CORRUPT, off, "malformed trailer%s", NULL);
+    if (mlg_crc32c(buf, len - 4) != mlg_get32(buf + len - 4))
+        return fail(r, MLG_E_CHECKSUM, off, "trailer%s", NULL);
+    const uint8_t *p = buf + 8;
+    struct mlg_trailer *t = &r->trailer;
+    t->events = mlg_get64(p);
+    t->frames = mlg_get64(p + 8);
+    t->lost_events = mlg_get64(p + 16);
+    t->threads = mlg_get64(p + 24);
+    t->last_seq = mlg_get64(p + 32);
+    t->end = mlg_get32(p + 40);
+    t->end_status = (int32_t)mlg_get32(p + 44);
+    uint32_t nops = mlg_get32(p + 48);
+    p += 52;
+    for (uint32_t i = 0; i < nops && i < MLG_OP_COUNT; i++)
+        t->op_counts[i] = mlg_get64(p + 8 * i);
+    if (t->events != r->next_event) {
+        char d[64];
+        snprintf(d, sizeof d, "%llu events counted, %llu read", (unsigned long long)t->events,
+                 (unsigned long long)r->next_event);
+        return fail(r, MLG_E_CORRUPT, off, "trailer: %s", d);
+    }
+    r->have_trailer = 1;
+    return 0;
+}
+
+/* Reads the next frame (meta + zstd) and decompresses it. Returns 1 = a frame is open,
+ * 0 = clean end (trailer read), <0 = error. */
+static int next_frame(struct mlg_reader *r)
+{
+    for (;;) {
+        uint64_t off = r->offset;
+        uint8_t head[8];
+        ssize_t n = read_full(r, head, 8);
+        if (n < 0)
+            return -fail(r, MLG_E_IO, off, "%s", NULL);
+        if (n == 0)
+            return -fail(r, MLG_E_TRUNCATED, off, "log ends without a trailer (incomplete)%s", NULL);
+        if (n < 8)
+            return -fail(r, MLG_E_TRUNCATED, off, "inside a frame header%s", NULL);
+        uint32_t magic = mlg_get32(head), len = mlg_get32(head + 4);
+        if ((magic & 0xFFFFFFF0u) != MLG_SKIP_MAGIC)
+            return -fail(r, MLG_E_CORRUPT, off, "expected a frame header%s", NULL);
+        unsigned variant = magic & 0xf;
+        if (len > (1u << 20))
+            return -fail(r, MLG_E_CORRUPT, off, "implausible metadata length%s", NULL);
+        uint8_t meta[1024];
+        uint8_t *mbuf = meta;
+        size_t mcap = 0;
+        if (len > sizeof meta) {
+            mbuf = NULL;
+            if (ensure(r, &mbuf, &mcap, len) != 0)
+                return -fail(r, MLG_E_NOMEM, off, "%s", NULL);
+        }
+        n = read_full(r, mbuf, len);
+        int rc = 0;
+        if (n < 0)
+            rc = -fail(r, MLG_E_IO, off, "%s", NULL);
+        else if ((size_t)n < len)
+            rc = -fail(r, MLG_E_TRUNCATED, off, "inside frame metadata%s", NULL);
+        else if (variant == MLG_SKIP_TRAILER)
+            rc = read_trailer(r, mbuf, len, off) ? -r->err.code : 0;
+        if (mcap)
+            r->alloc.free(r->alloc.ctx, mbuf, mcap);
+        if (rc || n < 0 || (size_t)n < len)
+            return rc;
+        r->offset += 8 + len;
+        if (variant == MLG_SKIP_TRAILER) {
+            r->done = 1;
+            return 0;
+        }
+        if (variant != MLG_SKIP_FRAME)
+            continue; /* a metadata kind from a newer writer: skip it */
+        if (len != MLG_FRAME_META_SIZE || mlg_crc32c(meta, 36) != mlg_get32(meta + 36))
+            return -fail(r, MLG_E_CHECKSUM, off, "frame metadata%s", NULL);
+        uint64_t first_event = mlg_get64(meta), first_seq = mlg_get64(meta + 8);
+        uint64_t time_ns = mlg_get64(meta + 16);
+        uint32_t events = mlg_get32(meta + 24), raw_size = mlg_get32(meta + 28);
+        uint32_t comp_size = mlg_get32(meta + 32);
+        if (first_event != r->next_event)
+            return -fail(r, MLG_E_CORRUPT, off, "frame starts at the wrong event%s", NULL);
+        if (raw_size > MLG_FRAME_RAW_MAX || comp_size > ZSTD_compressBound(MLG_FRAME_RAW_MAX))
+            return -fail(r, MLG_E_CORRUPT, off, "implausible frame size%s", NULL);
+        if (ensure(r, &r->comp, &r->comp_cap, comp_size ? comp_size : 1) != 0 ||
+            ensure(r, &r->raw, &r->raw_cap, raw_size ? raw_size : 1) != 0)
+            return -fail(r, MLG_E_NOMEM, off, "%s", NULL);
+        n = read_full(r, r->comp, comp_size);
+        if (n < 0)
+            return -fail(r, MLG_E_IO, r->offset, "%s", NULL);
+        if ((size_t)n < comp_size)
+            return -fail(r, MLG_E_TRUNCATED, off, "inside a compressed frame%s", NULL);
+        size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, r->raw_cap, r->comp, comp_size);
+        if (ZSTD_isError(got)) {
+            ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+            int code = ZSTD_getErrorCode(got) == ZSTD_error_checksum_wrong ? MLG_E_CHECKSUM : MLG_E_ZSTD;
+            return -fail(r, code, off, "zstd: %s", ZSTD_getErrorName(got));
+        }
+        if (got != raw_size)
+            return -fail(r, MLG_E_CORRUPT, off, "frame decompresses to the wrong size%s", NULL);
+        r->offset += comp_size;
+        r->frame_offset = off;
+        r->pos = r->raw;
+        r->end = r->raw + got;
+        r->frame_left = events;
+        mlg_codec_reset(&r->codec, first_seq, time_ns);
+        r->frames++;
+        if (events)
+            return 1;
+    }
+}
+
+int mlg_reader_next(struct mlg_reader *r, struct mlg_event *ev)
+{
+    while (r->frame_left == 0) {
+        if (r->done)
+            return r->err.code ? -r->err.code : 0;
+        int rc = next_frame(r);
+        if (rc <= 0)
+            return rc;
+    }
+    const uint8_t *p = mlg_codec_get(&r->codec, r->pos, r->end, ev);
+    if (!p) {
+        char d[64];
+        snprintf(d, sizeof d, "byte %zu of the decompressed frame", (size_t)(r->pos - r->raw));
+        r->frame_left = 0;
+        return -fail(r, MLG_E_CORRUPT, r->frame_offset, "bad event at %s", d);
+    }
+    r->pos = p;
+    ev->index = r->next_event++;
+    if (--r->frame_left == 0) {
+        /* trailing bytes in a frame, other than a clock reading, mean the count lies */
+        while (p < r->end && *p == MLG_TAG_TIME) {
+            uint64_t v;
+            p = mlg_varint_get(p + 1, r->end, &v);
+            if (!p)
+                break;
+        }
+        if (p != r->end) {
+            r->done = 1;
+            r->err.code = MLG_E_CORRUPT;
+            r->err.offset = r->frame_offset;
+            r->err.event = r->next_event;
+            snprintf(r->err.detail, sizeof r->err.detail, "frame has bytes past its last event");
+        }
+    }
+    return 1;
+}
+
+const struct mlg_header *mlg_reader_header(const struct mlg_reader *r)
+{
+    return &r->header;
+}
+
+const struct mlg_error *mlg_reader_error(const struct mlg_reader *r)
+{
+    return &r->err;
+}
+
+const struct mlg_trailer *mlg_reader_trailer(const struct mlg_reader *r)
+{
+    return r->have_trailer ? &r->trailer : NULL;
+}
+
+uint64_t mlg_reader_frames(const struct mlg_reader *r)
+{
+    return r->frames;
+}
+
+uint64_t mlg_reader_offset(const struct mlg_reader *r)
+{
+    return r->offset;
+}
+
+uint64_t mlg_reader_file_size(const struct mlg_reader *r)
+{
+    return r->file_size;
+}
+
+void mlg_reader_close(struct mlg_reader *r)
+{
+    if (!r)
+        return;
+    if (r->own_fd)
+        close(r->fd);
+    ZSTD_freeDCtx(r->dctx);
+    if (r->raw)
+        r->alloc.free(r->alloc.ctx, r->raw, r->raw_cap);
+    if (r->comp)
+        r->alloc.free(r->alloc.ctx, r->comp, r->comp_cap);
+    r->alloc.free(r->alloc.ctx, r, sizeof *r);
+}
+
+int mlg_read_file(const char *path, const struct mlg_visitor *v, const struct mlg_allocator *alloc,
+                  struct mlg_error *err)
+{
+    struct mlg_reader *r;
+    int rc = mlg_reader_open(&r, path, alloc, err);
+    if (rc)
+        return rc;
+    if (v->on_header && v->on_header(v->ctx, &r->header) != 0) {
+        mlg_reader_close(r);
+        err->code = MLG_E_STOPPED;
+        return MLG_E_STOPPED;
+    }
+    struct mlg_event ev;
+    int n;
+    while ((n = mlg_reader_next(r, &ev)) > 0) {
+        if (v->on_event && v->on_event(v->ctx, &ev) != 0) {
+            r->err.code = MLG_E_STOPPED;
+            r->err.event = ev.index + 1;
+            break;
+        }
+    }
+    *err = r->err;
+    if (v->on_end)
+        v->on_end(v->ctx, mlg_reader_trailer(r), err);
+    rc = err->code;
+    mlg_reader_close(r);
+    return rc;
+}

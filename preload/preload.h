@@ -1,0 +1,84 @@
+/* preload.h - internal interface of libmallog.so.
+ *
+ * Everything here runs inside the traced process: no malloc through the traced allocator, no stdio,
+ * no locks held across a real allocator call, errno preserved, TLS initial-exec only.
+ */
+#ifndef MLG_PRELOAD_H
+#define MLG_PRELOAD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "../lib/spool.h"
+
+#define MLG_HIDDEN __attribute__((visibility("hidden")))
+#define MLG_EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum rec_state { REC_UNINIT, REC_INITIALIZING, REC_ACTIVE, REC_DISABLED };
+
+/* One per recorded thread, in an mmapped pool: never freed, so thread-exit destructors that free
+ * after our own key destructor still find valid state. */
+struct tstate {
+    uint8_t *chunk;            /* current chunk, or NULL */
+    uint32_t cursor;           /* payload bytes reserved; bumped with one xadd (signal-atomic) */
+    uint32_t depth;            /* hook nesting on this thread (a signal handler's malloc) */
+    struct mlg_spool_state enc;
+    uint32_t serial;
+    uint32_t tid;
+    uint32_t since_time;       /* records since the last clock reading */
+    uint32_t destructor_rounds;
+    uint64_t proc_gen;         /* recorder generation that owns this state (changes at fork) */
+};
+
+struct recorder {
+    _Atomic uint64_t seq;              /* the global order: fetch_add at linearisation points */
+    _Atomic int state;                 /* enum rec_state */
+    _Atomic uint32_t next_serial;
+    _Atomic int lock;                  /* chunk claims and window growth; rare */
+    uint64_t proc_gen;
+    pid_t pid;
+    uint32_t exec_gen;
+    int follow;
+    uint32_t time_every;
+    char prefix[4096];                 /* absolute output prefix */
+    char spool_path[4200];
+    struct mlg_spool_header *hdr;      /* in window 0, mapped as long as the process lives */
+    uint8_t *win_base;                 /* window chunks are claimed from */
+    uint32_t win_index;
+    uint32_t next_chunk;
+    uint64_t start_mono_ns;
+    uint64_t fork_seq;                 /* set by our fork() just before the real fork */
+};
+
+extern struct recorder mlg_rec MLG_HIDDEN;
+extern __thread struct tstate *mlg_tls __attribute__((tls_model("initial-exec"))) MLG_HIDDEN;
+
+/* recorder.c */
+void rec_init(void) MLG_HIDDEN;
+struct tstate *rec_thread_slow(void) MLG_HIDDEN;
+void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64_t seq_rel,
+              uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result) MLG_HIDDEN;
+void rec_mark_end(unsigned end, int status, int known) MLG_HIDDEN;
+void rec_lock(void) MLG_HIDDEN;
+void rec_unlock(void) MLG_HIDDEN;
+void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq) MLG_HIDDEN;
+void rec_warn(const char *msg) MLG_HIDDEN;
+uint64_t rec_now_ns(void) MLG_HIDDEN;
+void rec_disable_preload_env(void) MLG_HIDDEN;
+
+/* The calling thread's state, or NULL when recording is off. Cheap on the hot path. */
+static inline struct tstate *rec_thread(void)
+{
+    struct tstate *t = mlg_tls;
+    if (likely(t != NULL && t->proc_gen == mlg_rec.proc_gen))
+        return t;
+    return rec_thread_slow();
+}
+
+static inline uint64_t rec_seq(void)
+{
+    return __atomic_fetch_add(&mlg_rec.seq, 1, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,650 @@
+/* recorder.c - per-thread recording into MAP_SHARED spool windows.
+ *
+ * Runs inside the traced process: no malloc, no stdio, no fd kept open (daemons close them all),
+ * no lock held across a real allocator call. A record is encoded on the stack, its bytes are
+ * reserved with one signal-atomic xadd, copied, and its tag byte is stored last, so a record that
+ * was being written when the process died reads as a hole, and everything before it survives.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload.h"
+
+#define MAX_WINDOWS 65536u
+#define CHUNKS_PER_WINDOW (MLG_SPOOL_WINDOW / MLG_SPOOL_CHUNK)
+#define POOL_BYTES (1u << 20)
+
+struct recorder mlg_rec;
+__thread struct tstate *mlg_tls __attribute__((tls_model("initial-exec")));
+
+static uint8_t *win_addr[MAX_WINDOWS];
+static _Atomic uint16_t win_sealed[MAX_WINDOWS];
+static uint32_t win_count;
+
+static struct tstate *pool;       /* current pool block */
+static uint32_t pool_used, pool_cap;
+
+static char env_copy[1 << 16];    /* /proc/self/environ when libc's environ is not set up yet */
+
+extern char **environ;
+
+void rec_warn(const char *msg)
+{
+    static _Atomic int warned;
+    if (__atomic_fetch_add(&warned, 1, __ATOMIC_RELAXED) > 8)
+        return;
+    char line[512];
+    size_t n = 0;
+    const char *parts[] = {"mallog: warning: ", msg, "\n"};
+    for (unsigned i = 0; i < 3; i++)
+        for (const char *s = parts[i]; *s && n < sizeof line; s++)
+            line[n++] = *s;
+    ssize_t r = write(STDERR_FILENO, line, n);
+    (void)r;
+}
+
+uint64_t rec_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - mlg_rec.start_mono_ns;
+}
+
+void rec_lock(void)
+{
+    while (__atomic_exchange_n(&mlg_rec.lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+void rec_unlock(void)
+{
+    __atomic_store_n(&mlg_rec.lock, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- environment, read without malloc ---------------------------------------------------- */
+
+/* getenv() that also works before libc has set environ (the first malloc can come from ld.so). */
+static const char *env_get(const char *name)
+{
+    size_t nl = strlen(name);
+    if (environ) {
+        for (char **e = environ; *e; e++)
+            if (strncmp(*e, name, nl) == 0 && (*e)[nl] == '=')
+                return *e + nl + 1;
+        return NULL;
+    }
+    if (!env_copy[0]) {
+        int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return NULL;
+        ssize_t n = read(fd, env_copy, sizeof env_copy - 2);
+        close(fd);
+        if (n <= 0)
+            return NULL;
+        env_copy[n] = 0;
+        env_copy[n + 1] = 0;
+    }
+    for (const char *e = env_copy; *e; e += strlen(e) + 1)
+        if (strncmp(e, name, nl) == 0 && e[nl] == '=')
+            return e + nl + 1;
+    return NULL;
+}
+
+static uint64_t env_uint(const char *name, uint64_t def, uint64_t min, uint64_t max)
+{
+    const char *s = env_get(name);
+    if (!s || !*s)
+        return def;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (uint64_t)(*s - '0');
+    if (*s == 'k' || *s == 'K')
+        v <<= 10;
+    else if (*s == 'm' || *s == 'M')
+        v <<= 20;
+    else if (*s) {
+        rec_warn("bad numeric MALLOG_ option ignored");
+        return def;
+    }
+    if (v < min || v > max) {
+        rec_warn("MALLOG_ option out of range ignored");
+        return def;
+    }
+    return v;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+/* Small integer to decimal, for paths. */
+static char *put_uint(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    *p = 0;
+    return p;
+}
+
+/* ---- spool file and windows -------------------------------------------------------------- */
+
+static int map_window(uint32_t index)
+{
+    if (index >= MAX_WINDOWS)
+        return -1;
+    int fd = open(mlg_rec.spool_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -1;
+    off_t end = (off_t)(index + 1) * MLG_SPOOL_WINDOW;
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, end) == 0)
+        p = mmap(NULL, MLG_SPOOL_WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                 (off_t)index * MLG_SPOOL_WINDOW);
+    close(fd);
+    if (p == MAP_FAILED)
+        return -1;
+    win_addr[index] = p;
+    win_count = index + 1;
+    mlg_rec.win_base = p;
+    mlg_rec.win_index = index;
+    mlg_rec.next_chunk = index == 0 ? 1 : 0; /* chunk 0 of window 0 is the header */
+    return 0;
+}
+
+/* Creates <prefix>.<pid>.<gen>.spool with the first free exec generation. */
+static int create_spool(void)
+{
+    for (uint32_t gen = 0; gen < 1000; gen++) {
+        char *p = stpcpy(mlg_rec.spool_path, mlg_rec.prefix);
+        *p++ = '.';
+        p = put_uint(p, (uint64_t)mlg_rec.pid);
+        *p++ = '.';
+        p = put_uint(p, gen);
+        strcpy(p, ".spool");
+        int fd = open(mlg_rec.spool_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            if (errno == EEXIST)
+                continue;
+            return -1;
+        }
+        close(fd);
+        mlg_rec.exec_gen = gen;
+        return 0;
+    }
+    return -1;
+}
+
+static void read_file_into(const char *path, char *buf, size_t cap, size_t *len)
+{
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    while (*len < cap - 1) {
+        ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+        if (n <= 0)
+            break;
+        *len += (size_t)n;
+    }
+    close(fd);
+    buf[*len] = 0;
+}
+
+static void fill_header(struct mlg_spool_header *h, uint64_t parent_pid, uint32_t parent_gen,
+                        uint64_t fork_seq)
+{
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    h->version = MLG_SPOOL_VERSION;
+    h->header_size = sizeof *h;
+    h->chunk_size = MLG_SPOOL_CHUNK;
+    h->window_size = MLG_SPOOL_WINDOW;
+    h->pid = (uint64_t)mlg_rec.pid;
+    h->ppid = (uint64_t)getppid();
+    h->exec_gen = mlg_rec.exec_gen;
+    h->parent_pid = parent_pid;
+    h->parent_gen = parent_gen;
+    h->fork_seq = fork_seq;
+    h->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+    h->start_mono_ns = mlg_rec.start_mono_ns;
+    h->page_size = (uint32_t)sysconf(_SC_PAGESIZE);
+    cpu_set_t set;
+    h->nproc = sched_getaffinity(0, sizeof set, &set) == 0 ? (uint32_t)CPU_COUNT(&set) : 0;
+    ssize_t n = readlink("/proc/self/exe", h->exe, sizeof h->exe - 1);
+    h->exe[n > 0 ? n : 0] = 0;
+    size_t len;
+    read_file_into("/proc/self/cmdline", h->argv, sizeof h->argv, &len);
+    h->argc = 0;
+    for (size_t i = 0; i < len; i++)
+        h->argc += h->argv[i] == 0;
+    copy_str(h->glibc_version, sizeof h->glibc_version, gnu_get_libc_version());
+    static const char *const env_names[] = {"MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST",
+        "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+        "MALLOC_MMAP_MAX_", "MALLOC_PERTURB_", "MALLOC_CHECK_", "GLIBC_TUNABLES", "LD_PRELOAD"};
+    char *e = h->env, *eend = h->env + sizeof h->env - 1;
+    for (unsigned i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
+        const char *v = env_get(env_names[i]);
+        if (!v)
+            continue;
+        size_t kl = strlen(env_names[i]), vl = strlen(v);
+        if (e + kl + vl + 2 >= eend)
+            break;
+        e = stpcpy(e, env_names[i]);
+        *e++ = '=';
+        e = stpcpy(e, v);
+        *e++ = '\n';
+    }
+    *e = 0;
+    memcpy(h->magic, MLG_SPOOL_MAGIC, 8);
+}
+
+/* Opens this process's spool and maps window 0. Returns 0 or -1 (recording then stays off). */
+static int open_spool(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq)
+{
+    win_count = 0;
+    if (create_spool() != 0 || map_window(0) != 0) {
+        rec_warn("cannot create the spool file; this process is not recorded");
+        return -1;
+    }
+    mlg_rec.hdr = (struct mlg_spool_header *)(void *)win_addr[0];
+    fill_header(mlg_rec.hdr, parent_pid, parent_gen, fork_seq);
+    return 0;
+}
+
+/* ---- chunks ------------------------------------------------------------------------------ */
+
+static void seal_chunk(uint8_t *chunk)
+{
+    uint64_t off = 0;
+    uint32_t w;
+    for (w = 0; w < win_count; w++) {
+        if (win_addr[w] && chunk >= win_addr[w] && chunk < win_addr[w] + MLG_SPOOL_WINDOW) {
+            off = (uint64_t)(chunk - win_addr[w]);
+            break;
+        }
+    }
+    if (w == win_count)
+        return;
+    (void)off;
+    /* The records stay in the page cache (and the file); only our RSS share goes. */
+    madvise(chunk, MLG_SPOOL_CHUNK, MADV_DONTNEED);
+    uint16_t sealed = __atomic_add_fetch(&win_sealed[w], 1, __ATOMIC_ACQ_REL);
+    if (w > 0 && sealed == CHUNKS_PER_WINDOW) {
+        uint8_t *addr = win_addr[w];
+        win_addr[w] = NULL;
+        munmap(addr, MLG_SPOOL_WINDOW);
+    }
+}
+
+static void pid_changed_without_atfork(void);
+
+/* Gives t a fresh chunk (outermost hook only). Returns 0, or -1 if the spool cannot grow. */
+static int roll_chunk(struct tstate *t)
+{
+    uint8_t *old = t->chunk;
+    t->chunk = NULL; /* a nested hook from here on drops its record rather than racing us */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (old) {
+        /* A clone without atfork (raw clone, _Fork we did not see) would write into the parent's
+         * pages: check the pid once per chunk, not per event. */
+        if ((pid_t)syscall(SYS_getpid) != mlg_rec.pid) {
+            pid_changed_without_atfork();
+            return t->chunk ? 0 : -1;
+        }
+        seal_chunk(old);
+    }
+    rec_lock();
+    if (mlg_rec.win_base == NULL ||
+        (mlg_rec.next_chunk >= CHUNKS_PER_WINDOW && map_window(mlg_rec.win_index + 1) != 0)) {
+        rec_unlock();
+        return -1;
+    }
+    uint8_t *chunk = mlg_rec.win_base + (size_t)mlg_rec.next_chunk * MLG_SPOOL_CHUNK;
+    mlg_rec.next_chunk++;
+    rec_unlock();
+    struct mlg_spool_chunk *c = (struct mlg_spool_chunk *)(void *)chunk;
+    c->thread = t->serial;
+    c->tid = t->tid;
+    c->time_ns = rec_now_ns();
+    __atomic_store_n(&c->magic, MLG_SPOOL_CHUNK_MAGIC, __ATOMIC_RELEASE);
+    t->cursor = 0;
+    t->enc.prev_seq = 0;
+    t->enc.prev_ptr = 0;
+    t->since_time = UINT32_MAX; /* every chunk starts with a clock reading */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->chunk = chunk;
+    return 0;
+}
+
+/* Reserves len bytes with one xadd (atomic against a signal on this thread) and publishes the
+ * record by storing its tag last. Returns 0 if the chunk had no room. */
+static inline int commit(struct tstate *t, const uint8_t *buf, unsigned len)
+{
+    uint8_t *chunk = t->chunk;
+    if (!chunk)
+        return 0;
+    uint32_t pos = len;
+    __asm__ volatile("xaddl %0, %1" : "+r"(pos), "+m"(t->cursor) : : "memory");
+    if (pos + len > MLG_SPOOL_PAYLOAD)
+        return 0;
+    uint8_t *dst = chunk + sizeof(struct mlg_spool_chunk) + pos;
+    memcpy(dst + 1, buf + 1, len - 1);
+    __atomic_store_n(dst, buf[0], __ATOMIC_RELEASE);
+    return 1;
+}
+
+static void count_lost(void)
+{
+    if (mlg_rec.hdr)
+        __atomic_fetch_add(&mlg_rec.hdr->lost_events, 1, __ATOMIC_RELAXED);
+}
+
+void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64_t seq_rel,
+              uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result)
+{
+    uint8_t buf[MLG_SPOOL_REC_MAX];
+    if (t->depth++ != 0) {
+        /* Nested inside our own hook (a signal handler): absolute encoding, no chunk change. */
+        unsigned len = mlg_spool_encode(buf, NULL, 1, op, outcome, seq, seq_rel, old_ptr, arg,
+                                        size, ptr, result);
+        if (!commit(t, buf, len))
+            count_lost();
+        t->depth--;
+        return;
+    }
+    int saved_errno = errno;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (!t->chunk || t->cursor + 2 * MLG_SPOOL_REC_MAX > MLG_SPOOL_PAYLOAD) {
+            if (roll_chunk(t) != 0)
+                break;
+        }
+        if (unlikely(t->since_time >= mlg_rec.time_every)) {
+            t->since_time = 0;
+            unsigned tl = mlg_spool_encode_time(buf, rec_now_ns());
+            if (!commit(t, buf, tl)) {
+                roll_chunk(t);
+                continue;
+            }
+        }
+        t->since_time++;
+        unsigned len = mlg_spool_encode(buf, &t->enc, 0, op, outcome, seq, seq_rel, old_ptr, arg,
+                                        size, ptr, result);
+        if (likely(commit(t, buf, len))) {
+            t->depth--;
+            errno = saved_errno;
+            return;
+        }
+        /* A nested record took the room after we encoded against this chunk's state. */
+        if (roll_chunk(t) != 0)
+            break;
+    }
+    count_lost();
+    t->depth--;
+    errno = saved_errno;
+}
+
+/* ---- threads ----------------------------------------------------------------------------- */
+
+static pthread_key_t thread_key;
+static _Atomic int thread_key_ready;
+
+static struct tstate *pool_take(void)
+{
+    rec_lock();
+    if (pool_used == pool_cap) {
+        void *p = mmap(NULL, POOL_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            rec_unlock();
+            return NULL;
+        }
+        pool = p;
+        pool_used = 0;
+        pool_cap = POOL_BYTES / sizeof(struct tstate);
+    }
+    struct tstate *t = &pool[pool_used++];
+    rec_unlock();
+    return t;
+}
+
+static void start_thread_state(struct tstate *t)
+{
+    memset(t, 0, sizeof *t);
+    t->serial = __atomic_fetch_add(&mlg_rec.next_serial, 1, __ATOMIC_RELAXED);
+    t->tid = (uint32_t)syscall(SYS_gettid);
+    t->since_time = UINT32_MAX;
+    t->proc_gen = mlg_rec.proc_gen;
+    mlg_tls = t;
+    rec_emit(t, MLG_OP_THREAD_START, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, 0, t->tid);
+}
+
+struct tstate *rec_thread_slow(void)
+{
+    int st = __atomic_load_n(&mlg_rec.state, __ATOMIC_ACQUIRE);
+    if (st == REC_UNINIT) {
+        rec_init();
+        st = __atomic_load_n(&mlg_rec.state, __ATOMIC_ACQUIRE);
+    }
+    if (st != REC_ACTIVE)
+        return NULL;
+    struct tstate *t = mlg_tls;
+    if (t && t->depth)
+        return NULL; /* a hook inside thread registration itself */
+    if (!t) {
+        t = pool_take();
+        if (!t)
+            return NULL;
+    }
+    start_thread_state(t);
+    if (__atomic_load_n(&thread_key_ready, __ATOMIC_ACQUIRE))
+        pthread_setspecific(thread_key, t);
+    return t;
+}
+
+/* Runs at thread exit. Re-arms itself twice so that THREAD_END comes after the program's own
+ * destructors, which may free; anything later still records on the same state. */
+static void thread_end(void *arg)
+{
+    struct tstate *t = arg;
+    if (!t || t != mlg_tls || t->proc_gen != mlg_rec.proc_gen)
+        return;
+    if (t->destructor_rounds++ < 2) {
+        pthread_setspecific(thread_key, t);
+        return;
+    }
+    rec_emit(t, MLG_OP_THREAD_END, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, 0, 0);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+void rec_mark_end(unsigned end, int status, int known)
+{
+    struct mlg_spool_header *h = mlg_rec.hdr;
+    if (!h || __atomic_load_n(&mlg_rec.state, __ATOMIC_ACQUIRE) != REC_ACTIVE)
+        return;
+    h->end = end;
+    h->end_status = status;
+    __atomic_store_n(&h->end_set, known ? 1u : 2u, __ATOMIC_RELEASE);
+}
+
+static void disable(void)
+{
+    __atomic_store_n(&mlg_rec.state, REC_DISABLED, __ATOMIC_RELEASE);
+}
+
+/* In a fresh child: forget the parent's windows without writing to them (they are shared pages)
+ * and start a log of our own that links back to the parent's. */
+void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq)
+{
+    __atomic_store_n(&mlg_rec.lock, 0, __ATOMIC_RELAXED);
+    for (uint32_t w = 0; w < win_count; w++) {
+        if (win_addr[w])
+            munmap(win_addr[w], MLG_SPOOL_WINDOW);
+        win_addr[w] = NULL;
+        win_sealed[w] = 0;
+    }
+    win_count = 0;
+    mlg_rec.hdr = NULL;
+    mlg_rec.win_base = NULL;
+    mlg_rec.pid = (pid_t)syscall(SYS_getpid);
+    mlg_rec.proc_gen++;
+    mlg_rec.next_serial = 0;
+    struct tstate *t = mlg_tls;
+    if (t)
+        t->chunk = NULL;
+    if (!mlg_rec.follow || open_spool(parent_pid, parent_gen, fork_seq) != 0) {
+        disable();
+        return;
+    }
+    if (t) {
+        start_thread_state(t);
+        if (__atomic_load_n(&thread_key_ready, __ATOMIC_ACQUIRE))
+            pthread_setspecific(thread_key, t);
+    }
+}
+
+static void pid_changed_without_atfork(void)
+{
+    uint64_t parent = (uint64_t)mlg_rec.pid;
+    uint32_t gen = mlg_rec.exec_gen;
+    rec_after_fork_child(parent, gen, 0);
+}
+
+static void atfork_prepare(void)
+{
+    rec_lock();
+}
+
+static void atfork_parent(void)
+{
+    rec_unlock();
+}
+
+static void atfork_child(void)
+{
+    struct tstate *t = mlg_tls;
+    uint64_t fork_seq = t ? mlg_rec.fork_seq : 0;
+    if (__atomic_load_n(&mlg_rec.state, __ATOMIC_ACQUIRE) != REC_ACTIVE) {
+        __atomic_store_n(&mlg_rec.lock, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    rec_after_fork_child((uint64_t)mlg_rec.pid, mlg_rec.exec_gen, fork_seq);
+}
+
+/* Removes LD_PRELOAD from environ in place (no allocation) so exec'd programs are not recorded. */
+void rec_disable_preload_env(void)
+{
+    if (!environ)
+        return;
+    char **dst = environ;
+    for (char **e = environ; *e; e++)
+        if (strncmp(*e, "LD_PRELOAD=", 11) != 0)
+            *dst++ = *e;
+    *dst = NULL;
+}
+
+static int is_mallog_cli(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return 0;
+    exe[n] = 0;
+    const char *base = strrchr(exe, '/');
+    base = base ? base + 1 : exe;
+    return strcmp(base, "mallog") == 0;
+}
+
+/* First hook call or constructor, whichever comes first. Only syscalls: no malloc. */
+void rec_init(void)
+{
+    int expected = REC_UNINIT;
+    if (!__atomic_compare_exchange_n(&mlg_rec.state, &expected, REC_INITIALIZING, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return; /* another thread is initialising: its calls pass through unrecorded */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    mlg_rec.start_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    mlg_rec.pid = (pid_t)syscall(SYS_getpid);
+    mlg_rec.proc_gen = 1;
+    mlg_rec.follow = (int)env_uint("MALLOG_FOLLOW", 1, 0, 1);
+    mlg_rec.time_every = (uint32_t)env_uint("MALLOG_TIME_EVERY", 256, 1, 1u << 30);
+    const char *out = env_get("MALLOG_OUT");
+    if (is_mallog_cli() || env_uint("MALLOG_DISABLE", 0, 0, 1)) {
+        disable();
+        return;
+    }
+    if (out && out[0] == '/') {
+        copy_str(mlg_rec.prefix, sizeof mlg_rec.prefix, out);
+    } else {
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd - 64)) {
+            disable();
+            return;
+        }
+        char *p = stpcpy(mlg_rec.prefix, cwd);
+        *p++ = '/';
+        copy_str(p, sizeof mlg_rec.prefix - (size_t)(p - mlg_rec.prefix), out ? out : "mallog");
+    }
+    uint64_t parent_pid = 0;
+    uint32_t parent_gen = 0;
+    if (open_spool(0, 0, 0) != 0) {
+        disable();
+        return;
+    }
+    if (mlg_rec.exec_gen > 0) {
+        parent_pid = (uint64_t)mlg_rec.pid; /* the image we replaced */
+        parent_gen = mlg_rec.exec_gen - 1;
+        mlg_rec.hdr->parent_pid = parent_pid;
+        mlg_rec.hdr->parent_gen = parent_gen;
+    }
+    __atomic_store_n(&mlg_rec.state, REC_ACTIVE, __ATOMIC_RELEASE);
+}
+
+/* Runs once the loader has finished: things that may allocate (and are then recorded). */
+void rec_constructor(void) MLG_HIDDEN;
+void rec_constructor(void)
+{
+    rec_init();
+    if (__atomic_load_n(&mlg_rec.state, __ATOMIC_ACQUIRE) != REC_ACTIVE) {
+        if (is_mallog_cli())
+            rec_disable_preload_env();
+        return;
+    }
+    if (!mlg_rec.follow)
+        rec_disable_preload_env();
+    if (pthread_key_create(&thread_key, thread_end) == 0) {
+        __atomic_store_n(&thread_key_ready, 1, __ATOMIC_RELEASE);
+        if (mlg_tls)
+            pthread_setspecific(thread_key, mlg_tls);
+    }
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+void rec_destructor(void) MLG_HIDDEN;
+void rec_destructor(void)
+{
+    struct mlg_spool_header *h = mlg_rec.hdr;
+    if (h && !__atomic_load_n(&h->end_set, __ATOMIC_ACQUIRE))
+        rec_mark_end(MLG_END_EXIT, 0, 0);
+}
