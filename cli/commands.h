@@ -13,11 +13,27 @@ int cmd_record(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+/* Commands of the tool directories (replay/, analyze/, plots/): weak, so a tool that is not built
+ * yet is simply absent from the table. */
+int cmd_replay(int argc, char **argv) __attribute__((weak));
+int cmd_holes(int argc, char **argv) __attribute__((weak));
+int cmd_stats(int argc, char **argv) __attribute__((weak));
+int cmd_diff(int argc, char **argv) __attribute__((weak));
+int cmd_check(int argc, char **argv) __attribute__((weak));
+int cmd_plot(int argc, char **argv) __attribute__((weak));
+int cmd_report(int argc, char **argv) __attribute__((weak));
 
 #define MLG_COMMANDS(X)                                                                            \
     X("record", cmd_record, "run a program and record its allocations (mallog record -- CMD)")    \
     X("info", cmd_info, "header, counts per op, threads, integrity, process tree")                 \
     X("dump", cmd_dump, "print events as text, one per line")                                      \
-    X("pack", cmd_pack, "turn a spool left by a killed recording into a log")
+    X("pack", cmd_pack, "turn a spool left by a killed recording into a log")                      \
+    X("replay", cmd_replay, "re-run a log on glibc, jemalloc, mimalloc, tcmalloc, arena; measure") \
+    X("holes", cmd_holes, "the holes between live blocks at a point of a replay, and what pins them") \
+    X("stats", cmd_stats, "streaming summary of a log: sizes, lifetimes, reallocs, leaks, threads") \
+    X("diff", cmd_diff, "compare two logs or summaries")                                           \
+    X("check", cmd_check, "check a log or summary against a memory budget (for CI)")               \
+    X("plot", cmd_plot, "gnuplot charts from replay/stats output")                                 \
+    X("report", cmd_report, "replay + analyze + plot into one HTML report")
 
 #endif

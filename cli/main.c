@@ -58,7 +58,8 @@ static void usage(FILE *f)
                "Record every heap allocation of a program, replay it on other allocators,\n"
                "and see why a process holds more memory than it uses.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        if (commands[i].fn)
+            fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'mallog <command> --help' for a command's options.\n");
 }
 
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
     if (strcmp(name, "help") == 0) {
         if (i + 1 < argc) {
             for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-                if (strcmp(commands[k].name, argv[i + 1]) == 0) {
+                if (commands[k].fn && strcmp(commands[k].name, argv[i + 1]) == 0) {
                     char *hargv[] = {argv[i + 1], "--help", NULL};
                     return commands[k].fn(2, hargv);
                 }
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-        if (strcmp(commands[k].name, name) == 0)
+        if (commands[k].fn && strcmp(commands[k].name, name) == 0)
             return commands[k].fn(argc - i, argv + i);
     fprintf(stderr, "mallog: '%s' is not a mallog command. See 'mallog help'.\n", name);
     return EXIT_ERROR;
