@@ -1,0 +1,564 @@
+/* test_format.c - the trace format: varints, codec round trips, writer/reader round trips, damage
+ * (truncation at every frame boundary and inside frames, flipped bytes, empty and foreign files),
+ * the address map, the integrity checker, and spool packing (thread merge, realloc release split). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/codec.h"
+#include "../../lib/mallog.h"
+#include "../../lib/spool.h"
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
+    return buf[i];
+}
+
+static uint64_t rng = 0x1234567;
+
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* A plausible random event stream: every op kind, thread switches, gaps, outcomes. */
+static void random_event(struct mlg_event *ev, uint64_t *seq, uint64_t *t)
+{
+    static const uint8_t ops[] = {MLG_OP_MALLOC, MLG_OP_CALLOC, MLG_OP_REALLOC, MLG_OP_FREE,
+        MLG_OP_POSIX_MEMALIGN, MLG_OP_ALIGNED_ALLOC, MLG_OP_MEMALIGN, MLG_OP_VALLOC,
+        MLG_OP_PVALLOC, MLG_OP_REALLOCARRAY, MLG_OP_USABLE_SIZE, MLG_OP_TRIM, MLG_OP_MALLOPT,
+        MLG_OP_REALLOC_RELEASE, MLG_OP_THREAD_START, MLG_OP_THREAD_END, MLG_OP_FORK,
+        MLG_OP_EXEC, MLG_OP_EXIT, MLG_OP_LOST};
+    memset(ev, 0, sizeof *ev);
+    ev->op = ops[rnd() % sizeof ops];
+    unsigned f = mlg_op_fields(ev->op);
+    *seq += 1 + (rnd() % 10 == 0 ? rnd() % 1000 : 0);
+    if (f & MLG_F_REL) {
+        uint64_t d = 1 + (rnd() % 4 == 0 ? rnd() % 5 : 0);
+        *seq += d;
+        ev->seq_rel = *seq - d;
+    }
+    ev->seq = *seq;
+    *t += rnd() % 3 == 0 ? rnd() % 100000 : 0;
+    ev->time_ns = *t;
+    ev->thread = (uint32_t)(rnd() % 4 == 0 ? rnd() % 5 : 0);
+    uint64_t base = 0x555555550000ull;
+    ev->ptr = (f & MLG_F_PTR) && rnd() % 16 ? base + (rnd() % 4096) * 16 : 0;
+    ev->old_ptr = (f & MLG_F_OLD) && rnd() % 8 ? base + (rnd() % 4096) * 16 : 0;
+    ev->size = (f & MLG_F_SIZE) ? rnd() % (rnd() % 2 ? 300 : 1u << 30) : 0;
+    ev->arg = (f & MLG_F_ARG) ? rnd() % 64 : 0;
+    ev->result = (f & MLG_F_RESULT) ? (int64_t)(rnd() % 2000) - 1000 : 0;
+    ev->outcome = rnd() % 5 == 0 ? (uint8_t)(rnd() % MLG_OUT_COUNT)
+                                 : (uint8_t)mlg_default_outcome(ev->op, ev->ptr, ev->old_ptr);
+}
+
+static void assert_same_event(const struct mlg_event *a, const struct mlg_event *b)
+{
+    assert_int_equal(a->op, b->op);
+    assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->seq_rel, b->seq_rel);
+    assert_int_equal(a->thread, b->thread);
+    assert_int_equal(a->ptr, b->ptr);
+    assert_int_equal(a->old_ptr, b->old_ptr);
+    assert_int_equal(a->size, b->size);
+    assert_int_equal(a->arg, b->arg);
+    assert_int_equal(a->result, b->result);
+    assert_int_equal(a->outcome, b->outcome);
+    assert_int_equal(a->time_ns, b->time_ns);
+}
+
+static void test_varint_zigzag(void **state)
+{
+    (void)state;
+    static const uint64_t values[] = {0, 1, 127, 128, 255, 16383, 16384, 1ull << 35, UINT64_MAX};
+    uint8_t buf[16];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        uint8_t *end = mlg_varint_put(buf, values[i]);
+        uint64_t v;
+        assert_ptr_equal(mlg_varint_get(buf, end, &v), end);
+        assert_int_equal(v, values[i]);
+        /* cut short: must fail, not read past the end */
+        if (end - buf > 1)
+            assert_null(mlg_varint_get(buf, end - 1, &v));
+        int64_t s = (int64_t)values[i];
+        assert_int_equal(mlg_unzigzag(mlg_zigzag(s)), s);
+        assert_int_equal(mlg_unzigzag(mlg_zigzag(-s)), -s);
+    }
+    memset(buf, 0xff, sizeof buf);
+    uint64_t v;
+    assert_null(mlg_varint_get(buf, buf + sizeof buf, &v)); /* longer than 10 bytes */
+}
+
+static void test_codec_roundtrip(void **state)
+{
+    (void)state;
+    struct mlg_codec enc, dec;
+    mlg_codec_reset(&enc, 1, 0);
+    mlg_codec_reset(&dec, 1, 0);
+    enum { N = 20000 };
+    struct mlg_event *evs = calloc(N, sizeof *evs);
+    uint8_t *buf = malloc(N * MLG_EVENT_MAX), *p = buf;
+    uint64_t seq = 0, t = 0;
+    for (int i = 0; i < N; i++) {
+        random_event(&evs[i], &seq, &t);
+        p = mlg_codec_put(&enc, p, &evs[i]);
+    }
+    const uint8_t *q = buf;
+    for (int i = 0; i < N; i++) {
+        struct mlg_event ev;
+        q = mlg_codec_get(&dec, q, p, &ev);
+        assert_non_null(q);
+        assert_same_event(&evs[i], &ev);
+    }
+    assert_ptr_equal(q, p);
+    free(buf);
+    free(evs);
+}
+
+static struct mlg_header test_header(void)
+{
+    struct mlg_header h = {0};
+    h.version = MLG_FORMAT_VERSION;
+    h.pid = 4242;
+    h.ppid = 1;
+    h.exec_gen = 2;
+    h.parent_pid = 4242;
+    h.parent_gen = 1;
+    h.start_realtime_ns = 1700000000000000000ull;
+    h.page_size = 4096;
+    h.nproc = 2;
+    h.argc = 2;
+    memcpy(h.argv, "prog\0--flag", 12);
+    strcpy(h.exe, "/usr/bin/prog");
+    strcpy(h.glibc_version, "2.36");
+    strcpy(h.malloc_lib, "/lib/libc.so.6");
+    strcpy(h.env, "MALLOC_ARENA_MAX=2\n");
+    return h;
+}
+
+/* Writes n random events with small frames; returns them (caller frees). */
+static struct mlg_event *write_log(const char *path, int n, size_t frame_bytes, int trailer)
+{
+    struct mlg_event *evs = calloc((size_t)n, sizeof *evs);
+    struct mlg_header h = test_header();
+    struct mlg_writer *w;
+    struct mlg_error err;
+    struct mlg_writer_options opt = {.zstd_level = 1, .frame_bytes = frame_bytes};
+    unlink(path);
+    assert_int_equal(mlg_writer_create(&w, path, &h, &opt, &err), 0);
+    uint64_t seq = 0, t = 0;
+    for (int i = 0; i < n; i++) {
+        random_event(&evs[i], &seq, &t);
+        evs[i].index = (uint64_t)i;
+        assert_int_equal(mlg_writer_add(w, &evs[i], &err), 0);
+    }
+    struct mlg_trailer tr = {.end = MLG_END_EXIT, .end_status = 3, .lost_events = 7};
+    assert_int_equal(mlg_writer_finish(w, trailer ? &tr : NULL, &err), 0);
+    return evs;
+}
+
+/* Reads a log; checks every delivered event against evs. Returns the count, *code the result. */
+static uint64_t read_back(const char *path, const struct mlg_event *evs, int *code,
+                          struct mlg_error *out_err)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    *code = mlg_reader_open(&r, path, NULL, &err);
+    if (*code) {
+        if (out_err)
+            *out_err = err;
+        return 0;
+    }
+    struct mlg_event ev;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = mlg_reader_next(r, &ev)) > 0) {
+        assert_int_equal(ev.index, n);
+        if (evs)
+            assert_same_event(&evs[n], &ev);
+        n++;
+    }
+    *code = rc < 0 ? -rc : 0;
+    if (out_err)
+        *out_err = *mlg_reader_error(r);
+    mlg_reader_close(r);
+    return n;
+}
+
+static void test_log_roundtrip(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("rt.mlog");
+    struct mlg_event *evs = write_log(path, 50000, 4096, 1);
+    struct mlg_reader *r;
+    struct mlg_error err;
+    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
+    const struct mlg_header *h = mlg_reader_header(r);
+    assert_int_equal(h->pid, 4242);
+    assert_int_equal(h->exec_gen, 2);
+    assert_int_equal(h->argc, 2);
+    assert_string_equal(h->argv + 5, "--flag");
+    assert_string_equal(h->exe, "/usr/bin/prog");
+    assert_string_equal(h->env, "MALLOC_ARENA_MAX=2\n");
+    struct mlg_event ev;
+    uint64_t n = 0;
+    while (mlg_reader_next(r, &ev) > 0)
+        assert_same_event(&evs[n++], &ev);
+    assert_int_equal(n, 50000);
+    const struct mlg_trailer *t = mlg_reader_trailer(r);
+    assert_non_null(t);
+    assert_int_equal(t->events, 50000);
+    assert_int_equal(t->end, MLG_END_EXIT);
+    assert_int_equal(t->end_status, 3);
+    assert_int_equal(t->lost_events, 7);
+    assert_true(mlg_reader_frames(r) > 10);
+    mlg_reader_close(r);
+    /* the writer never overwrites */
+    struct mlg_writer *w;
+    struct mlg_header hh = test_header();
+    assert_int_equal(mlg_writer_create(&w, path, &hh, NULL, &err), MLG_E_EXISTS);
+    free(evs);
+}
+
+/* Offsets where each frame starts: scan the container the way FORMAT.md describes it. */
+static size_t frame_offsets(const uint8_t *data, size_t size, size_t *offs, size_t max)
+{
+    size_t n = 0, off = 0;
+    while (off + 8 <= size && n < max) {
+        uint32_t magic, len;
+        memcpy(&magic, data + off, 4);
+        memcpy(&len, data + off + 4, 4);
+        offs[n++] = off;
+        if ((magic & 0xfffffff0u) == 0x184D2A50u) {
+            if ((magic & 0xf) == 1) {
+                uint32_t comp;
+                memcpy(&comp, data + off + 8 + 32, 4);
+                off += 8 + len + comp;
+            } else {
+                off += 8 + len;
+            }
+        } else {
+            break;
+        }
+    }
+    return n;
+}
+
+static uint8_t *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(*size);
+    assert_int_equal(fread(d, 1, *size, f), *size);
+    fclose(f);
+    return d;
+}
+
+static void spit(const char *path, const uint8_t *d, size_t size)
+{
+    unlink(path);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, size, f), size);
+    fclose(f);
+}
+
+static void test_truncation(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("tr.mlog"), *cut = tmp_path("tr-cut.mlog");
+    struct mlg_event *evs = write_log(path, 20000, 2048, 1);
+    size_t size;
+    uint8_t *data = slurp(path, &size);
+    size_t offs[4096];
+    size_t nf = frame_offsets(data, size, offs, 4096);
+    assert_true(nf > 20);
+    /* Cut at every frame boundary and 3 points inside each frame: the reader must deliver exactly
+     * the events of the whole frames before the cut, then report where. */
+    for (size_t i = 1; i < nf; i++) {
+        size_t frame_end = i + 1 < nf ? offs[i + 1] : size;
+        size_t cuts[] = {offs[i], offs[i] + 5, (offs[i] + frame_end) / 2, frame_end - 1};
+        for (size_t k = 0; k < 4; k++) {
+            spit(cut, data, cuts[k]);
+            int code;
+            struct mlg_error err;
+            uint64_t got = read_back(cut, evs, &code, &err);
+            assert_int_equal(code, MLG_E_TRUNCATED);
+            assert_int_equal(err.event, got);
+            assert_true(err.offset <= cuts[k]);
+            assert_true(err.offset >= offs[i] - 1 || got == 0);
+        }
+    }
+    /* the header itself cut */
+    spit(cut, data, 20);
+    int code;
+    struct mlg_error err;
+    assert_int_equal(read_back(cut, NULL, &code, &err), 0);
+    assert_int_equal(code, MLG_E_TRUNCATED);
+    free(data);
+    free(evs);
+}
+
+static void test_flipped_bytes(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("fl.mlog"), *bad = tmp_path("fl-bad.mlog");
+    struct mlg_event *evs = write_log(path, 20000, 4096, 1);
+    size_t size;
+    uint8_t *data = slurp(path, &size);
+    uint8_t *copy = malloc(size);
+    for (int trial = 0; trial < 300; trial++) {
+        memcpy(copy, data, size);
+        size_t at = (size_t)(rnd() % size);
+        copy[at] ^= (uint8_t)(1u << (rnd() % 8));
+        spit(bad, copy, size);
+        int code;
+        struct mlg_error err;
+        uint64_t got = read_back(bad, evs, &code, &err); /* events delivered must be the true ones */
+        if (code == 0) {
+            /* a flip in slack that nothing reads; everything must still be intact */
+            assert_int_equal(got, 20000);
+            continue;
+        }
+        assert_true(code == MLG_E_CHECKSUM || code == MLG_E_CORRUPT || code == MLG_E_ZSTD ||
+                    code == MLG_E_TRUNCATED || code == MLG_E_NOT_MLOG || code == MLG_E_VERSION);
+        assert_true(err.offset <= at + 8);
+        assert_int_equal(err.event, got);
+    }
+    free(copy);
+    free(data);
+    free(evs);
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    const char *empty = tmp_path("empty.mlog"), *foreign = tmp_path("foreign.mlog");
+    spit(empty, (const uint8_t *)"", 0);
+    int code;
+    struct mlg_error err;
+    read_back(empty, NULL, &code, &err);
+    assert_int_equal(code, MLG_E_EMPTY);
+    const char text[] = "#!/bin/sh\necho this is not a log\n";
+    spit(foreign, (const uint8_t *)text, sizeof text);
+    read_back(foreign, NULL, &code, &err);
+    assert_int_equal(code, MLG_E_NOT_MLOG);
+    assert_int_equal(err.offset, 0);
+    read_back(tmp_path("does-not-exist.mlog"), NULL, &code, &err);
+    assert_int_equal(code, MLG_E_IO);
+    char msg[256];
+    mlg_error_format(&err, msg, sizeof msg);
+    assert_non_null(strstr(msg, "No such file"));
+    /* no trailer: every event is read, then "incomplete" */
+    const char *nt = tmp_path("notrailer.mlog");
+    struct mlg_event *evs = write_log(nt, 1000, 4096, 0);
+    struct mlg_error e2;
+    assert_int_equal(read_back(nt, evs, &code, &e2), 1000);
+    assert_int_equal(code, MLG_E_TRUNCATED);
+    assert_non_null(strstr(e2.detail, "incomplete"));
+    free(evs);
+}
+
+static void test_addrmap(void **state)
+{
+    (void)state;
+    struct mlg_addrmap *m = mlg_addrmap_new(NULL);
+    enum { N = 200000 };
+    uint64_t *keys = malloc(N * sizeof *keys);
+    for (int i = 0; i < N; i++) {
+        keys[i] = 0x7f0000000000ull + (uint64_t)i * 48;
+        assert_int_equal(mlg_addrmap_put(m, keys[i], (uint64_t)i), 1);
+    }
+    assert_int_equal(mlg_addrmap_count(m), N);
+    for (int i = 0; i < N; i += 2) {
+        uint64_t v;
+        assert_int_equal(mlg_addrmap_del(m, keys[i], &v), 1);
+        assert_int_equal(v, (uint64_t)i);
+    }
+    for (int i = 0; i < N; i++) {
+        uint64_t v = 0;
+        assert_int_equal(mlg_addrmap_get(m, keys[i], &v), i % 2);
+        if (i % 2)
+            assert_int_equal(v, (uint64_t)i);
+    }
+    assert_int_equal(mlg_addrmap_count(m), N / 2);
+    assert_int_equal(mlg_addrmap_put(m, keys[1], 99), 0);
+    mlg_addrmap_free(m);
+    free(keys);
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    struct mlg_check c;
+    assert_int_equal(mlg_check_init(&c, NULL), 0);
+    struct mlg_event ev = {0};
+    uint64_t seq = 0;
+#define EV(o, p, old, sz, out)                                                                     \
+    do {                                                                                           \
+        ev = (struct mlg_event){.op = o, .ptr = p, .old_ptr = old, .size = sz, .outcome = out,     \
+                                .seq = ++seq, .index = seq};                                       \
+        mlg_check_event(&c, &ev);                                                                  \
+    } while (0)
+    EV(MLG_OP_MALLOC, 0x1000, 0, 100, MLG_OUT_OK);
+    EV(MLG_OP_MALLOC, 0x2000, 0, 50, MLG_OUT_OK);
+    EV(MLG_OP_REALLOC, 0x3000, 0x1000, 200, MLG_OUT_MOVED);
+    EV(MLG_OP_FREE, 0x2000, 0, 0, MLG_OUT_OK);
+    assert_int_equal(mlg_check_anomalies(&c), 0);
+    assert_int_equal(c.live_bytes, 200);
+    assert_int_equal(c.peak_live_bytes, 250); /* a moved realloc: old out, then new in */
+    EV(MLG_OP_FREE, 0x2000, 0, 0, MLG_OUT_OK); /* double */
+    EV(MLG_OP_FREE, 0x9000, 0, 0, MLG_OUT_OK); /* unknown */
+    EV(MLG_OP_MALLOC, 0x3000, 0, 10, MLG_OUT_OK); /* still live: inversion */
+    assert_int_equal(c.double_frees, 1);
+    assert_int_equal(c.unknown_frees, 1);
+    assert_int_equal(c.inversions, 1);
+    assert_int_equal(c.first_anomaly_event, 5);
+    mlg_check_fini(&c);
+}
+
+/* Builds a spool by hand the way libmallog.so writes it, packs it, reads it back. */
+struct spool_builder {
+    uint8_t *map;
+    size_t size;
+    uint32_t next_chunk;
+};
+
+static uint8_t *spool_chunk(struct spool_builder *b, uint32_t thread)
+{
+    uint8_t *c = b->map + (size_t)(++b->next_chunk) * MLG_SPOOL_CHUNK;
+    struct mlg_spool_chunk *hdr = (struct mlg_spool_chunk *)(void *)c;
+    hdr->thread = thread;
+    hdr->tid = 100 + thread;
+    hdr->magic = MLG_SPOOL_CHUNK_MAGIC;
+    return c + sizeof *hdr;
+}
+
+static void test_pack_spool(void **state)
+{
+    (void)state;
+    struct spool_builder b = {0};
+    b.size = 8 * MLG_SPOOL_CHUNK;
+    b.map = calloc(1, b.size);
+    struct mlg_spool_header *h = (struct mlg_spool_header *)(void *)b.map;
+    memcpy(h->magic, MLG_SPOOL_MAGIC, 8);
+    h->version = MLG_SPOOL_VERSION;
+    h->chunk_size = MLG_SPOOL_CHUNK;
+    h->window_size = MLG_SPOOL_WINDOW;
+    h->pid = 77;
+    h->argc = 1;
+    strcpy(h->argv, "x");
+    /* thread 0: malloc A (seq 1), realloc A->B released at 2 acquired at 5 (thread 1 ran
+     * between and got A back), free B (seq 7). thread 1: malloc A (seq 3), free A (4), a nested
+     * (signal) malloc recorded out of order (seq 6 written before seq 5 of another record). */
+    uint8_t *c0 = spool_chunk(&b, 0), *c1 = spool_chunk(&b, 1);
+    struct mlg_spool_state s0 = {0}, s1 = {0};
+    size_t o0 = 0, o1 = 0;
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 64, 0xA000, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_REALLOC, MLG_OUT_MOVED, 5, 2, 0xA000, 0, 128,
+                           0xB000, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 8, 0, 0, 0, 0, 0xB000, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 32, 0xA000, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0xA000, 0);
+    o1 += mlg_spool_encode(c1 + o1, NULL, 1, MLG_OP_MALLOC, MLG_OUT_OK, 7, 0, 0, 0, 16, 0xC000, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 6, 0, 0, 0, 0, 0xD000, 0);
+    /* a hole: a record whose tag never got written (the process died mid-record) */
+    uint8_t hole[MLG_SPOOL_REC_MAX];
+    unsigned hl = mlg_spool_encode(hole, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 9, 0, 0, 0, 8, 0xE000, 0);
+    memcpy(c1 + o1 + 1, hole + 1, hl - 1);
+    const char *spool = tmp_path("p.77.0.spool"), *out = tmp_path("p.77.mlog");
+    spit(spool, b.map, b.size);
+    unlink(out);
+    struct mlg_pack_result res;
+    struct mlg_error err;
+    assert_int_equal(mlg_pack_spool(spool, out, -1, 0, NULL, &res, &err), 0);
+    assert_int_equal(res.threads, 2);
+    assert_int_equal(res.lost_events, 1);
+    assert_int_equal(res.end, MLG_END_VANISHED);
+    struct mlg_reader *r;
+    assert_int_equal(mlg_reader_open(&r, out, NULL, &err), 0);
+    struct mlg_event ev;
+    static const struct {
+        uint8_t op;
+        uint64_t seq;
+        uint64_t ptr;
+    } want[] = {{MLG_OP_MALLOC, 1, 0xA000}, {MLG_OP_REALLOC_RELEASE, 2, 0},
+                {MLG_OP_MALLOC, 3, 0xA000}, {MLG_OP_FREE, 4, 0xA000}, {MLG_OP_REALLOC, 5, 0xB000},
+                {MLG_OP_FREE, 6, 0xD000},   {MLG_OP_MALLOC, 7, 0xC000}, {MLG_OP_FREE, 8, 0xB000}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(mlg_reader_next(r, &ev), 1);
+        assert_int_equal(ev.op, want[i].op);
+        assert_int_equal(ev.seq, want[i].seq);
+        if (ev.op == MLG_OP_REALLOC_RELEASE)
+            assert_int_equal(ev.old_ptr, 0xA000);
+        else
+            assert_int_equal(ev.ptr, want[i].ptr);
+        if (ev.op == MLG_OP_REALLOC)
+            assert_int_equal(ev.outcome, MLG_OUT_OLD_RELEASED);
+    }
+    assert_int_equal(mlg_reader_next(r, &ev), 0);
+    mlg_reader_close(r);
+    /* no overwrite of an existing log */
+    assert_int_equal(mlg_pack_spool(spool, out, -1, 0, NULL, &res, &err), MLG_E_EXISTS);
+    free(b.map);
+}
+
+static void test_units(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(mlg_parse_size("64M", &v), 0);
+    assert_int_equal(v, 64ull << 20);
+    assert_int_equal(mlg_parse_size("1.5GiB", &v), 0);
+    assert_int_equal(v, 3ull << 29);
+    assert_int_equal(mlg_parse_size("4096", &v), 0);
+    assert_int_equal(v, 4096);
+    assert_int_equal(mlg_parse_size("12Q", &v), MLG_E_ARG);
+    char buf[32];
+    assert_string_equal(mlg_format_size(1536, buf, sizeof buf), "1.50 KiB");
+    assert_string_equal(mlg_format_size(100, buf, sizeof buf), "100 B");
+    assert_string_equal(mlg_op_name(MLG_OP_POSIX_MEMALIGN), "posix_memalign");
+    assert_int_equal(mlg_op_from_name("pvalloc"), MLG_OP_PVALLOC);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mallog-unit-format.%d", (int)getpid());
+    mkdir(tmpdir, 0700);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_varint_zigzag), cmocka_unit_test(test_codec_roundtrip),
+        cmocka_unit_test(test_log_roundtrip), cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_flipped_bytes), cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_addrmap),       cmocka_unit_test(test_check),
+        cmocka_unit_test(test_pack_spool),    cmocka_unit_test(test_units),
+    };
+    int failed = cmocka_run_group_tests_name("format", tests, NULL, NULL);
+    if (!failed) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+        if (system(cmd) != 0)
+            return 1;
+    }
+    return failed;
+}
