@@ -2,9 +2,10 @@
  *
  * Events are modelled before zstd sees them: the sequence number is implicit unless it jumps, the
  * thread is written only when it changes, the outcome only when it is not the obvious one, and
- * pointers are coded as an index into a 16-entry move-to-front list of recent addresses (glibc's
- * tcache hands back the block just freed) or else as a delta from the previous pointer. State resets
- * at each frame so frames decode independently.
+ * pointers are coded as a reference to one of the last 16 pointers seen (glibc's tcache hands back
+ * the block just freed; a temporary is freed right after it was allocated) or else as a delta from
+ * the previous pointer. The recent-pointer list is a ring: decoding is an index, not a search.
+ * State resets at each frame so frames decode independently.
  */
 #ifndef MLG_CODEC_H
 #define MLG_CODEC_H
@@ -25,7 +26,14 @@ struct mlg_codec {
     uint64_t last_ptr;
     uint64_t time_ns;
     uint32_t thread;
-    uint64_t mru[MLG_MRU];
+    uint32_t ring_head;   /* next slot to write; the newest pointer is at ring_head - 1 */
+    uint64_t ring[MLG_MRU];
+    /* Encoder only: where each recent pointer was last pushed, so a hit costs one probe, not a
+     * scan. A collision only turns a possible hit into a delta; the decoder never needs this. */
+    struct {
+        uint64_t ptr;
+        uint32_t pos;
+    } where[256];
 };
 
 static inline void mlg_codec_reset(struct mlg_codec *c, uint64_t first_seq, uint64_t time_ns)
@@ -36,25 +44,33 @@ static inline void mlg_codec_reset(struct mlg_codec *c, uint64_t first_seq, uint
     c->time_ns = time_ns;
 }
 
-static inline void mlg_mru_front(struct mlg_codec *c, unsigned i, uint64_t v)
+static inline void mlg_ring_push(struct mlg_codec *c, uint64_t v)
 {
-    memmove(&c->mru[1], &c->mru[0], i * sizeof c->mru[0]);
-    c->mru[0] = v;
+    c->ring[c->ring_head++ & (MLG_MRU - 1)] = v;
+}
+
+static inline unsigned mlg_where_slot(uint64_t v)
+{
+    return (unsigned)((v * 0x9E3779B97F4A7C15ull) >> 56);
 }
 
 static inline uint8_t *mlg_codec_put_ptr(struct mlg_codec *c, uint8_t *p, uint64_t v)
 {
     if (v == 0)
         return mlg_varint_put(p, 0);
-    for (unsigned i = 0; i < MLG_MRU; i++) {
-        if (c->mru[i] == v) {
-            mlg_mru_front(c, i, v);
-            c->last_ptr = v;
-            return mlg_varint_put(p, 1 + i);
-        }
+    unsigned slot = mlg_where_slot(v);
+    uint64_t seen = c->where[slot].ptr;
+    uint32_t age = c->ring_head - c->where[slot].pos;
+    c->where[slot].ptr = v;
+    c->where[slot].pos = c->ring_head;
+    if (seen == v && age >= 1 && age <= MLG_MRU &&
+        c->ring[(c->ring_head - age) & (MLG_MRU - 1)] == v) {
+        mlg_ring_push(c, v);
+        c->last_ptr = v;
+        return mlg_varint_put(p, age);
     }
     uint64_t d = mlg_zigzag((int64_t)(v - c->last_ptr));
-    mlg_mru_front(c, MLG_MRU - 1, v);
+    mlg_ring_push(c, v);
     c->last_ptr = v;
     return mlg_varint_put(p, MLG_MRU + 1 + d);
 }
@@ -71,13 +87,11 @@ static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_
         return p;
     }
     uint64_t ptr;
-    if (v <= MLG_MRU) {
-        ptr = c->mru[v - 1];
-        mlg_mru_front(c, (unsigned)(v - 1), ptr);
-    } else {
+    if (v <= MLG_MRU)
+        ptr = c->ring[(c->ring_head - (uint32_t)v) & (MLG_MRU - 1)];
+    else
         ptr = c->last_ptr + (uint64_t)mlg_unzigzag(v - MLG_MRU - 1);
-        mlg_mru_front(c, MLG_MRU - 1, ptr);
-    }
+    mlg_ring_push(c, ptr);
     c->last_ptr = ptr;
     *out = ptr;
     return p;

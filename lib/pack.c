@@ -22,7 +22,7 @@
 #include "mallog.h"
 #include "spool.h"
 
-#define WINDOW 8 /* reorder window per thread */
+#define WINDOW 8 /* reorder window per thread, a power of two */
 
 struct pending {
     struct mlg_event ev;
@@ -37,8 +37,8 @@ struct tstream {
     const uint8_t *pos, *end;
     struct mlg_spool_state st;
     uint64_t time_ns;
-    struct pending buf[WINDOW];
-    unsigned nbuf;
+    struct pending buf[WINDOW]; /* a ring sorted by key from buf[head] */
+    unsigned head, nbuf;
 };
 
 struct packer {
@@ -186,15 +186,28 @@ static uint64_t key_of(const struct pending *p)
     return p->needs_release ? p->ev.seq_rel : p->ev.seq;
 }
 
-/* Keeps buf sorted by key: insertion, the window is tiny. */
+#define AT(s, i) ((s)->buf[((s)->head + (i)) & (WINDOW - 1)])
+
+/* Keeps the ring sorted by key: records almost always arrive in order, so this rarely moves. */
 static void buf_insert(struct tstream *s, const struct pending *p)
 {
     unsigned i = s->nbuf++;
-    while (i > 0 && key_of(&s->buf[i - 1]) > key_of(p)) {
-        s->buf[i] = s->buf[i - 1];
+    while (i > 0 && key_of(&AT(s, i - 1)) > key_of(p)) {
+        AT(s, i) = AT(s, i - 1);
         i--;
     }
-    s->buf[i] = *p;
+    AT(s, i) = *p;
+}
+
+static struct pending *buf_front(struct tstream *s)
+{
+    return &s->buf[s->head & (WINDOW - 1)];
+}
+
+static void buf_pop(struct tstream *s)
+{
+    s->head++;
+    s->nbuf--;
 }
 
 static void refill(struct packer *pk, struct tstream *s)
@@ -210,7 +223,7 @@ static void refill(struct packer *pk, struct tstream *s)
 
 static uint64_t head_key(const struct packer *pk, uint32_t i)
 {
-    return key_of(&pk->streams[i].buf[0]);
+    return key_of(buf_front(&pk->streams[i]));
 }
 
 static void heap_down(struct packer *pk, uint32_t i)
@@ -390,7 +403,7 @@ int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int en
     uint64_t events = 0;
     while (pk.nheap) {
         struct tstream *s = &pk.streams[pk.heap[0]];
-        struct pending *p = &s->buf[0];
+        struct pending *p = buf_front(s);
         if (p->needs_release) {
             /* The old block was released (and could be reused by another thread) at seq_rel. */
             struct mlg_event rel = {0};
@@ -404,14 +417,12 @@ int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int en
             struct pending moved = *p;
             moved.needs_release = 0;
             moved.ev.outcome = MLG_OUT_OLD_RELEASED;
-            memmove(&s->buf[0], &s->buf[1], (s->nbuf - 1) * sizeof s->buf[0]);
-            s->nbuf--;
+            buf_pop(s);
             buf_insert(s, &moved);
         } else {
             rc = mlg_writer_add(w, &p->ev, err);
             events++;
-            memmove(&s->buf[0], &s->buf[1], (s->nbuf - 1) * sizeof s->buf[0]);
-            s->nbuf--;
+            buf_pop(s);
             refill(&pk, s);
             if (s->nbuf == 0)
                 pk.heap[0] = pk.heap[--pk.nheap];

@@ -68,7 +68,7 @@ struct mlg_spool_state {
     uint64_t prev_ptr;
 };
 
-static inline uint8_t *mlg_spool_put_ptr(uint8_t *p, uint64_t v, struct mlg_spool_state *st, int abs)
+static inline __attribute__((always_inline)) uint8_t *mlg_spool_put_ptr(uint8_t *p, uint64_t v, struct mlg_spool_state *st, int abs)
 {
     if (abs)
         return mlg_varint_put(p, v);
@@ -80,7 +80,7 @@ static inline uint8_t *mlg_spool_put_ptr(uint8_t *p, uint64_t v, struct mlg_spoo
 /* Encodes one record into buf (MLG_SPOOL_REC_MAX bytes): tag, length, seq, [outcome], fields.
  * abs != 0 encodes without reading or updating st (for a hook nested inside another on the same
  * thread). Returns the record length. */
-static inline unsigned mlg_spool_encode(uint8_t *buf, struct mlg_spool_state *st, int abs,
+static inline __attribute__((always_inline)) unsigned mlg_spool_encode(uint8_t *buf, struct mlg_spool_state *st, int abs,
                                         unsigned op, unsigned outcome, uint64_t seq,
                                         uint64_t seq_rel, uint64_t old_ptr, uint64_t arg,
                                         uint64_t size, uint64_t ptr, int64_t result)

@@ -19,7 +19,7 @@ static inline int64_t mlg_unzigzag(uint64_t v)
 }
 
 /* Writes v at p (at most 10 bytes); returns the new end. */
-static inline uint8_t *mlg_varint_put(uint8_t *p, uint64_t v)
+static inline __attribute__((always_inline)) uint8_t *mlg_varint_put(uint8_t *p, uint64_t v)
 {
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);

@@ -35,7 +35,7 @@ static inline void record(unsigned op, unsigned outcome, uint64_t arg, uint64_t 
     uint64_t seq = rec_seq();
     struct tstate *t = rec_thread();
     if (t)
-        rec_emit(t, op, outcome, seq, 0, 0, arg, size, (uint64_t)(uintptr_t)ptr, 0);
+        rec_record(t, op, outcome, seq, 0, 0, arg, size, (uint64_t)(uintptr_t)ptr, 0);
 }
 
 MLG_EXPORT void *malloc(size_t size)
@@ -43,7 +43,7 @@ MLG_EXPORT void *malloc(size_t size)
     void *p = __libc_malloc(size);
     struct tstate *t = rec_thread();
     if (likely(t != NULL))
-        rec_emit(t, MLG_OP_MALLOC, p ? MLG_OUT_OK : MLG_OUT_FAILED, rec_seq(), 0, 0, 0, size,
+        rec_record(t, MLG_OP_MALLOC, p ? MLG_OUT_OK : MLG_OUT_FAILED, rec_seq(), 0, 0, 0, size,
                  (uint64_t)(uintptr_t)p, 0);
     return p;
 }
@@ -52,7 +52,7 @@ MLG_EXPORT void free(void *ptr)
 {
     struct tstate *t = rec_thread();
     if (likely(t != NULL))
-        rec_emit(t, MLG_OP_FREE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, (uint64_t)(uintptr_t)ptr, 0);
+        rec_record(t, MLG_OP_FREE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, (uint64_t)(uintptr_t)ptr, 0);
     __libc_free(ptr);
 }
 
@@ -94,7 +94,7 @@ static void *realloc_common(unsigned op, void *old, size_t nmemb, size_t elem, s
         else
             outcome = MLG_OUT_FAILED;
         uint64_t size = op == MLG_OP_REALLOCARRAY ? (overflow ? elem : total) : total;
-        rec_emit(t, op, outcome, rec_seq(), seq_rel, (uint64_t)(uintptr_t)old, nmemb, size,
+        rec_record(t, op, outcome, rec_seq(), seq_rel, (uint64_t)(uintptr_t)old, nmemb, size,
                  (uint64_t)(uintptr_t)p, 0);
     }
     errno = saved;
@@ -172,7 +172,7 @@ MLG_EXPORT size_t malloc_usable_size(void *ptr)
     size_t n = real_usable_size ? real_usable_size(ptr) : 0;
     struct tstate *t = rec_thread();
     if (t)
-        rec_emit(t, MLG_OP_USABLE_SIZE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0,
+        rec_record(t, MLG_OP_USABLE_SIZE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0,
                  (uint64_t)(uintptr_t)ptr, (int64_t)n);
     return n;
 }
@@ -182,7 +182,7 @@ MLG_EXPORT int malloc_trim(size_t pad)
     int r = real_trim ? real_trim(pad) : 0;
     struct tstate *t = rec_thread();
     if (t)
-        rec_emit(t, MLG_OP_TRIM, MLG_OUT_OK, rec_seq(), 0, 0, pad, 0, 0, r);
+        rec_record(t, MLG_OP_TRIM, MLG_OUT_OK, rec_seq(), 0, 0, pad, 0, 0, r);
     return r;
 }
 
@@ -191,7 +191,7 @@ MLG_EXPORT int mallopt(int param, int value)
     int r = __libc_mallopt(param, value);
     struct tstate *t = rec_thread();
     if (t)
-        rec_emit(t, MLG_OP_MALLOPT, MLG_OUT_OK, rec_seq(), 0, 0, (uint64_t)(int64_t)param,
+        rec_record(t, MLG_OP_MALLOPT, MLG_OUT_OK, rec_seq(), 0, 0, (uint64_t)(int64_t)param,
                  (uint64_t)(int64_t)value, 0, r);
     return r;
 }

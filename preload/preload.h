@@ -76,6 +76,45 @@ static inline struct tstate *rec_thread(void)
     return rec_thread_slow();
 }
 
+/* The hot path: encode on the stack, reserve with one xadd (atomic against a signal on this
+ * thread), copy, store the tag last. Anything unusual (no chunk, chunk nearly full, a clock reading
+ * due, a hook nested in a signal handler) goes to rec_emit(). */
+static inline __attribute__((always_inline)) void
+rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64_t seq_rel,
+           uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result)
+{
+    uint8_t *chunk = t->chunk;
+    if (likely(chunk != NULL && t->depth == 0 && t->since_time < mlg_rec.time_every &&
+               t->cursor + 2 * MLG_SPOOL_REC_MAX <= MLG_SPOOL_PAYLOAD)) {
+        t->depth = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint8_t buf[MLG_SPOOL_REC_MAX];
+        struct mlg_spool_state saved = t->enc;
+        unsigned len = mlg_spool_encode(buf, &t->enc, 0, op, outcome, seq, seq_rel, old_ptr, arg,
+                                        size, ptr, result);
+        uint32_t pos = len;
+        __asm__ volatile("xaddl %0, %1" : "+r"(pos), "+m"(t->cursor) : : "memory");
+        if (likely(pos + len <= MLG_SPOOL_PAYLOAD)) {
+            uint8_t *dst = chunk + sizeof(struct mlg_spool_chunk) + pos;
+            unsigned i = 1;
+            /* exact length: a nested record may already sit right after ours */
+            for (; i + 8 <= len; i += 8)
+                __builtin_memcpy(dst + i, buf + i, 8);
+            for (; i < len; i++)
+                dst[i] = buf[i];
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            __atomic_store_n(dst, buf[0], __ATOMIC_RELEASE);
+            t->since_time++;
+            t->depth = 0;
+            return;
+        }
+        t->enc = saved; /* not committed: the slow path encodes again in a new chunk */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        t->depth = 0;
+    }
+    rec_emit(t, op, outcome, seq, seq_rel, old_ptr, arg, size, ptr, result);
+}
+
 static inline uint64_t rec_seq(void)
 {
     return __atomic_fetch_add(&mlg_rec.seq, 1, __ATOMIC_RELAXED);
