@@ -30,5 +30,10 @@ int cli_find_logs(const char *cmd, const char *arg, uint64_t pid, struct cli_log
 /* The one log an analysis command reads: arg is a file, or a prefix/dir + pid (or the only/root
  * process). Returns 0 or prints an error and returns -1. */
 int cli_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, size_t len);
+/* The log of the process h was forked from, beside path (same recording prefix). 0 or -1. */
+int cli_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len);
+/* Seeds c with the heap a forked child inherited, following fork links up the tree. Returns the
+ * number of ancestor logs read (0 when h is not a forked child or the parent log is absent). */
+int cli_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h);
 
 #endif

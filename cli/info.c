@@ -19,6 +19,7 @@ struct log_summary {
     struct mlg_trailer trailer_copy;
     uint64_t frames, file_size;
     int complete;
+    int ancestors; /* fork ancestors whose logs seeded the inherited heap */
 };
 
 static void argv_line(const struct mlg_header *h, char *out, size_t len)
@@ -44,6 +45,7 @@ static int summarize(const char *path, struct log_summary *s, struct mlg_header 
         return -1;
     *h = *mlg_reader_header(r);
     mlg_check_init(&s->check, NULL);
+    s->ancestors = cli_seed_inherited(&s->check, path, h);
     struct mlg_event ev;
     int n;
     uint32_t max_thread = 0;
@@ -149,10 +151,13 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
            ", double frees %" PRIu64 ", ordering inversions %" PRIu64 ", seq disorder %" PRIu64 ")\n",
            s->frames, s->err.code ? ", then damage" : "", mlg_check_anomalies(c), c->unknown_frees,
            c->double_frees, c->inversions, c->seq_disorder);
+    if (s->ancestors)
+        printf("            inherited %" PRIu64 " live blocks from %d ancestor log%s (fork)\n",
+               c->inherited_blocks, s->ancestors, s->ancestors > 1 ? "s" : "");
     if (c->first_anomaly_event != UINT64_MAX)
         printf("            first anomaly at event %" PRIu64 "%s\n", c->first_anomaly_event,
-               h->parent_pid && h->parent_pid != h->pid
-                   ? " (a forked child frees blocks its parent allocated)" : "");
+               h->parent_pid && h->parent_pid != h->pid && !s->ancestors
+                   ? " (a forked child frees blocks its parent allocated; its log is missing)" : "");
     if (s->err.code) {
         char buf[512];
         printf("damage:     %s; everything before it was read\n",
@@ -163,37 +168,43 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
            mlg_format_size(c->peak_live_bytes, line, sizeof line));
 }
 
+/* The log a process comes from: its fork or exec link, or else (spawned with vfork or
+ * posix_spawn, then exec: no link is written) the newest log of its ppid started before it. */
+static int parent_index(const struct cli_log *logs, int n, int i)
+{
+    const struct mlg_header *h = &logs[i].header;
+    int best = -1;
+    for (int k = 0; k < n; k++) {
+        const struct mlg_header *p = &logs[k].header;
+        if (k == i || !logs[k].header_ok)
+            continue;
+        if (h->parent_pid) {
+            if (p->pid == h->parent_pid && p->exec_gen == h->parent_gen)
+                return k;
+        } else if (p->pid == h->ppid && p->start_realtime_ns <= h->start_realtime_ns &&
+                   (best < 0 || p->exec_gen > logs[best].header.exec_gen)) {
+            best = k;
+        }
+    }
+    return best;
+}
+
 static void print_tree(const struct cli_log *logs, int n, const struct log_summary *sums,
-                       uint64_t parent_pid, uint32_t parent_gen, int depth, char *done)
+                       const int *parent, int of, int depth, char *done)
 {
     for (int i = 0; i < n; i++) {
         const struct mlg_header *h = &logs[i].header;
-        if (done[i] || !logs[i].header_ok)
-            continue;
-        int is_child = h->parent_pid == parent_pid && h->parent_gen == parent_gen &&
-                       (depth > 0 || parent_pid == 0);
-        int is_root = depth == 0 && !is_child;
-        if (depth == 0) {
-            /* roots: logs whose parent is not in this recording */
-            int parent_here = 0;
-            for (int k = 0; k < n; k++)
-                parent_here |= k != i && logs[k].header.pid == h->parent_pid &&
-                               logs[k].header.exec_gen == h->parent_gen;
-            if (parent_here)
-                continue;
-            is_root = 1;
-        }
-        if (!is_child && !is_root)
+        if (done[i] || !logs[i].header_ok || parent[i] != of)
             continue;
         done[i] = 1;
         char args[256], end[128];
         argv_line(h, args, sizeof args);
         end_text(sums[i].trailer, end, sizeof end);
-        printf("%*s%s pid %" PRIu64 "%s%.0u  %" PRIu64 " events  %s  [%s]%s\n", depth * 2, "",
-               depth == 0 ? "*" : (h->parent_pid == h->pid ? "exec" : "fork"), h->pid,
-               h->exec_gen ? "." : "", h->exec_gen, sums[i].events, args, end,
+        const char *how = depth == 0 ? "*" : h->parent_pid == h->pid ? "exec" : h->parent_pid ? "fork" : "spawn";
+        printf("%*s%s pid %" PRIu64 "%s%.0u  %" PRIu64 " events  %s  [%s]%s\n", depth * 2, "", how,
+               h->pid, h->exec_gen ? "." : "", h->exec_gen, sums[i].events, args, end,
                mlg_check_anomalies(&sums[i].check) ? "  (anomalies)" : "");
-        print_tree(logs, n, sums, h->pid, h->exec_gen, depth + 1, done);
+        print_tree(logs, n, sums, parent, i, depth + 1, done);
     }
 }
 
@@ -240,11 +251,11 @@ int cmd_info(int argc, char **argv)
         if (n > 1) {
             printf("process tree of %s (%d logs):\n", argv[a], n);
             char *done = calloc((size_t)n, 1);
-            print_tree(logs, n, sums, 0, 0, 0, done);
+            int *parent = calloc((size_t)n, sizeof *parent);
             for (int i = 0; i < n; i++)
-                if (!done[i] && logs[i].header_ok) /* cycles or odd links: list them too */
-                    print_tree(logs, n, sums, logs[i].header.parent_pid, logs[i].header.parent_gen,
-                               1, done);
+                parent[i] = parent_index(logs, n, i);
+            print_tree(logs, n, sums, parent, -1, 0, done);
+            free(parent);
             free(done);
             putchar('\n');
         }

@@ -109,3 +109,43 @@ int cli_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, siz
     free(logs);
     return 0;
 }
+
+int cli_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len)
+{
+    if (!h->parent_pid || h->parent_pid == h->pid)
+        return -1; /* not forked (an exec'd image starts with a fresh heap) */
+    /* strip ".<pid>[.<gen>].mlog" to get the recording prefix */
+    char pre[PATH_MAX];
+    snprintf(pre, sizeof pre, "%s", path);
+    char tail[64];
+    if (h->exec_gen)
+        snprintf(tail, sizeof tail, ".%" PRIu64 ".%u.mlog", h->pid, h->exec_gen);
+    else
+        snprintf(tail, sizeof tail, ".%" PRIu64 ".mlog", h->pid);
+    size_t pl = strlen(pre), tl = strlen(tail);
+    if (pl <= tl || strcmp(pre + pl - tl, tail) != 0)
+        return -1;
+    pre[pl - tl] = 0;
+    if (h->parent_gen)
+        snprintf(out, len, "%s.%" PRIu64 ".%u.mlog", pre, h->parent_pid, h->parent_gen);
+    else
+        snprintf(out, len, "%s.%" PRIu64 ".mlog", pre, h->parent_pid);
+    struct stat st;
+    return stat(out, &st) == 0 ? 0 : -1;
+}
+
+int cli_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h)
+{
+    char parent[PATH_MAX];
+    if (cli_parent_log(path, h, parent, sizeof parent) != 0)
+        return 0;
+    struct mlg_reader *r;
+    struct mlg_error err;
+    if (mlg_reader_open(&r, parent, NULL, &err) != 0)
+        return 0;
+    struct mlg_header ph = *mlg_reader_header(r);
+    mlg_reader_close(r);
+    int depth = 1 + cli_seed_inherited(c, parent, &ph);
+    mlg_check_seed(c, parent, h->fork_seq, &err);
+    return depth;
+}

@@ -121,3 +121,25 @@ void mlg_check_event(struct mlg_check *c, const struct mlg_event *ev)
         break;
     }
 }
+
+int mlg_check_seed(struct mlg_check *c, const char *path, uint64_t upto, struct mlg_error *err)
+{
+    struct mlg_reader *r;
+    int rc = mlg_reader_open(&r, path, NULL, err);
+    if (rc)
+        return rc;
+    struct mlg_event ev;
+    int n;
+    while ((n = mlg_reader_next(r, &ev)) > 0 && ev.seq < upto)
+        mlg_check_event(c, &ev);
+    if (n < 0)
+        *err = *mlg_reader_error(r);
+    mlg_reader_close(r);
+    /* what the parent did wrong is the parent's report, not the child's */
+    c->unknown_frees = c->double_frees = c->inversions = c->seq_disorder = 0;
+    c->first_anomaly_event = UINT64_MAX;
+    c->seen_any = 0;
+    c->peak_live_bytes = c->live_bytes;
+    c->inherited_blocks = c->live_blocks;
+    return n < 0 ? -n : 0;
+}

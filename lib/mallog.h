@@ -278,11 +278,16 @@ struct mlg_check {
     struct mlg_addrmap *live;     /* ptr -> size of live blocks */
     struct mlg_addrmap *freed;    /* recently freed addresses, to tell double from unknown frees */
     uint64_t last_seq;
+    uint64_t inherited_blocks;    /* blocks seeded from a fork parent's log */
     int seen_any;
 };
 int mlg_check_init(struct mlg_check *c, const struct mlg_allocator *alloc);
 void mlg_check_event(struct mlg_check *c, const struct mlg_event *ev);
 void mlg_check_fini(struct mlg_check *c);
+/* A forked child starts with its parent's heap: seeds c with the blocks live in the log at path
+ * before sequence number upto (the fork point), then clears the counters. Call it for the parent's
+ * own parent first (see cli_seed_inherited). */
+int mlg_check_seed(struct mlg_check *c, const char *path, uint64_t upto, struct mlg_error *err);
 uint64_t mlg_check_anomalies(const struct mlg_check *c);
 
 /* ---- units ------------------------------------------------------------------------------- */

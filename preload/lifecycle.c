@@ -77,14 +77,27 @@ MLG_EXPORT pid_t _Fork(void)
 
 /* exec: the records are already in the page cache; just say this image ended by exec. If exec
  * fails and returns, take it back. */
+/* A vfork child (or posix_spawn's clone) shares our memory and spool mapping but is another
+ * process: its exec must not mark our log as ended. */
+static int in_vfork_child(void)
+{
+    return (pid_t)syscall(SYS_getpid) != mlg_rec.pid;
+}
+
 static void before_exec(void)
 {
+    if (in_vfork_child())
+        return;
     emit_simple(MLG_OP_EXEC, 0, 0);
     rec_mark_end(MLG_END_EXEC, 0, 1);
 }
 
 static void exec_failed(int saved_errno)
 {
+    if (in_vfork_child()) {
+        errno = saved_errno;
+        return;
+    }
     emit_simple(MLG_OP_EXEC, 0, -saved_errno);
     if (mlg_rec.hdr)
         __atomic_store_n(&mlg_rec.hdr->end_set, 0u, __ATOMIC_RELEASE);

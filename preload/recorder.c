@@ -299,20 +299,18 @@ static void seal_chunk(uint8_t *chunk)
 
 static void pid_changed_without_atfork(void);
 
-/* Gives t a fresh chunk (outermost hook only). Returns 0, or -1 if the spool cannot grow. */
+/* Gives t a fresh chunk (outermost hook only). Returns 0, or -1 if the spool cannot grow.
+ * The new chunk is claimed and stamped first and swapped in with a few stores, so a signal
+ * handler's record is dropped only in that instant, never for the length of a syscall. */
 static int roll_chunk(struct tstate *t)
 {
     uint8_t *old = t->chunk;
-    t->chunk = NULL; /* a nested hook from here on drops its record rather than racing us */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (old) {
-        /* A clone without atfork (raw clone, _Fork we did not see) would write into the parent's
-         * pages: check the pid once per chunk, not per event. */
-        if ((pid_t)syscall(SYS_getpid) != mlg_rec.pid) {
-            pid_changed_without_atfork();
-            return t->chunk ? 0 : -1;
-        }
-        seal_chunk(old);
+    /* A clone without atfork (raw clone, _Fork we did not see) would write into the parent's
+     * pages: check the pid once per chunk, not per event. */
+    if (old && (pid_t)syscall(SYS_getpid) != mlg_rec.pid) {
+        t->chunk = NULL;
+        pid_changed_without_atfork();
+        return t->chunk ? 0 : -1;
     }
     rec_lock();
     if (mlg_rec.win_base == NULL ||
@@ -328,12 +326,16 @@ static int roll_chunk(struct tstate *t)
     c->tid = t->tid;
     c->time_ns = rec_now_ns();
     __atomic_store_n(&c->magic, MLG_SPOOL_CHUNK_MAGIC, __ATOMIC_RELEASE);
+    t->chunk = NULL; /* a nested hook in the next few stores drops its record, never races us */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->cursor = 0;
     t->enc.prev_seq = 0;
     t->enc.prev_ptr = 0;
     t->since_time = UINT32_MAX; /* every chunk starts with a clock reading */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->chunk = chunk;
+    if (old)
+        seal_chunk(old); /* nested records in it are complete: they ran before we resumed */
     return 0;
 }
 
@@ -645,6 +647,6 @@ void rec_destructor(void) MLG_HIDDEN;
 void rec_destructor(void)
 {
     struct mlg_spool_header *h = mlg_rec.hdr;
-    if (h && !__atomic_load_n(&h->end_set, __ATOMIC_ACQUIRE))
+    if (h && (!__atomic_load_n(&h->end_set, __ATOMIC_ACQUIRE) || h->end == MLG_END_EXEC))
         rec_mark_end(MLG_END_EXIT, 0, 0);
 }
