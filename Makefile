@@ -51,7 +51,7 @@ MALLOG := $(B)/mallog
 LIBMLG := $(B)/libmlg.a
 PRELOAD_SO := $(B)/libmallog.so
 
-DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev \
+DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps \
                 gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine
 DEB_OPTIONAL := heaptrack chromium
 
