@@ -69,7 +69,9 @@ static inline uint8_t *mlg_codec_put_ptr(struct mlg_codec *c, uint8_t *p, uint64
         c->last_ptr = v;
         return mlg_varint_put(p, age);
     }
-    uint64_t d = mlg_zigzag((int64_t)(v - c->last_ptr));
+    /* allocators hand out 16-byte aligned blocks: code such deltas in units of 16 */
+    int64_t delta = (int64_t)(v - c->last_ptr);
+    uint64_t d = (delta & 15) == 0 ? mlg_zigzag(delta >> 4) << 1 : mlg_zigzag(delta) << 1 | 1;
     mlg_ring_push(c, v);
     c->last_ptr = v;
     return mlg_varint_put(p, MLG_MRU + 1 + d);
@@ -89,8 +91,10 @@ static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_
     uint64_t ptr;
     if (v <= MLG_MRU)
         ptr = c->ring[(c->ring_head - (uint32_t)v) & (MLG_MRU - 1)];
+    else if (((v - MLG_MRU - 1) & 1) == 0)
+        ptr = c->last_ptr + ((uint64_t)mlg_unzigzag((v - MLG_MRU - 1) >> 1) << 4);
     else
-        ptr = c->last_ptr + (uint64_t)mlg_unzigzag(v - MLG_MRU - 1);
+        ptr = c->last_ptr + (uint64_t)mlg_unzigzag((v - MLG_MRU - 1) >> 1);
     mlg_ring_push(c, ptr);
     c->last_ptr = ptr;
     *out = ptr;
