@@ -11,6 +11,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,106 @@ static int build_streams(struct packer *pk)
     return 0;
 }
 
+/* The merge runs on a thread of its own and hands events over in batches, so merging (decode,
+ * reorder, heap) and writing (encode, zstd) use both cores. Batches are a small ring. */
+#define BATCH_EVENTS 4096
+#define BATCHES 4
+
+struct handoff {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct mlg_event (*ev)[BATCH_EVENTS];
+    unsigned count[BATCHES];
+    unsigned head, tail; /* batches [head, tail) are full and waiting for the writer */
+    int merge_done, writer_failed;
+    struct packer *pk;
+    uint64_t events;
+};
+
+static void handoff_publish(struct handoff *ho, unsigned n)
+{
+    pthread_mutex_lock(&ho->lock);
+    ho->count[ho->tail % BATCHES] = n;
+    ho->tail++;
+    pthread_cond_broadcast(&ho->cond);
+    while (ho->tail - ho->head == BATCHES && !ho->writer_failed)
+        pthread_cond_wait(&ho->cond, &ho->lock);
+    pthread_mutex_unlock(&ho->lock);
+}
+
+static void *merge_thread(void *arg)
+{
+    struct handoff *ho = arg;
+    struct packer *pk = ho->pk;
+    unsigned n = 0;
+    struct mlg_event *batch = ho->ev[ho->tail % BATCHES];
+    while (pk->nheap && !__atomic_load_n(&ho->writer_failed, __ATOMIC_RELAXED)) {
+        struct tstream *s = &pk->streams[pk->heap[0]];
+        struct pending *p = buf_front(s);
+        if (p->needs_release) {
+            /* The old block was released (and could be reused by another thread) at seq_rel. */
+            struct mlg_event *rel = &batch[n++];
+            memset(rel, 0, sizeof *rel);
+            rel->op = MLG_OP_REALLOC_RELEASE;
+            rel->seq = p->ev.seq_rel;
+            rel->old_ptr = p->ev.old_ptr;
+            rel->thread = p->ev.thread;
+            rel->time_ns = p->ev.time_ns;
+            struct pending moved = *p;
+            moved.needs_release = 0;
+            moved.ev.outcome = MLG_OUT_OLD_RELEASED;
+            buf_pop(s);
+            buf_insert(s, &moved);
+        } else {
+            batch[n++] = p->ev;
+            buf_pop(s);
+            refill(pk, s);
+            if (s->nbuf == 0)
+                pk->heap[0] = pk->heap[--pk->nheap];
+        }
+        if (pk->nheap)
+            heap_down(pk, 0);
+        if (n == BATCH_EVENTS) {
+            handoff_publish(ho, n);
+            n = 0;
+            batch = ho->ev[ho->tail % BATCHES];
+        }
+    }
+    if (n)
+        handoff_publish(ho, n);
+    pthread_mutex_lock(&ho->lock);
+    ho->merge_done = 1;
+    pthread_cond_broadcast(&ho->cond);
+    pthread_mutex_unlock(&ho->lock);
+    return NULL;
+}
+
+/* Writes every batch the merge thread hands over. Returns 0 or the writer's error. */
+static int write_batches(struct handoff *ho, struct mlg_writer *w, struct mlg_error *err)
+{
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&ho->lock);
+        while (ho->head == ho->tail && !ho->merge_done)
+            pthread_cond_wait(&ho->cond, &ho->lock);
+        if (ho->head == ho->tail) {
+            pthread_mutex_unlock(&ho->lock);
+            return rc;
+        }
+        unsigned slot = ho->head % BATCHES, n = ho->count[slot];
+        pthread_mutex_unlock(&ho->lock);
+        for (unsigned i = 0; i < n && rc == 0; i++)
+            rc = mlg_writer_add(w, &ho->ev[slot][i], err);
+        ho->events += n;
+        pthread_mutex_lock(&ho->lock);
+        ho->head++;
+        if (rc)
+            ho->writer_failed = 1;
+        pthread_cond_broadcast(&ho->cond);
+        pthread_mutex_unlock(&ho->lock);
+    }
+}
+
 int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int end_status,
                    const struct mlg_writer_options *opt, struct mlg_pack_result *res,
                    struct mlg_error *err)
@@ -386,7 +487,11 @@ int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int en
     struct mlg_header h;
     header_from_spool(&h, sh);
     struct mlg_writer *w = NULL;
-    if (build_streams(&pk) != 0) {
+    struct handoff ho = {.pk = &pk};
+    pthread_mutex_init(&ho.lock, NULL);
+    pthread_cond_init(&ho.cond, NULL);
+    ho.ev = malloc(sizeof *ho.ev * BATCHES);
+    if (!ho.ev || build_streams(&pk) != 0) {
         rc = set_err(err, MLG_E_NOMEM, 0, "packing");
         goto out;
     }
@@ -400,38 +505,15 @@ int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int en
     }
     for (uint32_t i = pk.nheap; i-- > 0;)
         heap_down(&pk, i);
-    uint64_t events = 0;
-    while (pk.nheap) {
-        struct tstream *s = &pk.streams[pk.heap[0]];
-        struct pending *p = buf_front(s);
-        if (p->needs_release) {
-            /* The old block was released (and could be reused by another thread) at seq_rel. */
-            struct mlg_event rel = {0};
-            rel.op = MLG_OP_REALLOC_RELEASE;
-            rel.seq = p->ev.seq_rel;
-            rel.old_ptr = p->ev.old_ptr;
-            rel.thread = p->ev.thread;
-            rel.time_ns = p->ev.time_ns;
-            rc = mlg_writer_add(w, &rel, err);
-            events++;
-            struct pending moved = *p;
-            moved.needs_release = 0;
-            moved.ev.outcome = MLG_OUT_OLD_RELEASED;
-            buf_pop(s);
-            buf_insert(s, &moved);
-        } else {
-            rc = mlg_writer_add(w, &p->ev, err);
-            events++;
-            buf_pop(s);
-            refill(&pk, s);
-            if (s->nbuf == 0)
-                pk.heap[0] = pk.heap[--pk.nheap];
-        }
-        if (rc)
-            goto out;
-        if (pk.nheap)
-            heap_down(&pk, 0);
+    pthread_t merger;
+    if (pthread_create(&merger, NULL, merge_thread, &ho) != 0) {
+        rc = set_err(err, MLG_E_NOMEM, 0, "cannot start the merge thread");
+        goto out;
     }
+    rc = write_batches(&ho, w, err);
+    pthread_join(merger, NULL);
+    if (rc)
+        goto out;
     struct mlg_trailer t = {0};
     int spool_end, spool_status;
     end_of(sh, &spool_end, &spool_status);
@@ -439,7 +521,7 @@ int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int en
     t.end_status = end >= 0 ? end_status : spool_status;
     t.lost_events = pk.lost + sh->lost_events;
     t.threads = pk.nstreams;
-    res->events = events;
+    res->events = ho.events;
     res->lost_events = t.lost_events;
     res->threads = pk.nstreams;
     res->raw_bytes = pk.size;
@@ -464,6 +546,9 @@ out:
         free(pk.streams[0].chunks);
     free(pk.streams);
     free(pk.heap);
+    free(ho.ev);
+    pthread_mutex_destroy(&ho.lock);
+    pthread_cond_destroy(&ho.cond);
     munmap((void *)pk.map, pk.size);
     return rc;
 }
