@@ -61,7 +61,6 @@ for i in range(300000):
     if i % 3 == 0:
         del d[s]
 print(len(d))'
-export PYTHONMALLOC=malloc
 
 {
 echo "## mallog benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, median of $RUNS alternating runs)"
@@ -74,12 +73,17 @@ ratio "churn $CALLS calls: mallog record (run + pack)" "$ROOT/build/bench/churn"
     "$MALLOG" -q record -o "$W/rec" -- "$ROOT/build/bench/churn" "$CALLS"
 ratio "churn $CALLS calls: traced process only (spool, no pack)" "$ROOT/build/bench/churn" "$CALLS" -- \
     env LD_PRELOAD="$PRELOAD" MALLOG_OUT="$W/rec" "$ROOT/build/bench/churn" "$CALLS"
-ratio "python3 (PYTHONMALLOC=malloc): mallog record" "$PY" -c "$PYPROG" -- \
+ratio "python3 (its default allocator, pymalloc): mallog record" "$PY" -c "$PYPROG" -- \
     "$MALLOG" -q record -o "$W/rec" -- "$PY" -c "$PYPROG"
+ratio "python3 with PYTHONMALLOC=malloc (every object a malloc): mallog record" \
+    env PYTHONMALLOC=malloc "$PY" -c "$PYPROG" -- \
+    env PYTHONMALLOC=malloc "$MALLOG" -q record -o "$W/rec" -- "$PY" -c "$PYPROG"
 if command -v heaptrack > /dev/null; then
     ratio "churn $CALLS calls: heaptrack" "$ROOT/build/bench/churn" "$CALLS" -- \
         heaptrack -o "$W/rec.ht" "$ROOT/build/bench/churn" "$CALLS"
-    ratio "python3: heaptrack" "$PY" -c "$PYPROG" -- heaptrack -o "$W/rec.ht" "$PY" -c "$PYPROG"
+    ratio "python3 (pymalloc): heaptrack" "$PY" -c "$PYPROG" -- heaptrack -o "$W/rec.ht" "$PY" -c "$PYPROG"
+    ratio "python3 with PYTHONMALLOC=malloc: heaptrack" env PYTHONMALLOC=malloc "$PY" -c "$PYPROG" -- \
+        env PYTHONMALLOC=malloc heaptrack -o "$W/rec.ht" "$PY" -c "$PYPROG"
 fi
 echo
 echo "### Log size"
@@ -94,6 +98,11 @@ by=$(stat -c %s "$l")
 printf '| churn (random sizes, random frees among 32k live blocks) | %s | %s | %.2f |\n' "$ev" "$by" "$(echo "scale=4; $by / $ev" | bc)"
 "$MALLOG" -q record -o "$W/size.py" -- "$PY" -c "$PYPROG" > /dev/null
 l=$(ls -S "$W"/size.py.*.mlog | head -n1)
+ev=$("$MALLOG" info "$l" | sed -n 's/^events: *\([0-9]*\).*/\1/p')
+by=$(stat -c %s "$l")
+printf '| python3 (pymalloc) | %s | %s | %.2f |\n' "$ev" "$by" "$(echo "scale=4; $by / $ev" | bc)"
+PYTHONMALLOC=malloc "$MALLOG" -q record -o "$W/size.pym" -- "$PY" -c "$PYPROG" > /dev/null
+l=$(ls -S "$W"/size.pym.*.mlog | head -n1)
 ev=$("$MALLOG" info "$l" | sed -n 's/^events: *\([0-9]*\).*/\1/p')
 by=$(stat -c %s "$l")
 printf '| python3 (PYTHONMALLOC=malloc) | %s | %s | %.2f |\n' "$ev" "$by" "$(echo "scale=4; $by / $ev" | bc)"
