@@ -42,7 +42,11 @@ struct mlg_spool_header {
     volatile int32_t end_status;
     uint32_t reserved0;
     volatile uint64_t lost_events; /* records the recorder had to drop */
-    uint64_t reserved[8];
+    /* For packing while the program runs (lib/pack.c, "horizon"): */
+    volatile uint64_t seq_counter;    /* the global sequence counter itself */
+    volatile uint32_t chunks_claimed; /* chunks [1, chunks_claimed) have been handed out */
+    volatile uint32_t no_online;      /* a thread had no slot: pack only after the end */
+    uint64_t reserved[6];
     char exe[4096];
     char argv[8192];
     char glibc_version[64];
@@ -61,6 +65,19 @@ struct mlg_spool_chunk {
 };
 
 #define MLG_SPOOL_PAYLOAD (MLG_SPOOL_CHUNK - sizeof(struct mlg_spool_chunk))
+
+/* Per-thread "in flight" slots, in the header chunk after the header: while a thread is between
+ * taking a sequence number and publishing its record, its slot holds (a lower bound of that
+ * number) + 1; 0 = not in a hook. One cache line each. */
+#define MLG_SPOOL_SLOTS_OFFSET 20480u
+#define MLG_SPOOL_SLOT_STRIDE 64u
+#define MLG_SPOOL_MAX_SLOTS ((MLG_SPOOL_CHUNK - MLG_SPOOL_SLOTS_OFFSET) / MLG_SPOOL_SLOT_STRIDE)
+
+static inline volatile uint64_t *mlg_spool_slot(const void *header, uint32_t thread)
+{
+    return (volatile uint64_t *)(void *)((uint8_t *)(uintptr_t)header + MLG_SPOOL_SLOTS_OFFSET +
+                                         (size_t)thread * MLG_SPOOL_SLOT_STRIDE);
+}
 
 /* Per-thread delta state; reset at every chunk so chunks decode independently. */
 struct mlg_spool_state {

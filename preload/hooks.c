@@ -32,27 +32,35 @@ static int (*real_trim)(size_t);
 
 static inline void record(unsigned op, unsigned outcome, uint64_t arg, uint64_t size, void *ptr)
 {
-    uint64_t seq = rec_seq();
     struct tstate *t = rec_thread();
-    if (t)
-        rec_record(t, op, outcome, seq, 0, 0, arg, size, (uint64_t)(uintptr_t)ptr, 0);
+    if (t) {
+        rec_enter(t);
+        rec_record(t, op, outcome, rec_seq(), 0, 0, arg, size, (uint64_t)(uintptr_t)ptr, 0);
+        rec_leave(t);
+    }
 }
 
 MLG_EXPORT void *malloc(size_t size)
 {
     void *p = __libc_malloc(size);
     struct tstate *t = rec_thread();
-    if (likely(t != NULL))
+    if (likely(t != NULL)) {
+        rec_enter(t);
         rec_record(t, MLG_OP_MALLOC, p ? MLG_OUT_OK : MLG_OUT_FAILED, rec_seq(), 0, 0, 0, size,
-                 (uint64_t)(uintptr_t)p, 0);
+                   (uint64_t)(uintptr_t)p, 0);
+        rec_leave(t);
+    }
     return p;
 }
 
 MLG_EXPORT void free(void *ptr)
 {
     struct tstate *t = rec_thread();
-    if (likely(t != NULL))
+    if (likely(t != NULL)) {
+        rec_enter(t);
         rec_record(t, MLG_OP_FREE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, (uint64_t)(uintptr_t)ptr, 0);
+        rec_leave(t);
+    }
     __libc_free(ptr);
 }
 
@@ -74,7 +82,11 @@ static void *realloc_common(unsigned op, void *old, size_t nmemb, size_t elem, s
                             int overflow)
 {
     struct tstate *t = rec_thread();
-    uint64_t seq_rel = t ? rec_seq() : 0;
+    uint64_t seq_rel = 0;
+    if (t) {
+        rec_enter(t); /* held across the call: the release point is seq_rel */
+        seq_rel = rec_seq();
+    }
     void *p = NULL;
     int saved = 0;
     if (!overflow) {
@@ -96,6 +108,7 @@ static void *realloc_common(unsigned op, void *old, size_t nmemb, size_t elem, s
         uint64_t size = op == MLG_OP_REALLOCARRAY ? (overflow ? elem : total) : total;
         rec_record(t, op, outcome, rec_seq(), seq_rel, (uint64_t)(uintptr_t)old, nmemb, size,
                  (uint64_t)(uintptr_t)p, 0);
+        rec_leave(t);
     }
     errno = saved;
     return p;
@@ -172,8 +185,7 @@ MLG_EXPORT size_t malloc_usable_size(void *ptr)
     size_t n = real_usable_size ? real_usable_size(ptr) : 0;
     struct tstate *t = rec_thread();
     if (t)
-        rec_record(t, MLG_OP_USABLE_SIZE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0,
-                 (uint64_t)(uintptr_t)ptr, (int64_t)n);
+        rec_event(t, MLG_OP_USABLE_SIZE, MLG_OUT_OK, 0, 0, (uint64_t)(uintptr_t)ptr, (int64_t)n);
     return n;
 }
 
@@ -182,7 +194,7 @@ MLG_EXPORT int malloc_trim(size_t pad)
     int r = real_trim ? real_trim(pad) : 0;
     struct tstate *t = rec_thread();
     if (t)
-        rec_record(t, MLG_OP_TRIM, MLG_OUT_OK, rec_seq(), 0, 0, pad, 0, 0, r);
+        rec_event(t, MLG_OP_TRIM, MLG_OUT_OK, pad, 0, 0, r);
     return r;
 }
 
@@ -191,8 +203,8 @@ MLG_EXPORT int mallopt(int param, int value)
     int r = __libc_mallopt(param, value);
     struct tstate *t = rec_thread();
     if (t)
-        rec_record(t, MLG_OP_MALLOPT, MLG_OUT_OK, rec_seq(), 0, 0, (uint64_t)(int64_t)param,
-                 (uint64_t)(int64_t)value, 0, r);
+        rec_event(t, MLG_OP_MALLOPT, MLG_OUT_OK, (uint64_t)(int64_t)param, (uint64_t)(int64_t)value,
+                  0, r);
     return r;
 }
 

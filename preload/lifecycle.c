@@ -34,21 +34,23 @@ static void emit_simple(unsigned op, uint64_t arg, int64_t result)
 {
     struct tstate *t = rec_thread();
     if (t)
-        rec_emit(t, op, MLG_OUT_OK, rec_seq(), 0, 0, arg, 0, 0, result);
+        rec_event(t, op, MLG_OUT_OK, arg, 0, 0, result);
 }
 
 MLG_EXPORT pid_t fork(void)
 {
+    struct tstate *t = rec_thread();
+    if (t)
+        rec_enter(t); /* until the FORK record is written, after the fork */
     mlg_rec.fork_seq = rec_seq(); /* the child's log starts after this point of ours */
     uint64_t fork_seq = mlg_rec.fork_seq;
     in_fork = 1;
     pid_t pid = __fork(); /* runs the atfork handlers: the child gets its own log there */
     in_fork = 0;
-    if (pid != 0) {
-        struct tstate *t = rec_thread();
-        if (t)
-            rec_emit(t, MLG_OP_FORK, pid > 0 ? MLG_OUT_OK : MLG_OUT_FAILED, fork_seq, 0, 0, 0, 0,
-                     0, pid);
+    if (pid != 0 && t) {
+        rec_emit(t, MLG_OP_FORK, pid > 0 ? MLG_OUT_OK : MLG_OUT_FAILED, fork_seq, 0, 0, 0, 0, 0,
+                 pid);
+        rec_leave(t);
     }
     return pid;
 }
@@ -58,6 +60,9 @@ MLG_EXPORT pid_t _Fork(void)
 {
     if (in_fork || !real_Fork)
         return real_Fork ? real_Fork() : __fork();
+    struct tstate *t = rec_thread();
+    if (t)
+        rec_enter(t);
     uint64_t fork_seq = rec_seq();
     uint64_t parent = (uint64_t)mlg_rec.pid;
     uint32_t gen = mlg_rec.exec_gen;
@@ -66,11 +71,10 @@ MLG_EXPORT pid_t _Fork(void)
     if (pid == 0) {
         if (active)
             rec_after_fork_child(parent, gen, fork_seq);
-    } else {
-        struct tstate *t = rec_thread();
-        if (t)
-            rec_emit(t, MLG_OP_FORK, pid > 0 ? MLG_OUT_OK : MLG_OUT_FAILED, fork_seq, 0, 0, 0, 0,
-                     0, pid);
+    } else if (t) {
+        rec_emit(t, MLG_OP_FORK, pid > 0 ? MLG_OUT_OK : MLG_OUT_FAILED, fork_seq, 0, 0, 0, 0, 0,
+                 pid);
+        rec_leave(t);
     }
     return pid;
 }

@@ -28,11 +28,14 @@ struct tstate {
     uint32_t tid;
     uint32_t since_time;       /* records since the last clock reading */
     uint32_t destructor_rounds;
+    uint32_t inflight_depth;   /* rec_enter nesting */
     uint64_t proc_gen;         /* recorder generation that owns this state (changes at fork) */
+    volatile uint64_t *slot;   /* this thread's in-flight slot in the spool header, or NULL */
 };
 
 struct recorder {
-    _Atomic uint64_t seq;              /* the global order: fetch_add at linearisation points */
+    uint64_t *seqp;                    /* the global order, in the spool header (shared pages):
+                                          fetch_add at linearisation points */
     _Atomic int state;                 /* enum rec_state */
     _Atomic uint32_t next_serial;
     _Atomic int lock;                  /* chunk claims and window growth; rare */
@@ -117,7 +120,32 @@ rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64
 
 static inline uint64_t rec_seq(void)
 {
-    return __atomic_fetch_add(&mlg_rec.seq, 1, __ATOMIC_RELAXED);
+    return __atomic_fetch_add(mlg_rec.seqp, 1, __ATOMIC_RELAXED);
+}
+
+/* Brackets "take a sequence number ... publish the record": while inside, this thread's slot says
+ * no record of it below that number is still unwritten, so a packer running beside the program
+ * knows how far the merged order is final. The slot store precedes the locked xadd that takes the
+ * number (x86: stores are not reordered after a locked instruction). */
+static inline void rec_enter(struct tstate *t)
+{
+    if (t->inflight_depth++ == 0 && t->slot)
+        *t->slot = __atomic_load_n(mlg_rec.seqp, __ATOMIC_RELAXED) + 1;
+}
+
+static inline void rec_leave(struct tstate *t)
+{
+    if (--t->inflight_depth == 0 && t->slot)
+        __atomic_store_n(t->slot, 0, __ATOMIC_RELEASE);
+}
+
+/* A whole event in one call, for the paths that are not hot. */
+static inline void rec_event(struct tstate *t, unsigned op, unsigned outcome, uint64_t arg,
+                             uint64_t size, uint64_t ptr, int64_t result)
+{
+    rec_enter(t);
+    rec_emit(t, op, outcome, rec_seq(), 0, 0, arg, size, ptr, result);
+    rec_leave(t);
 }
 
 #endif

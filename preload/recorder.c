@@ -26,7 +26,8 @@
 #define CHUNKS_PER_WINDOW (MLG_SPOOL_WINDOW / MLG_SPOOL_CHUNK)
 #define POOL_BYTES (1u << 20)
 
-struct recorder mlg_rec;
+static uint64_t seq_before_spool; /* until a spool exists (never used for a record) */
+struct recorder mlg_rec = {.seqp = &seq_before_spool};
 __thread struct tstate *mlg_tls __attribute__((tls_model("initial-exec")));
 
 static uint8_t *win_addr[MAX_WINDOWS];
@@ -269,6 +270,10 @@ static int open_spool(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_se
     }
     mlg_rec.hdr = (struct mlg_spool_header *)(void *)win_addr[0];
     fill_header(mlg_rec.hdr, parent_pid, parent_gen, fork_seq);
+    /* a forked child continues its parent's numbering */
+    mlg_rec.hdr->seq_counter = __atomic_load_n(mlg_rec.seqp, __ATOMIC_RELAXED);
+    mlg_rec.hdr->chunks_claimed = 1;
+    mlg_rec.seqp = (uint64_t *)(uintptr_t)&mlg_rec.hdr->seq_counter;
     return 0;
 }
 
@@ -320,6 +325,7 @@ static int roll_chunk(struct tstate *t)
     }
     uint8_t *chunk = mlg_rec.win_base + (size_t)mlg_rec.next_chunk * MLG_SPOOL_CHUNK;
     mlg_rec.next_chunk++;
+    mlg_rec.hdr->chunks_claimed = mlg_rec.win_index * CHUNKS_PER_WINDOW + mlg_rec.next_chunk;
     rec_unlock();
     struct mlg_spool_chunk *c = (struct mlg_spool_chunk *)(void *)chunk;
     c->thread = t->serial;
@@ -436,8 +442,12 @@ static void start_thread_state(struct tstate *t)
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->since_time = UINT32_MAX;
     t->proc_gen = mlg_rec.proc_gen;
+    if (t->serial < MLG_SPOOL_MAX_SLOTS)
+        t->slot = mlg_spool_slot(mlg_rec.hdr, t->serial);
+    else
+        mlg_rec.hdr->no_online = 1; /* threads beyond the slot table: pack after the end */
     mlg_tls = t;
-    rec_emit(t, MLG_OP_THREAD_START, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, 0, t->tid);
+    rec_event(t, MLG_OP_THREAD_START, MLG_OUT_OK, 0, 0, 0, t->tid);
 }
 
 struct tstate *rec_thread_slow(void)
@@ -474,7 +484,7 @@ static void thread_end(void *arg)
         pthread_setspecific(thread_key, t);
         return;
     }
-    rec_emit(t, MLG_OP_THREAD_END, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, 0, 0);
+    rec_event(t, MLG_OP_THREAD_END, MLG_OUT_OK, 0, 0, 0, 0);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -499,6 +509,9 @@ static void disable(void)
 void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq)
 {
     __atomic_store_n(&mlg_rec.lock, 0, __ATOMIC_RELAXED);
+    /* the counter lives in the parent's header, which we are about to unmap */
+    seq_before_spool = __atomic_load_n(mlg_rec.seqp, __ATOMIC_RELAXED);
+    mlg_rec.seqp = &seq_before_spool;
     for (uint32_t w = 0; w < win_count; w++) {
         if (win_addr[w])
             munmap(win_addr[w], MLG_SPOOL_WINDOW);
