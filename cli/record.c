@@ -135,6 +135,31 @@ static int process_alive(uint64_t pid)
     return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
+/* How the launched process ended, for its newest log: the wait status beats the spool's guess. */
+static void root_end(int spool_end, int root_status, int *end, int *status)
+{
+    *end = -1;
+    *status = 0;
+    if (WIFSIGNALED(root_status)) {
+        *end = MLG_END_SIGNAL;
+        *status = WTERMSIG(root_status);
+    } else if (spool_end == MLG_END_VANISHED || spool_end == MLG_END_EXIT) {
+        *end = MLG_END_EXIT;
+        *status = WEXITSTATUS(root_status);
+    }
+}
+
+static void report_packed(const char *out, const struct mlg_pack_result *res)
+{
+    if (cli_verbosity <= 0)
+        return;
+    char sz[32];
+    fprintf(stderr, "mallog: pid %" PRIu64 ": %" PRIu64 " events -> %s (%s, %.2f bytes/event)%s\n",
+            res->pid, res->events, out, mlg_format_size(res->log_bytes, sz, sizeof sz),
+            res->events ? (double)res->log_bytes / (double)res->events : 0.0,
+            res->lost_events ? " [some events lost]" : "");
+}
+
 struct spool_entry {
     char path[PATH_MAX];
     struct mlg_header h;
@@ -196,13 +221,7 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
         if (!newest) {
             end = MLG_END_EXEC; /* a later image of the same pid exists */
         } else if (root && (pid_t)s->h.pid == root) {
-            if (WIFSIGNALED(root_status)) {
-                end = MLG_END_SIGNAL;
-                status = WTERMSIG(root_status);
-            } else if (s->end == MLG_END_VANISHED || s->end == MLG_END_EXIT) {
-                end = MLG_END_EXIT;
-                status = WEXITSTATUS(root_status);
-            }
+            root_end(s->end, root_status, &end, &status);
         } else if (s->end == MLG_END_VANISHED) {
             const struct reaped *r = find_reaped((pid_t)s->h.pid);
             if (r && WIFSIGNALED(r->status)) {
@@ -228,16 +247,76 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
             continue;
         }
         unlink(s->path);
-        if (cli_verbosity > 0) {
-            char sz[32];
-            fprintf(stderr, "mallog: pid %" PRIu64 ": %" PRIu64 " events -> %s (%s, %.2f bytes/event)%s\n",
-                    res.pid, res.events, out, mlg_format_size(res.log_bytes, sz, sizeof sz),
-                    res.events ? (double)res.log_bytes / (double)res.events : 0.0,
-                    res.lost_events ? " [some events lost]" : "");
-        }
+        report_packed(out, &res);
     }
     free(list);
     return failures;
+}
+
+/* Packs the launched process's spool while it runs, on the core the program leaves free, so that
+ * little is left to do when it ends. Later exec generations of the same pid follow; forked
+ * children are packed after the end. */
+struct live_pack {
+    struct mlg_packer *pk;
+    int enabled;
+    uint32_t gen;
+    char spool[PATH_MAX + 64], out[PATH_MAX + 64];
+};
+
+static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, int level)
+{
+    if (!lp->enabled)
+        return 0;
+    struct mlg_error err;
+    if (!lp->pk) {
+        snprintf(lp->spool, sizeof lp->spool, "%s.%d.%u.spool", prefix, (int)root, lp->gen);
+        if (access(lp->spool, R_OK) != 0)
+            return 0;
+        log_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen);
+        struct mlg_writer_options opt = {.zstd_level = level};
+        if (mlg_packer_open(&lp->pk, lp->spool, lp->out, &opt, &err) != 0) {
+            lp->enabled = 0; /* e.g. the log exists: the after-the-end path reports it */
+            return 0;
+        }
+    }
+    uint64_t progress = 0;
+    if (mlg_packer_step(lp->pk, 0, &progress, &err) != 0) {
+        mlg_packer_abandon(lp->pk);
+        lp->pk = NULL;
+        lp->enabled = 0;
+        return 0;
+    }
+    int end, status;
+    if (mlg_packer_spool_end(lp->pk, &end, &status) && end == MLG_END_EXEC) {
+        struct mlg_pack_result res;
+        if (mlg_packer_finish(lp->pk, MLG_END_EXEC, 0, &res, &err) == 0) {
+            unlink(lp->spool);
+            report_packed(lp->out, &res);
+        } else {
+            lp->enabled = 0;
+        }
+        lp->pk = NULL;
+        lp->gen++;
+    }
+    return progress;
+}
+
+static void live_finish(struct live_pack *lp, int root_status)
+{
+    if (!lp->pk)
+        return;
+    struct mlg_error err;
+    int spool_end, spool_status, end, status;
+    mlg_packer_spool_end(lp->pk, &spool_end, &spool_status);
+    root_end(spool_end, root_status, &end, &status);
+    struct mlg_pack_result res;
+    if (mlg_packer_finish(lp->pk, end, status, &res, &err) == 0) {
+        unlink(lp->spool);
+        report_packed(lp->out, &res);
+    } else {
+        cli_log_error("record", lp->spool, &err); /* the spool stays for the pass after */
+    }
+    lp->pk = NULL;
 }
 
 static void record_usage(FILE *f)
@@ -248,6 +327,8 @@ static void record_usage(FILE *f)
                "  -o, --output PREFIX  where logs go (default: ./mallog)\n"
                "      --no-follow      record only CMD itself, not its children or exec'd programs\n"
                "      --level N        zstd level for the logs (default 3)\n"
+               "      --pack=after     compress only after the program ends (default: while it\n"
+               "                       runs, on a spare core)\n"
                "  -q                   say nothing but errors\n");
 }
 
@@ -262,8 +343,9 @@ static void forward_signal(int sig)
 int cmd_record(int argc, char **argv)
 {
     const char *prefix = "mallog";
-    int follow = 1, level = 3;
+    int follow = 1, level = 3, live = 1;
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"pack", required_argument, NULL, 'P'},
                                          {"no-follow", no_argument, NULL, 'F'},
                                          {"level", required_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
@@ -275,6 +357,13 @@ int cmd_record(int argc, char **argv)
         case 'o': prefix = optarg; break;
         case 'F': follow = 0; break;
         case 'l': level = atoi(optarg); break;
+        case 'P':
+            if (strcmp(optarg, "after") != 0 && strcmp(optarg, "live") != 0) {
+                record_usage(stderr);
+                return EXIT_ERROR;
+            }
+            live = strcmp(optarg, "live") == 0;
+            break;
         case 'q': cli_verbosity = 0; break;
         case 'h': record_usage(stdout); return 0;
         default: record_usage(stderr); return EXIT_ERROR;
@@ -320,12 +409,18 @@ int cmd_record(int argc, char **argv)
     signal(SIGTERM, forward_signal);
     signal(SIGHUP, forward_signal);
     int status = 0, root_status = 0;
+    struct live_pack lp = {.enabled = live};
     for (;;) {
-        pid_t p = waitpid(-1, &status, 0);
+        pid_t p = waitpid(-1, &status, lp.enabled ? WNOHANG : 0);
         if (p < 0) {
             if (errno == EINTR)
                 continue;
             break;
+        }
+        if (p == 0) {
+            if (live_step(&lp, abs_prefix, child, level) == 0)
+                usleep(2000); /* nothing new: the program is between allocations */
+            continue;
         }
         remember(p, status);
         if (p == child) {
@@ -334,6 +429,7 @@ int cmd_record(int argc, char **argv)
         }
     }
     forward_to = 0;
+    live_finish(&lp, root_status);
     /* Orphaned descendants that already ended: collect how. Still-running ones stay spooled. */
     pid_t p;
     while ((p = waitpid(-1, &status, WNOHANG)) > 0)

@@ -247,6 +247,18 @@ struct mlg_pack_result {
 int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int end_status,
                    const struct mlg_writer_options *opt, struct mlg_pack_result *res,
                    struct mlg_error *err);
+/* The same in steps, while the process runs: open, then step as often as you like (each step
+ * writes the events that are final by now; final != 0 once the process is gone), then finish
+ * (which does a final step and writes the trailer) or abandon (removes the partial log). */
+struct mlg_packer;
+int mlg_packer_open(struct mlg_packer **out, const char *spool_path, const char *out_path,
+                    const struct mlg_writer_options *opt, struct mlg_error *err);
+int mlg_packer_step(struct mlg_packer *pk, int final, uint64_t *progress, struct mlg_error *err);
+int mlg_packer_finish(struct mlg_packer *pk, int end, int end_status, struct mlg_pack_result *res,
+                      struct mlg_error *err);
+void mlg_packer_abandon(struct mlg_packer *pk);
+/* How the spool says its process ended; returns 0 while it has not said. */
+int mlg_packer_spool_end(const struct mlg_packer *pk, int *end, int *status);
 /* Reads just the identity of a spool (pid, gen) and whether its process recorded an end. */
 int mlg_spool_peek(const char *spool_path, struct mlg_header *h, int *end, struct mlg_error *err);
 

@@ -1,17 +1,21 @@
-/* pack.c - turns a recorder spool into a .mlog.
+/* pack.c - turns a recorder spool into a .mlog, after the process ended or while it runs.
  *
  * The spool holds per-thread chunks of records in the order each thread wrote them. Packing merges
  * the threads by sequence number (a heap over threads, each with a small reorder window for the
  * records a signal handler wrote out of order), splits a realloc whose release and acquire points
  * had other events between them into REALLOC_RELEASE + REALLOC, and writes the result with
  * mlg_writer. Holes (records being written when the process died) are counted as lost.
+ *
+ * While the program runs, only events below the "horizon" are final: the global counter, lowered
+ * to the bound in the slot of every thread that is between taking a number and publishing its
+ * record (lib/spool.h). The horizon is read before the spool is scanned, so every record below it
+ * is already published when we look.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,23 +37,30 @@ struct pending {
 
 struct tstream {
     uint32_t thread;
-    uint32_t nchunks, next_chunk;
-    uint32_t *chunks;
-    const uint8_t *pos, *end;
+    uint32_t *chunks; /* chunk indices of this thread, in claim order */
+    uint32_t nchunks, cap;
+    uint32_t cur;     /* chunks[cur] is being read */
+    size_t pos;       /* file offset of the next record; 0 = no chunk open */
     struct mlg_spool_state st;
     uint64_t time_ns;
     struct pending buf[WINDOW]; /* a ring sorted by key from buf[head] */
     unsigned head, nbuf;
+    int in_heap;
 };
 
-struct packer {
+struct mlg_packer {
+    int fd;
     const uint8_t *map;
     size_t size;
+    char *out_path;
+    struct mlg_writer *w;
+    struct mlg_header h;
     struct tstream *streams;
-    uint32_t nstreams;
+    uint32_t nstreams, streams_cap;
     uint32_t *heap; /* stream indices, min-heap on head key */
     uint32_t nheap;
-    uint64_t lost;
+    uint32_t scanned; /* chunks below this index were assigned to streams */
+    uint64_t lost, events;
 };
 
 static int set_err(struct mlg_error *err, int code, uint64_t off, const char *what)
@@ -137,51 +148,6 @@ static int decode_record(struct tstream *s, const uint8_t *p, unsigned len, stru
     return 1;
 }
 
-static int open_chunk(struct packer *pk, struct tstream *s)
-{
-    while (s->next_chunk < s->nchunks) {
-        size_t off = (size_t)s->chunks[s->next_chunk++] * MLG_SPOOL_CHUNK;
-        const struct mlg_spool_chunk *c = (const void *)(pk->map + off);
-        s->pos = pk->map + off + sizeof *c;
-        s->end = pk->map + off + MLG_SPOOL_CHUNK;
-        s->st.prev_seq = 0;
-        s->st.prev_ptr = 0;
-        if (c->time_ns > s->time_ns)
-            s->time_ns = c->time_ns;
-        return 1;
-    }
-    return 0;
-}
-
-/* Next event of a thread's stream, in the order the thread wrote them. Returns 1 or 0 at end. */
-static int stream_next(struct packer *pk, struct tstream *s, struct mlg_event *ev)
-{
-    for (;;) {
-        if (!s->pos || s->end - s->pos < 2 || s->pos[1] == 0) {
-            if (!open_chunk(pk, s))
-                return 0;
-            continue;
-        }
-        unsigned len = s->pos[1];
-        if (len < 3 || len > s->end - s->pos) {
-            pk->lost++; /* a torn record at the very end of a chunk */
-            s->pos = s->end;
-            continue;
-        }
-        const uint8_t *rec = s->pos;
-        s->pos += len;
-        if (rec[0] == 0) {
-            pk->lost++; /* being written when the process died */
-            continue;
-        }
-        int r = decode_record(s, rec, len, ev);
-        if (r == 1)
-            return 1;
-        if (r < 0)
-            pk->lost++;
-    }
-}
-
 static uint64_t key_of(const struct pending *p)
 {
     return p->needs_release ? p->ev.seq_rel : p->ev.seq;
@@ -209,45 +175,6 @@ static void buf_pop(struct tstream *s)
 {
     s->head++;
     s->nbuf--;
-}
-
-static void refill(struct packer *pk, struct tstream *s)
-{
-    struct pending p;
-    while (s->nbuf < WINDOW && stream_next(pk, s, &p.ev)) {
-        unsigned f = mlg_op_fields(p.ev.op);
-        p.needs_release = (f & MLG_F_REL) && p.ev.seq - p.ev.seq_rel > 1 &&
-                          (p.ev.outcome == MLG_OUT_MOVED || p.ev.outcome == MLG_OUT_FREED);
-        buf_insert(s, &p);
-    }
-}
-
-static uint64_t head_key(const struct packer *pk, uint32_t i)
-{
-    return key_of(buf_front(&pk->streams[i]));
-}
-
-static void heap_down(struct packer *pk, uint32_t i)
-{
-    for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < pk->nheap && head_key(pk, pk->heap[l]) < head_key(pk, pk->heap[m]))
-            m = l;
-        if (r < pk->nheap && head_key(pk, pk->heap[r]) < head_key(pk, pk->heap[m]))
-            m = r;
-        if (m == i)
-            return;
-        uint32_t t = pk->heap[i];
-        pk->heap[i] = pk->heap[m];
-        pk->heap[m] = t;
-        i = m;
-    }
-}
-
-static int cmp_chunk(const void *a, const void *b)
-{
-    const uint64_t *x = a, *y = b;
-    return *x < *y ? -1 : *x > *y;
 }
 
 static void header_from_spool(struct mlg_header *h, const struct mlg_spool_header *s)
@@ -333,222 +260,375 @@ int mlg_spool_peek(const char *spool_path, struct mlg_header *h, int *end, struc
     return 0;
 }
 
-static int build_streams(struct packer *pk)
+static const struct mlg_spool_header *spool_header(const struct mlg_packer *pk)
 {
-    size_t nchunk_slots = pk->size / MLG_SPOOL_CHUNK;
-    uint64_t *keys = malloc((nchunk_slots + 1) * sizeof *keys);
-    if (!keys)
+    return (const struct mlg_spool_header *)(const void *)pk->map;
+}
+
+/* Maps the whole spool again if it grew. */
+static int remap(struct mlg_packer *pk)
+{
+    struct stat st;
+    if (fstat(pk->fd, &st) != 0)
         return -1;
-    size_t n = 0;
-    for (size_t k = 1; k < nchunk_slots; k++) {
-        const struct mlg_spool_chunk *c = (const void *)(pk->map + k * MLG_SPOOL_CHUNK);
-        if (c->magic == MLG_SPOOL_CHUNK_MAGIC)
-            keys[n++] = (uint64_t)c->thread << 32 | k;
-    }
-    qsort(keys, n, sizeof *keys, cmp_chunk);
-    uint32_t nthreads = 0;
-    for (size_t i = 0; i < n; i++)
-        nthreads += i == 0 || keys[i] >> 32 != keys[i - 1] >> 32;
-    pk->streams = calloc(nthreads ? nthreads : 1, sizeof *pk->streams);
-    pk->heap = calloc(nthreads ? nthreads : 1, sizeof *pk->heap);
-    uint32_t *chunks = malloc((n ? n : 1) * sizeof *chunks);
-    if (!pk->streams || !pk->heap || !chunks) {
-        free(keys);
-        free(chunks);
+    size_t size = (size_t)st.st_size;
+    if (size <= pk->size)
+        return 0;
+    void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, pk->fd, 0);
+    if (p == MAP_FAILED)
         return -1;
-    }
-    struct tstream *s = NULL;
-    for (size_t i = 0; i < n; i++) {
-        chunks[i] = (uint32_t)keys[i];
-        if (i == 0 || keys[i] >> 32 != keys[i - 1] >> 32) {
-            s = &pk->streams[pk->nstreams++];
-            s->thread = (uint32_t)(keys[i] >> 32);
-            s->chunks = &chunks[i];
-        }
-        s->nchunks++;
-    }
-    if (n == 0)
-        free(chunks);
-    free(keys);
+    munmap((void *)pk->map, pk->size);
+    pk->map = p;
+    pk->size = size;
     return 0;
 }
 
-/* The merge runs on a thread of its own and hands events over in batches, so merging (decode,
- * reorder, heap) and writing (encode, zstd) use both cores. Batches are a small ring. */
-#define BATCH_EVENTS 4096
-#define BATCHES 4
-
-struct handoff {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct mlg_event (*ev)[BATCH_EVENTS];
-    unsigned count[BATCHES];
-    unsigned head, tail; /* batches [head, tail) are full and waiting for the writer */
-    int merge_done, writer_failed;
-    struct packer *pk;
-    uint64_t events;
-};
-
-static void handoff_publish(struct handoff *ho, unsigned n)
+static uint8_t load_byte(const struct mlg_packer *pk, size_t off)
 {
-    pthread_mutex_lock(&ho->lock);
-    ho->count[ho->tail % BATCHES] = n;
-    ho->tail++;
-    pthread_cond_broadcast(&ho->cond);
-    while (ho->tail - ho->head == BATCHES && !ho->writer_failed)
-        pthread_cond_wait(&ho->cond, &ho->lock);
-    pthread_mutex_unlock(&ho->lock);
+    return __atomic_load_n(pk->map + off, __ATOMIC_ACQUIRE);
 }
 
-static void *merge_thread(void *arg)
+static int chunk_has_record(const struct mlg_packer *pk, uint32_t chunk)
 {
-    struct handoff *ho = arg;
-    struct packer *pk = ho->pk;
-    unsigned n = 0;
-    struct mlg_event *batch = ho->ev[ho->tail % BATCHES];
-    while (pk->nheap && !__atomic_load_n(&ho->writer_failed, __ATOMIC_RELAXED)) {
+    size_t off = (size_t)chunk * MLG_SPOOL_CHUNK + sizeof(struct mlg_spool_chunk);
+    return off + 2 <= pk->size && load_byte(pk, off) != 0;
+}
+
+/* Next event of a thread, in the order the thread wrote them. Returns 1, or 0 when nothing more
+ * is readable now (while the program runs) or ever (final). */
+static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_event *ev, int final)
+{
+    for (;;) {
+        if (s->pos == 0) {
+            if (s->cur >= s->nchunks)
+                return 0;
+            size_t off = (size_t)s->chunks[s->cur] * MLG_SPOOL_CHUNK;
+            const struct mlg_spool_chunk *c = (const void *)(pk->map + off);
+            s->pos = off + sizeof *c;
+            s->st.prev_seq = 0;
+            s->st.prev_ptr = 0;
+            if (c->time_ns > s->time_ns)
+                s->time_ns = c->time_ns;
+        }
+        size_t chunk_end = (size_t)s->chunks[s->cur] * MLG_SPOOL_CHUNK + MLG_SPOOL_CHUNK;
+        if (chunk_end - s->pos < 2 || pk->map[s->pos + 1] == 0) {
+            /* Nothing (yet) here. The thread moved on once its next chunk holds a record: a
+             * record nested in a signal handler lands in this one only before that. */
+            if (s->cur + 1 < s->nchunks && (final || chunk_has_record(pk, s->chunks[s->cur + 1]))) {
+                s->cur++;
+                s->pos = 0;
+                continue;
+            }
+            if (final)
+                s->cur = s->nchunks;
+            return 0;
+        }
+        unsigned len = pk->map[s->pos + 1];
+        if (len < 3 || len > chunk_end - s->pos) {
+            pk->lost++; /* a torn record at the very end of a chunk */
+            s->pos = chunk_end;
+            continue;
+        }
+        size_t rec = s->pos;
+        if (load_byte(pk, rec) == 0) {
+            if (!final)
+                return 0; /* being written right now */
+            pk->lost++;   /* being written when the process died */
+            s->pos += len;
+            continue;
+        }
+        s->pos += len;
+        int r = decode_record(s, pk->map + rec, len, ev);
+        if (r == 1)
+            return 1;
+        if (r < 0)
+            pk->lost++;
+    }
+}
+
+static void refill(struct mlg_packer *pk, struct tstream *s, int final)
+{
+    struct pending p;
+    while (s->nbuf < WINDOW && stream_next(pk, s, &p.ev, final)) {
+        unsigned f = mlg_op_fields(p.ev.op);
+        p.needs_release = (f & MLG_F_REL) && p.ev.seq - p.ev.seq_rel > 1 &&
+                          (p.ev.outcome == MLG_OUT_MOVED || p.ev.outcome == MLG_OUT_FREED);
+        buf_insert(s, &p);
+    }
+}
+
+static uint64_t head_key(const struct mlg_packer *pk, uint32_t i)
+{
+    return key_of(buf_front(&pk->streams[i]));
+}
+
+static void heap_swap(struct mlg_packer *pk, uint32_t a, uint32_t b)
+{
+    uint32_t t = pk->heap[a];
+    pk->heap[a] = pk->heap[b];
+    pk->heap[b] = t;
+}
+
+static void heap_down(struct mlg_packer *pk, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < pk->nheap && head_key(pk, pk->heap[l]) < head_key(pk, pk->heap[m]))
+            m = l;
+        if (r < pk->nheap && head_key(pk, pk->heap[r]) < head_key(pk, pk->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(pk, i, m);
+        i = m;
+    }
+}
+
+static void heap_push(struct mlg_packer *pk, uint32_t stream)
+{
+    uint32_t i = pk->nheap++;
+    pk->heap[i] = stream;
+    pk->streams[stream].in_heap = 1;
+    while (i > 0 && head_key(pk, pk->heap[(i - 1) / 2]) > head_key(pk, pk->heap[i])) {
+        heap_swap(pk, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static struct tstream *stream_of(struct mlg_packer *pk, uint32_t thread)
+{
+    for (uint32_t i = pk->nstreams; i-- > 0;) /* few threads; the newest are the likely ones */
+        if (pk->streams[i].thread == thread)
+            return &pk->streams[i];
+    if (pk->nstreams == pk->streams_cap) {
+        uint32_t cap = pk->streams_cap ? pk->streams_cap * 2 : 16;
+        struct tstream *s = realloc(pk->streams, cap * sizeof *s);
+        uint32_t *h = realloc(pk->heap, cap * sizeof *h);
+        if (s)
+            pk->streams = s;
+        if (h)
+            pk->heap = h;
+        if (!s || !h)
+            return NULL;
+        pk->streams_cap = cap;
+    }
+    struct tstream *s = &pk->streams[pk->nstreams++];
+    memset(s, 0, sizeof *s);
+    s->thread = thread;
+    return s;
+}
+
+/* Hands newly claimed chunks to their threads' streams. */
+static int scan_chunks(struct mlg_packer *pk, int final)
+{
+    uint32_t claimed = __atomic_load_n(&spool_header(pk)->chunks_claimed, __ATOMIC_ACQUIRE);
+    if (final || claimed == 0) /* final: trust the file, not a counter a crash may have left */
+        claimed = (uint32_t)(pk->size / MLG_SPOOL_CHUNK);
+    if (pk->scanned == 0)
+        pk->scanned = 1; /* chunk 0 is the header */
+    for (; pk->scanned < claimed; pk->scanned++) {
+        size_t off = (size_t)pk->scanned * MLG_SPOOL_CHUNK;
+        if (off + MLG_SPOOL_CHUNK > pk->size)
+            break;
+        const struct mlg_spool_chunk *c = (const void *)(pk->map + off);
+        if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != MLG_SPOOL_CHUNK_MAGIC) {
+            if (!final)
+                break; /* claimed but not stamped yet: next time */
+            continue;
+        }
+        struct tstream *s = stream_of(pk, c->thread);
+        if (!s)
+            return -1;
+        if (s->nchunks == s->cap) {
+            uint32_t cap = s->cap ? s->cap * 2 : 8;
+            uint32_t *ch = realloc(s->chunks, cap * sizeof *ch);
+            if (!ch)
+                return -1;
+            s->chunks = ch;
+            s->cap = cap;
+        }
+        s->chunks[s->nchunks++] = pk->scanned;
+    }
+    return 0;
+}
+
+/* Where the merged order is final while the program runs. */
+static uint64_t horizon(const struct mlg_packer *pk)
+{
+    const struct mlg_spool_header *h = spool_header(pk);
+    if (__atomic_load_n(&h->no_online, __ATOMIC_ACQUIRE))
+        return 0;
+    uint64_t hz = __atomic_load_n(&h->seq_counter, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < MLG_SPOOL_MAX_SLOTS; i++) {
+        uint64_t v = __atomic_load_n(mlg_spool_slot(h, i), __ATOMIC_ACQUIRE);
+        if (v && v - 1 < hz)
+            hz = v - 1;
+    }
+    return hz;
+}
+
+static int emit(struct mlg_packer *pk, const struct mlg_event *ev, struct mlg_error *err)
+{
+    pk->events++;
+    return mlg_writer_add(pk->w, ev, err);
+}
+
+int mlg_packer_step(struct mlg_packer *pk, int final, uint64_t *progress, struct mlg_error *err)
+{
+    uint64_t before = pk->events;
+    uint64_t hz = final ? UINT64_MAX : horizon(pk); /* first: see the comment at the top */
+    if (remap(pk) != 0)
+        return set_err(err, MLG_E_IO, pk->size, "mmap spool");
+    if (scan_chunks(pk, final) != 0)
+        return set_err(err, MLG_E_NOMEM, 0, "packing");
+    for (uint32_t i = 0; i < pk->nstreams; i++) {
+        struct tstream *s = &pk->streams[i];
+        refill(pk, s, final);
+        if (s->nbuf && !s->in_heap)
+            heap_push(pk, i);
+    }
+    int rc = 0;
+    while (pk->nheap && head_key(pk, pk->heap[0]) < hz && rc == 0) {
         struct tstream *s = &pk->streams[pk->heap[0]];
         struct pending *p = buf_front(s);
         if (p->needs_release) {
             /* The old block was released (and could be reused by another thread) at seq_rel. */
-            struct mlg_event *rel = &batch[n++];
-            memset(rel, 0, sizeof *rel);
-            rel->op = MLG_OP_REALLOC_RELEASE;
-            rel->seq = p->ev.seq_rel;
-            rel->old_ptr = p->ev.old_ptr;
-            rel->thread = p->ev.thread;
-            rel->time_ns = p->ev.time_ns;
+            struct mlg_event rel = {0};
+            rel.op = MLG_OP_REALLOC_RELEASE;
+            rel.seq = p->ev.seq_rel;
+            rel.old_ptr = p->ev.old_ptr;
+            rel.thread = p->ev.thread;
+            rel.time_ns = p->ev.time_ns;
+            rc = emit(pk, &rel, err);
             struct pending moved = *p;
             moved.needs_release = 0;
             moved.ev.outcome = MLG_OUT_OLD_RELEASED;
             buf_pop(s);
             buf_insert(s, &moved);
         } else {
-            batch[n++] = p->ev;
+            rc = emit(pk, &p->ev, err);
             buf_pop(s);
-            refill(pk, s);
-            if (s->nbuf == 0)
+            refill(pk, s, final);
+            if (s->nbuf == 0) {
+                s->in_heap = 0;
                 pk->heap[0] = pk->heap[--pk->nheap];
+            }
         }
         if (pk->nheap)
             heap_down(pk, 0);
-        if (n == BATCH_EVENTS) {
-            handoff_publish(ho, n);
-            n = 0;
-            batch = ho->ev[ho->tail % BATCHES];
-        }
     }
-    if (n)
-        handoff_publish(ho, n);
-    pthread_mutex_lock(&ho->lock);
-    ho->merge_done = 1;
-    pthread_cond_broadcast(&ho->cond);
-    pthread_mutex_unlock(&ho->lock);
-    return NULL;
+    if (progress)
+        *progress = pk->events - before;
+    return rc;
 }
 
-/* Writes every batch the merge thread hands over. Returns 0 or the writer's error. */
-static int write_batches(struct handoff *ho, struct mlg_writer *w, struct mlg_error *err)
+int mlg_packer_open(struct mlg_packer **out, const char *spool_path, const char *out_path,
+                    const struct mlg_writer_options *opt, struct mlg_error *err)
 {
-    int rc = 0;
-    for (;;) {
-        pthread_mutex_lock(&ho->lock);
-        while (ho->head == ho->tail && !ho->merge_done)
-            pthread_cond_wait(&ho->cond, &ho->lock);
-        if (ho->head == ho->tail) {
-            pthread_mutex_unlock(&ho->lock);
-            return rc;
-        }
-        unsigned slot = ho->head % BATCHES, n = ho->count[slot];
-        pthread_mutex_unlock(&ho->lock);
-        for (unsigned i = 0; i < n && rc == 0; i++)
-            rc = mlg_writer_add(w, &ho->ev[slot][i], err);
-        ho->events += n;
-        pthread_mutex_lock(&ho->lock);
-        ho->head++;
-        if (rc)
-            ho->writer_failed = 1;
-        pthread_cond_broadcast(&ho->cond);
-        pthread_mutex_unlock(&ho->lock);
+    memset(err, 0, sizeof *err);
+    *out = NULL;
+    struct mlg_packer *pk = calloc(1, sizeof *pk);
+    if (!pk)
+        return set_err(err, MLG_E_NOMEM, 0, "packing");
+    int rc = map_spool(spool_path, &pk->map, &pk->size, err);
+    if (rc) {
+        free(pk);
+        return rc;
     }
+    pk->fd = open(spool_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    pk->out_path = strdup(out_path);
+    if (pk->fd < 0 || !pk->out_path) {
+        rc = set_err(err, MLG_E_IO, 0, "open spool");
+        goto fail;
+    }
+    header_from_spool(&pk->h, spool_header(pk));
+    rc = mlg_writer_create(&pk->w, out_path, &pk->h, opt, err);
+    if (rc)
+        goto fail;
+    *out = pk;
+    return 0;
+fail:
+    if (pk->fd >= 0)
+        close(pk->fd);
+    free(pk->out_path);
+    munmap((void *)pk->map, pk->size);
+    free(pk);
+    return rc;
+}
+
+static void packer_free(struct mlg_packer *pk)
+{
+    for (uint32_t i = 0; i < pk->nstreams; i++)
+        free(pk->streams[i].chunks);
+    free(pk->streams);
+    free(pk->heap);
+    free(pk->out_path);
+    close(pk->fd);
+    munmap((void *)pk->map, pk->size);
+    free(pk);
+}
+
+int mlg_packer_spool_end(const struct mlg_packer *pk, int *end, int *status)
+{
+    end_of(spool_header(pk), end, status);
+    return __atomic_load_n(&spool_header(pk)->end_set, __ATOMIC_ACQUIRE) != 0;
+}
+
+int mlg_packer_finish(struct mlg_packer *pk, int end, int end_status, struct mlg_pack_result *res,
+                      struct mlg_error *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = mlg_packer_step(pk, 1, NULL, err);
+    if (rc) {
+        mlg_packer_abandon(pk);
+        return rc;
+    }
+    const struct mlg_spool_header *sh = spool_header(pk);
+    struct mlg_trailer t = {0};
+    int spool_end, spool_status;
+    end_of(sh, &spool_end, &spool_status);
+    t.end = (uint32_t)(end >= 0 ? end : spool_end);
+    t.end_status = end >= 0 ? end_status : spool_status;
+    t.lost_events = pk->lost + sh->lost_events;
+    t.threads = pk->nstreams;
+    res->events = pk->events;
+    res->lost_events = t.lost_events;
+    res->threads = pk->nstreams;
+    res->raw_bytes = pk->size;
+    res->end = t.end;
+    res->end_status = t.end_status;
+    res->pid = pk->h.pid;
+    res->exec_gen = pk->h.exec_gen;
+    rc = mlg_writer_finish(pk->w, &t, err);
+    if (rc == 0) {
+        struct stat st;
+        if (stat(pk->out_path, &st) == 0)
+            res->log_bytes = (uint64_t)st.st_size;
+    } else {
+        unlink(pk->out_path);
+    }
+    packer_free(pk);
+    return rc;
+}
+
+void mlg_packer_abandon(struct mlg_packer *pk)
+{
+    if (!pk)
+        return;
+    struct mlg_error ignored;
+    mlg_writer_finish(pk->w, NULL, &ignored);
+    unlink(pk->out_path);
+    packer_free(pk);
 }
 
 int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int end_status,
                    const struct mlg_writer_options *opt, struct mlg_pack_result *res,
                    struct mlg_error *err)
 {
-    memset(err, 0, sizeof *err);
     memset(res, 0, sizeof *res);
-    struct packer pk = {0};
-    int rc = map_spool(spool_path, &pk.map, &pk.size, err);
+    struct mlg_packer *pk;
+    int rc = mlg_packer_open(&pk, spool_path, out_path, opt, err);
     if (rc)
         return rc;
-    const struct mlg_spool_header *sh = (const void *)pk.map;
-    struct mlg_header h;
-    header_from_spool(&h, sh);
-    struct mlg_writer *w = NULL;
-    struct handoff ho = {.pk = &pk};
-    pthread_mutex_init(&ho.lock, NULL);
-    pthread_cond_init(&ho.cond, NULL);
-    ho.ev = malloc(sizeof *ho.ev * BATCHES);
-    if (!ho.ev || build_streams(&pk) != 0) {
-        rc = set_err(err, MLG_E_NOMEM, 0, "packing");
-        goto out;
-    }
-    rc = mlg_writer_create(&w, out_path, &h, opt, err);
-    if (rc)
-        goto out;
-    for (uint32_t i = 0; i < pk.nstreams; i++) {
-        refill(&pk, &pk.streams[i]);
-        if (pk.streams[i].nbuf)
-            pk.heap[pk.nheap++] = i;
-    }
-    for (uint32_t i = pk.nheap; i-- > 0;)
-        heap_down(&pk, i);
-    pthread_t merger;
-    if (pthread_create(&merger, NULL, merge_thread, &ho) != 0) {
-        rc = set_err(err, MLG_E_NOMEM, 0, "cannot start the merge thread");
-        goto out;
-    }
-    rc = write_batches(&ho, w, err);
-    pthread_join(merger, NULL);
-    if (rc)
-        goto out;
-    struct mlg_trailer t = {0};
-    int spool_end, spool_status;
-    end_of(sh, &spool_end, &spool_status);
-    t.end = (uint32_t)(end >= 0 ? end : spool_end);
-    t.end_status = end >= 0 ? end_status : spool_status;
-    t.lost_events = pk.lost + sh->lost_events;
-    t.threads = pk.nstreams;
-    res->events = ho.events;
-    res->lost_events = t.lost_events;
-    res->threads = pk.nstreams;
-    res->raw_bytes = pk.size;
-    res->end = t.end;
-    res->end_status = t.end_status;
-    res->pid = h.pid;
-    res->exec_gen = h.exec_gen;
-    struct mlg_writer *wf = w;
-    w = NULL;
-    rc = mlg_writer_finish(wf, &t, err);
-    if (rc == 0) {
-        struct stat st;
-        if (stat(out_path, &st) == 0)
-            res->log_bytes = (uint64_t)st.st_size;
-    }
-out:
-    if (w) {
-        mlg_writer_finish(w, NULL, &(struct mlg_error){0});
-        unlink(out_path);
-    }
-    if (pk.nstreams)
-        free(pk.streams[0].chunks);
-    free(pk.streams);
-    free(pk.heap);
-    free(ho.ev);
-    pthread_mutex_destroy(&ho.lock);
-    pthread_cond_destroy(&ho.cond);
-    munmap((void *)pk.map, pk.size);
-    return rc;
+    return mlg_packer_finish(pk, end, end_status, res, err);
 }

@@ -524,6 +524,70 @@ static void test_pack_spool(void **state)
     free(b.map);
 }
 
+/* Packing beside a running program: only events below the horizon (the counter, lowered by every
+ * thread that is between taking a number and publishing) may be written. */
+static void test_pack_online(void **state)
+{
+    (void)state;
+    struct spool_builder b = {0};
+    b.size = 4 * MLG_SPOOL_CHUNK;
+    b.map = calloc(1, b.size);
+    struct mlg_spool_header *h = (struct mlg_spool_header *)(void *)b.map;
+    memcpy(h->magic, MLG_SPOOL_MAGIC, 8);
+    h->version = MLG_SPOOL_VERSION;
+    h->chunk_size = MLG_SPOOL_CHUNK;
+    h->window_size = MLG_SPOOL_WINDOW;
+    h->pid = 78;
+    uint8_t *c0 = spool_chunk(&b, 0), *c1 = spool_chunk(&b, 1);
+    h->chunks_claimed = 3;
+    h->seq_counter = 6;
+    struct mlg_spool_state s0 = {0}, s1 = {0};
+    size_t o0 = 0, o1 = 0;
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 8, 0x100, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 2, 0, 0, 0, 8, 0x200, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 5, 0, 0, 0, 0, 0x100, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 8, 0x300, 0);
+    *mlg_spool_slot(h, 1) = 4 + 1; /* thread 1 took 4 and has not published it */
+    const char *spool = tmp_path("q.78.0.spool"), *out = tmp_path("q.78.mlog");
+    spit(spool, b.map, b.size);
+    unlink(out);
+    struct mlg_packer *pk;
+    struct mlg_error err;
+    assert_int_equal(mlg_packer_open(&pk, spool, out, NULL, &err), 0);
+    uint64_t progress;
+    assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
+    assert_int_equal(progress, 3); /* seqs 1, 2, 3; 5 waits for 4 */
+    assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
+    assert_int_equal(progress, 0);
+    /* thread 1 publishes 4 and leaves its hook */
+    uint8_t rec[MLG_SPOOL_REC_MAX];
+    unsigned len = mlg_spool_encode(rec, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0);
+    FILE *f = fopen(spool, "r+b");
+    assert_non_null(f);
+    fseek(f, (long)(2 * MLG_SPOOL_CHUNK + sizeof(struct mlg_spool_chunk) + o1), SEEK_SET);
+    fwrite(rec, 1, len, f);
+    uint64_t zero = 0;
+    fseek(f, (long)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 1) - b.map), SEEK_SET);
+    fwrite(&zero, 8, 1, f);
+    fclose(f);
+    assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
+    assert_int_equal(progress, 2);
+    struct mlg_pack_result res;
+    assert_int_equal(mlg_packer_finish(pk, MLG_END_EXIT, 0, &res, &err), 0);
+    assert_int_equal(res.events, 5);
+    assert_int_equal(res.lost_events, 0);
+    struct mlg_reader *r;
+    assert_int_equal(mlg_reader_open(&r, out, NULL, &err), 0);
+    struct mlg_event ev;
+    for (uint64_t want = 1; want <= 5; want++) {
+        assert_int_equal(mlg_reader_next(r, &ev), 1);
+        assert_int_equal(ev.seq, want);
+    }
+    assert_int_equal(mlg_reader_next(r, &ev), 0);
+    mlg_reader_close(r);
+    free(b.map);
+}
+
 static void test_units(void **state)
 {
     (void)state;
@@ -551,7 +615,8 @@ int main(void)
         cmocka_unit_test(test_log_roundtrip), cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_flipped_bytes), cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_addrmap),       cmocka_unit_test(test_check),
-        cmocka_unit_test(test_pack_spool),    cmocka_unit_test(test_units),
+        cmocka_unit_test(test_pack_spool),    cmocka_unit_test(test_pack_online),
+        cmocka_unit_test(test_units),
     };
     int failed = cmocka_run_group_tests_name("format", tests, NULL, NULL);
     if (!failed) {
