@@ -247,6 +247,9 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
             continue;
         }
         unlink(s->path);
+        char partial[PATH_MAX + 80];
+        snprintf(partial, sizeof partial, "%s.partial", out);
+        unlink(partial); /* what a killed live pack of this spool left, if anything */
         report_packed(out, &res);
     }
     free(list);
@@ -261,7 +264,21 @@ struct live_pack {
     int enabled;
     uint32_t gen;
     char spool[PATH_MAX + 64], out[PATH_MAX + 64];
+    char partial[PATH_MAX + 80]; /* written here, linked to out when complete: if we are killed,
+                                    the spool stays packable and no half log takes out's name */
 };
+
+/* Gives the finished partial log its name without ever replacing an existing file. */
+static int publish_partial(struct live_pack *lp)
+{
+    int rc = link(lp->partial, lp->out);
+    if (rc != 0)
+        fprintf(stderr, "mallog record: %s: %s; the log stays in %s\n", lp->out, strerror(errno),
+                lp->partial);
+    else
+        unlink(lp->partial);
+    return rc;
+}
 
 static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, int level)
 {
@@ -273,8 +290,10 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
         if (access(lp->spool, R_OK) != 0)
             return 0;
         log_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen);
+        snprintf(lp->partial, sizeof lp->partial, "%s.partial", lp->out);
         struct mlg_writer_options opt = {.zstd_level = level};
-        if (mlg_packer_open(&lp->pk, lp->spool, lp->out, &opt, &err) != 0) {
+        if (access(lp->out, F_OK) == 0 ||
+            mlg_packer_open(&lp->pk, lp->spool, lp->partial, &opt, &err) != 0) {
             lp->enabled = 0; /* e.g. the log exists: the after-the-end path reports it */
             return 0;
         }
@@ -289,7 +308,8 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
     int end, status;
     if (mlg_packer_spool_end(lp->pk, &end, &status) && end == MLG_END_EXEC) {
         struct mlg_pack_result res;
-        if (mlg_packer_finish(lp->pk, MLG_END_EXEC, 0, &res, &err) == 0) {
+        if (mlg_packer_finish(lp->pk, MLG_END_EXEC, 0, &res, &err) == 0 &&
+            publish_partial(lp) == 0) {
             unlink(lp->spool);
             report_packed(lp->out, &res);
         } else {
@@ -310,11 +330,11 @@ static void live_finish(struct live_pack *lp, int root_status)
     mlg_packer_spool_end(lp->pk, &spool_end, &spool_status);
     root_end(spool_end, root_status, &end, &status);
     struct mlg_pack_result res;
-    if (mlg_packer_finish(lp->pk, end, status, &res, &err) == 0) {
+    if (mlg_packer_finish(lp->pk, end, status, &res, &err) != 0)
+        cli_log_error("record", lp->spool, &err); /* the spool stays for the pass after */
+    else if (publish_partial(lp) == 0) {
         unlink(lp->spool);
         report_packed(lp->out, &res);
-    } else {
-        cli_log_error("record", lp->spool, &err); /* the spool stays for the pass after */
     }
     lp->pk = NULL;
 }
