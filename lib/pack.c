@@ -458,8 +458,10 @@ static uint64_t horizon(const struct mlg_packer *pk)
     const struct mlg_spool_header *h = spool_header(pk);
     if (__atomic_load_n(&h->no_online, __ATOMIC_ACQUIRE))
         return 0;
+    /* the counter first: a thread whose number is below it registered its slot before */
     uint64_t hz = __atomic_load_n(&h->seq_counter, __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < MLG_SPOOL_MAX_SLOTS; i++) {
+    uint32_t slots = __atomic_load_n(&h->threads_started, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < slots && i < MLG_SPOOL_MAX_SLOTS; i++) {
         uint64_t v = __atomic_load_n(mlg_spool_slot(h, i), __ATOMIC_ACQUIRE);
         if (v && v - 1 < hz)
             hz = v - 1;

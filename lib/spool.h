@@ -46,7 +46,9 @@ struct mlg_spool_header {
     volatile uint64_t seq_counter;    /* the global sequence counter itself */
     volatile uint32_t chunks_claimed; /* chunks [1, chunks_claimed) have been handed out */
     volatile uint32_t no_online;      /* a thread had no slot: pack only after the end */
-    uint64_t reserved[6];
+    volatile uint32_t threads_started; /* slots [0, threads_started) may be in use */
+    uint32_t reserved0b;
+    uint64_t reserved[5];
     char exe[4096];
     char argv[8192];
     char glibc_version[64];

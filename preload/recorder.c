@@ -442,8 +442,15 @@ static void start_thread_state(struct tstate *t)
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->since_time = UINT32_MAX;
     t->proc_gen = mlg_rec.proc_gen;
-    if (t->serial < MLG_SPOOL_MAX_SLOTS)
+    if (t->serial < MLG_SPOOL_MAX_SLOTS) {
         t->slot = mlg_spool_slot(mlg_rec.hdr, t->serial);
+        /* before this thread's first number is taken: the packer must look at its slot */
+        uint32_t want = t->serial + 1, have = __atomic_load_n(&mlg_rec.hdr->threads_started, __ATOMIC_RELAXED);
+        while (have < want && !__atomic_compare_exchange_n(&mlg_rec.hdr->threads_started, &have,
+                                                            want, 0, __ATOMIC_SEQ_CST,
+                                                            __ATOMIC_RELAXED))
+            ;
+    }
     else
         mlg_rec.hdr->no_online = 1; /* threads beyond the slot table: pack after the end */
     mlg_tls = t;

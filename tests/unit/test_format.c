@@ -541,6 +541,7 @@ static void test_pack_online(void **state)
     uint8_t *c0 = spool_chunk(&b, 0), *c1 = spool_chunk(&b, 1);
     h->chunks_claimed = 3;
     h->seq_counter = 6;
+    h->threads_started = 2;
     struct mlg_spool_state s0 = {0}, s1 = {0};
     size_t o0 = 0, o1 = 0;
     o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 8, 0x100, 0);
