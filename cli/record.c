@@ -306,7 +306,12 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
         return 0;
     }
     int end, status;
-    if (mlg_packer_spool_end(lp->pk, &end, &status) && end == MLG_END_EXEC) {
+    char next[PATH_MAX + 64];
+    snprintf(next, sizeof next, "%s.%d.%u.spool", prefix, (int)root, lp->gen + 1);
+    /* an exec that failed marks the spool for a moment too: final only once the next image of
+     * the pid has started its own spool */
+    if (mlg_packer_spool_end(lp->pk, &end, &status) && end == MLG_END_EXEC &&
+        access(next, F_OK) == 0) {
         struct mlg_pack_result res;
         if (mlg_packer_finish(lp->pk, MLG_END_EXEC, 0, &res, &err) == 0 &&
             publish_partial(lp) == 0) {

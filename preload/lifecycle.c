@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,10 +109,54 @@ static void exec_failed(int saved_errno)
     errno = saved_errno;
 }
 
+/* The environment for an exec'd image: envp plus MALLOG_EXEC=<pid>:<gen>, so the next image of
+ * this pid knows which log it continues. Built on the caller's stack (no malloc); an environment
+ * too large for that is passed on unchanged. */
+#define MAX_ENV_ON_STACK 8192
+#define WITH_EXEC_ENV(envp, out)                                                                   \
+    size_t n_env_ = 0;                                                                             \
+    while ((envp) && (envp)[n_env_])                                                               \
+        n_env_++;                                                                                  \
+    char *out[n_env_ < MAX_ENV_ON_STACK ? n_env_ + 2 : 1];                                         \
+    char exec_var_[64];                                                                            \
+    char *const *out##_use = (envp);                                                               \
+    if (n_env_ < MAX_ENV_ON_STACK && mlg_rec.hdr && !in_vfork_child()) {                           \
+        size_t k_ = 0;                                                                             \
+        for (size_t i_ = 0; i_ < n_env_; i_++)                                                     \
+            if (strncmp((envp)[i_], "MALLOG_EXEC=", 12) != 0)                                      \
+                out[k_++] = (envp)[i_];                                                            \
+        exec_env_var(exec_var_);                                                                   \
+        out[k_++] = exec_var_;                                                                     \
+        out[k_] = NULL;                                                                            \
+        out##_use = out;                                                                           \
+    }
+
+static void exec_env_var(char *buf)
+{
+    char digits[24];
+    char *p = stpcpy(buf, "MALLOG_EXEC=");
+    uint64_t vals[2] = {(uint64_t)mlg_rec.pid, mlg_rec.exec_gen};
+    for (int k = 0; k < 2; k++) {
+        int n = 0;
+        uint64_t v = vals[k];
+        do {
+            digits[n++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        while (n)
+            *p++ = digits[--n];
+        if (k == 0)
+            *p++ = ':';
+    }
+    *p = 0;
+}
+
 MLG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+    WITH_EXEC_ENV(envp, env);
     before_exec();
-    int r = real_execve ? real_execve(path, argv, envp) : (int)syscall(SYS_execve, path, argv, envp);
+    int r = real_execve ? real_execve(path, argv, env_use)
+                        : (int)syscall(SYS_execve, path, argv, env_use);
     exec_failed(errno);
     return r;
 }
@@ -124,8 +169,9 @@ MLG_EXPORT int execv(const char *path, char *const argv[])
 
 MLG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
+    WITH_EXEC_ENV(envp, env);
     before_exec();
-    int r = real_execvpe ? real_execvpe(file, argv, envp) : -1;
+    int r = real_execvpe ? real_execvpe(file, argv, env_use) : -1;
     exec_failed(real_execvpe ? errno : ENOSYS);
     return r;
 }
@@ -138,8 +184,9 @@ MLG_EXPORT int execvp(const char *file, char *const argv[])
 
 MLG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
+    WITH_EXEC_ENV(envp, env);
     before_exec();
-    int r = real_fexecve ? real_fexecve(fd, argv, envp) : -1;
+    int r = real_fexecve ? real_fexecve(fd, argv, env_use) : -1;
     exec_failed(real_fexecve ? errno : ENOSYS);
     return r;
 }

@@ -173,10 +173,31 @@ static int map_window(uint32_t index)
     return 0;
 }
 
-/* Creates <prefix>.<pid>.<gen>.spool with the first free exec generation. */
-static int create_spool(void)
+/* Whether the log (or a live pack's partial log) of this pid and generation already exists: its
+ * spool may be gone, but the generation is taken. */
+static int log_exists(uint32_t gen)
 {
-    for (uint32_t gen = 0; gen < 1000; gen++) {
+    char path[4300];
+    char *p = stpcpy(path, mlg_rec.prefix);
+    *p++ = '.';
+    p = put_uint(p, (uint64_t)mlg_rec.pid);
+    if (gen) {
+        *p++ = '.';
+        p = put_uint(p, gen);
+    }
+    p = stpcpy(p, ".mlog");
+    if (access(path, F_OK) == 0)
+        return 1;
+    strcpy(p, ".partial");
+    return access(path, F_OK) == 0;
+}
+
+/* Creates <prefix>.<pid>.<gen>.spool with the first free exec generation from first_gen. */
+static int create_spool(uint32_t first_gen)
+{
+    for (uint32_t gen = first_gen; gen < first_gen + 1000; gen++) {
+        if (log_exists(gen))
+            continue;
         char *p = stpcpy(mlg_rec.spool_path, mlg_rec.prefix);
         *p++ = '.';
         p = put_uint(p, (uint64_t)mlg_rec.pid);
@@ -194,6 +215,25 @@ static int create_spool(void)
         return 0;
     }
     return -1;
+}
+
+/* MALLOG_EXEC=<pid>:<gen>, set by our exec hooks: the image that exec'd us, if it is our pid. */
+static int exec_hint(uint32_t *gen)
+{
+    const char *v = env_get("MALLOG_EXEC");
+    if (!v)
+        return 0;
+    uint64_t pid = 0, g = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        pid = pid * 10 + (uint64_t)(*v - '0');
+    if (*v++ != ':')
+        return 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        g = g * 10 + (uint64_t)(*v - '0');
+    if (*v || pid != (uint64_t)mlg_rec.pid || g >= 1000000)
+        return 0;
+    *gen = (uint32_t)g;
+    return 1;
 }
 
 static void read_file_into(const char *path, char *buf, size_t cap, size_t *len)
@@ -261,10 +301,11 @@ static void fill_header(struct mlg_spool_header *h, uint64_t parent_pid, uint32_
 }
 
 /* Opens this process's spool and maps window 0. Returns 0 or -1 (recording then stays off). */
-static int open_spool(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq)
+static int open_spool(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq,
+                      uint32_t first_gen)
 {
     win_count = 0;
-    if (create_spool() != 0 || map_window(0) != 0) {
+    if (create_spool(first_gen) != 0 || map_window(0) != 0) {
         rec_warn("cannot create the spool file; this process is not recorded");
         return -1;
     }
@@ -534,7 +575,7 @@ void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t for
     struct tstate *t = mlg_tls;
     if (t)
         t->chunk = NULL;
-    if (!mlg_rec.follow || open_spool(parent_pid, parent_gen, fork_seq) != 0) {
+    if (!mlg_rec.follow || open_spool(parent_pid, parent_gen, fork_seq, 0) != 0) {
         disable();
         return;
     }
@@ -628,17 +669,16 @@ void rec_init(void)
         *p++ = '/';
         copy_str(p, sizeof mlg_rec.prefix - (size_t)(p - mlg_rec.prefix), out ? out : "mallog");
     }
-    uint64_t parent_pid = 0;
-    uint32_t parent_gen = 0;
-    if (open_spool(0, 0, 0) != 0) {
+    uint32_t exec_from = 0;
+    int hinted = exec_hint(&exec_from);
+    if (open_spool(0, 0, 0, hinted ? exec_from + 1 : 0) != 0) {
         disable();
         return;
     }
     if (mlg_rec.exec_gen > 0) {
-        parent_pid = (uint64_t)mlg_rec.pid; /* the image we replaced */
-        parent_gen = mlg_rec.exec_gen - 1;
-        mlg_rec.hdr->parent_pid = parent_pid;
-        mlg_rec.hdr->parent_gen = parent_gen;
+        /* the image we replaced: named by our exec hook, or else the generation before ours */
+        mlg_rec.hdr->parent_pid = (uint64_t)mlg_rec.pid;
+        mlg_rec.hdr->parent_gen = hinted ? exec_from : mlg_rec.exec_gen - 1;
     }
     __atomic_store_n(&mlg_rec.state, REC_ACTIVE, __ATOMIC_RELEASE);
 }

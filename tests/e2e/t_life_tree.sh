@@ -48,3 +48,16 @@ expect_eq "no-follow logs" "$(ls nf.*.mlog | wc -l)" 1
 "$MALLOG" -q record -o self -- sh -c "\"$MALLOG\" info su > /dev/null"
 "$MALLOG" info self | grep -q "events  $MALLOG" && die "mallog's own CLI was recorded"
 true
+
+# failed execs before one that works (a PATH search): the image is not taken for ended, nothing is
+# lost, and generations stay consecutive
+mkdir -p empty1 empty2
+"$MALLOG" -q record -o fe -- sh -c "PATH=$PWD/empty1:$PWD/empty2:\$PATH; export PATH; exec sort in.txt" > /dev/null
+ls fe.*.spool 2> /dev/null && die "spools left behind"
+"$MALLOG" info fe > fe.txt
+cat fe.txt
+expect_eq "failed-exec generations" "$(ls fe.*.mlog | wc -l)" 2
+grep -q '^  exec pid [0-9]*\.1  [0-9]* events  sort in.txt ' fe.txt || die "exec after failures not linked"
+for l in fe.*.mlog; do expect_eq "$l anomalies" "$(anomalies "$l")" 0; done
+# the shell's failed attempts are in its own log, as exec events with -errno
+"$MALLOG" dump "$(ls fe.*.mlog | grep -v '\.1\.mlog')" | grep -q ' exec() = -2$' || die "failed exec not recorded"
