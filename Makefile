@@ -31,8 +31,9 @@ PRELOAD_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete
 Q := $(if $(V),,@)
 
 LIB_SRC := $(wildcard lib/*.c)
-TOOL_SRC := $(wildcard replay/*.c analyze/*.c plots/*.c)
-CLI_SRC := $(wildcard cli/*.c)
+# cli/msg.c and cli/logs.c are shared helpers: linked into the unit tests with the tools.
+TOOL_SRC := $(wildcard replay/*.c analyze/*.c plots/*.c) cli/msg.c cli/logs.c
+CLI_SRC := $(filter-out cli/msg.c cli/logs.c,$(wildcard cli/*.c))
 PRELOAD_SRC := $(wildcard preload/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 PROG_C := $(wildcard tests/progs/*.c)

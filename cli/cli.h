@@ -16,6 +16,8 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* Directory of the running mallog binary (to find libmallog.so beside it). */
 const char *cli_self_dir(void);
 int cli_is_tty(int fd);
+/* Text for HTML or XML (JUnit): < > & " ' escaped. */
+void cli_xml_escape(FILE *f, const char *s);
 
 /* logs.c: finding the logs of a recording. A LOG argument is a .mlog file, a directory, or a
  * recording prefix ("trace" for trace.<pid>[.<gen>].mlog). */

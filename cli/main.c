@@ -1,5 +1,4 @@
 /* main.c - `mallog <command> [args]`: global options and the command table (git/perf style). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,44 +6,6 @@
 
 #include "cli.h"
 #include "commands.h"
-
-int cli_verbosity = 1;
-
-void cli_log_error(const char *cmd, const char *file, const struct mlg_error *err)
-{
-    char buf[512];
-    fprintf(stderr, "mallog %s: %s: %s\n", cmd, file, mlg_error_format(err, buf, sizeof buf));
-}
-
-void cli_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mallog %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-const char *cli_self_dir(void)
-{
-    static char dir[4096];
-    if (!dir[0]) {
-        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-        if (n <= 0)
-            return ".";
-        dir[n] = 0;
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = 0;
-    }
-    return dir;
-}
-
-int cli_is_tty(int fd)
-{
-    return isatty(fd);
-}
 
 static const struct command commands[] = {
 #define X(name, fn, summary) {name, fn, summary},

@@ -1,0 +1,279 @@
+/* cmd_stats.c - `mallog stats LOG [--json] [--tsv DIR] [--range A:B] [--pid P]`: one streaming
+ * pass over a log (analyze/stats.c), then a report, a JSON object and/or TSV tables. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../cli/cli.h"
+#include "analyze.h"
+
+/* "A:B", "A:", ":B", "A" (from A to the end). */
+static int parse_range(const char *arg, uint64_t *from, uint64_t *to)
+{
+    char *end;
+    *from = 0;
+    *to = UINT64_MAX;
+    const char *colon = strchr(arg, ':');
+    if (arg[0] != ':') {
+        errno = 0;
+        *from = strtoull(arg, &end, 10);
+        if (errno || end == arg || (*end && *end != ':'))
+            return -1;
+    }
+    if (colon && colon[1]) {
+        errno = 0;
+        *to = strtoull(colon + 1, &end, 10);
+        if (errno || *end)
+            return -1;
+    }
+    return *from <= *to ? 0 : -1;
+}
+
+static int parse_u64(const char *arg, uint64_t *out)
+{
+    return mlg_parse_size(arg, out) == 0 ? 0 : -1; /* accepts 1M, 64k, plain numbers */
+}
+
+static void inherit_one(void *ctx, uint64_t k, uint64_t v)
+{
+    stats_inherit(ctx, k, v);
+}
+
+/* A forked child starts with its parent's heap: seed it from the parent's log if present. */
+static void seed_inherited(struct stats *s, const char *path)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    if (mlg_reader_open(&r, path, NULL, &err) != 0)
+        return;
+    struct mlg_header h = *mlg_reader_header(r);
+    mlg_reader_close(r);
+    if (!h.parent_pid || h.parent_pid == h.pid)
+        return;
+    struct mlg_check c;
+    if (mlg_check_init(&c, NULL) != 0)
+        return;
+    if (cli_seed_inherited(&c, path, &h) > 0)
+        mlg_addrmap_each(c.live, inherit_one, s);
+    mlg_check_fini(&c);
+}
+
+/* --decode-only: the reader alone, for bench/analyze.sh (how much of the time is decoding). */
+static int decode(const char *path)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    if (mlg_reader_open(&r, path, NULL, &err) != 0) {
+        char buf[512];
+        fprintf(stderr, "mallog stats: %s: %s\n", path, mlg_error_format(&err, buf, sizeof buf));
+        return EXIT_ERROR;
+    }
+    struct mlg_event ev;
+    uint64_t n = 0, x = 0;
+    int k;
+    while ((k = mlg_reader_next(r, &ev)) > 0) {
+        n++;
+        x ^= ev.ptr;
+    }
+    int rc = 0;
+    if (k < 0) {
+        char buf[512];
+        fprintf(stderr, "mallog stats: %s: %s\n", path,
+                mlg_error_format(mlg_reader_error(r), buf, sizeof buf));
+        rc = EXIT_ERROR;
+    }
+    mlg_reader_close(r);
+    printf("events %" PRIu64 " (xor %" PRIx64 ")\n", n, x);
+    return rc;
+}
+
+/* A recording of several processes (arg is a prefix or directory, no --pid): a row per process,
+ * each log analysed on its own (with the options of the main one). Returns the rows or NULL. */
+static struct stats_proc *all_processes(const char *arg, const struct stats *main_s,
+                                        const struct stats_opts *o, uint64_t *n)
+{
+    struct cli_log *logs;
+    *n = 0;
+    int k = cli_find_logs("stats", arg, 0, &logs);
+    if (k <= 1) {
+        if (k == 1)
+            free(logs);
+        return NULL;
+    }
+    struct stats_proc *rows = calloc((size_t)k, sizeof *rows);
+    for (int i = 0; rows && i < k; i++) {
+        if (strcmp(logs[i].path, main_s->path) == 0) {
+            stats_proc_fill(main_s, &rows[(*n)++]);
+            continue;
+        }
+        struct stats *s = malloc(sizeof *s);
+        struct stats_opts po = *o;
+        po.every = 0;
+        po.timeline = NULL;
+        if (!s || stats_init(s, &po) != 0) {
+            free(s);
+            continue;
+        }
+        seed_inherited(s, logs[i].path);
+        if (stats_run(s, logs[i].path) == 0 && stats_finish(s) == 0)
+            stats_proc_fill(s, &rows[(*n)++]);
+        stats_free(s);
+        free(s);
+    }
+    free(logs);
+    return rows;
+}
+
+static const char usage[] =
+    "usage: mallog stats LOG|PREFIX|DIR [--pid PID] [--json] [--tsv DIR] [--range A:B]\n"
+    "                    [--temporary N] [--long-lived N] [--every N] [--top N]\n";
+
+int cmd_stats(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"tsv", required_argument, NULL, 't'},
+                                         {"range", required_argument, NULL, 'r'},
+                                         {"pid", required_argument, NULL, 'p'},
+                                         {"temporary", required_argument, NULL, 'T'},
+                                         {"long-lived", required_argument, NULL, 'L'},
+                                         {"every", required_argument, NULL, 'e'},
+                                         {"top", required_argument, NULL, 'n'},
+                                         {"decode-only", no_argument, NULL, 'D'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct stats_opts o = {0, UINT64_MAX, 100, 1000000, 0, NULL};
+    int json = 0, decode_only = 0, c, rc = EXIT_ERROR;
+    uint64_t pid = 0, top = 20;
+    const char *tsv = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'D': decode_only = 1; break;
+        case 't': tsv = optarg; break;
+        case 'p': pid = strtoull(optarg, NULL, 0); break;
+        case 'r':
+            if (parse_range(optarg, &o.from, &o.to) != 0) {
+                fprintf(stderr, "mallog stats: bad --range '%s' (want FROM:TO event indexes)\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case 'T':
+        case 'L':
+        case 'e':
+        case 'n': {
+            uint64_t v;
+            if (parse_u64(optarg, &v) != 0) {
+                fprintf(stderr, "mallog stats: bad number '%s'\n", optarg);
+                return EXIT_ERROR;
+            }
+            *(c == 'T' ? &o.temporary_events : c == 'L' ? &o.long_events
+              : c == 'e' ? &o.every : &top) = v;
+            break;
+        }
+        case 'h':
+            printf("%s\n"
+                   "A streaming summary of one log: totals per op, peak live bytes and blocks,\n"
+                   "size classes, lifetimes, realloc chains, leaks, threads, timeline.\n"
+                   "  --json         one JSON object on stdout instead of the report\n"
+                   "  --tsv DIR      also write DIR/timeline.tsv sizes.tsv exact_sizes.tsv\n"
+                   "                 lifetimes.tsv lifetimes_ns.tsv reallocs.tsv leaks.tsv "
+                   "threads.tsv\n"
+                   "  --range A:B    only events with index A <= i < B (the heap before A is\n"
+                   "                 still tracked, so frees of older blocks are known)\n"
+                   "  --pid PID      the process to read from a recording prefix or directory\n"
+                   "  --temporary N  blocks freed within N events are temporary (default 100)\n"
+                   "  --long-lived N blocks living >= N events are long-lived (default 1000000)\n"
+                   "  --every N      a timeline row every N events (default: adaptive, <= %d rows)\n"
+                   "  --top N        rows of each table in the report (default 20)\n"
+                   "  --decode-only  only decode the events and count them (reader speed)\n"
+                   "Exit 0, or 2 on error (a damaged log: the report covers the valid prefix).\n",
+                   usage, STATS_TIMELINE_ROWS);
+            return 0;
+        default: fputs(usage, stderr); return EXIT_ERROR;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(usage, stderr);
+        return EXIT_ERROR;
+    }
+    char path[4096];
+    if (cli_pick_log("stats", argv[optind], pid, path, sizeof path) != 0)
+        return EXIT_ERROR;
+    if (decode_only)
+        return decode(path);
+    if (tsv && mkdir(tsv, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mallog stats: %s: %s\n", tsv, strerror(errno));
+        return EXIT_ERROR;
+    }
+    char tl[4200];
+    if (tsv && o.every) {
+        snprintf(tl, sizeof tl, "%s/timeline.tsv", tsv);
+        if (!(o.timeline = fopen(tl, "w"))) {
+            fprintf(stderr, "mallog stats: %s: %s\n", tl, strerror(errno));
+            return EXIT_ERROR;
+        }
+        fprintf(o.timeline, "event\ttime_ns\tlive_requested\tlive_blocks\tcumulative_requested\t"
+                            "cumulative_compensated\tinterval_peak_live_requested\n");
+    }
+    o.progress = isatty(2) && cli_verbosity >= 1;
+    struct stats *s = malloc(sizeof *s);
+    if (!s || stats_init(s, &o) != 0) {
+        fprintf(stderr, "mallog stats: out of memory\n");
+        free(s);
+        if (o.timeline)
+            fclose(o.timeline);
+        return EXIT_ERROR;
+    }
+    seed_inherited(s, path);
+    int err = stats_run(s, path);
+    if (err) {
+        char buf[512];
+        fprintf(stderr, "mallog stats: %s: %s\n", path, mlg_error_format(&s->err, buf, sizeof buf));
+        goto out;
+    }
+    if (stats_finish(s) != 0) {
+        fprintf(stderr, "mallog stats: %s: out of memory\n", path);
+        goto out;
+    }
+    uint64_t nprocs = 0;
+    struct stats_proc *procs = pid ? NULL : all_processes(argv[optind], s, &o, &nprocs);
+    if (procs && nprocs > 1) {
+        s->procs = procs;
+        s->nprocs = s->processes = nprocs;
+    }
+    if (json)
+        statsout_json(stdout, s);
+    else
+        statsout_text(stdout, s, (int)(top > 1000000 ? 1000000 : top));
+    rc = 0;
+    const char *what = NULL;
+    if (tsv && statsout_tsv(tsv, s, &what) != 0) {
+        fprintf(stderr, "mallog stats: %s: %s\n", what, strerror(errno));
+        rc = EXIT_ERROR;
+    }
+    if (o.timeline && fclose(o.timeline) != 0) {
+        fprintf(stderr, "mallog stats: %s: %s\n", tl, strerror(errno));
+        rc = EXIT_ERROR;
+    }
+    o.timeline = NULL;
+    if (fflush(stdout) != 0)
+        rc = EXIT_ERROR;
+    if (s->err.code) {
+        char buf[512];
+        fprintf(stderr, "mallog stats: %s: %s\n", path, mlg_error_format(&s->err, buf, sizeof buf));
+        rc = EXIT_ERROR;
+    }
+    free(procs);
+out:
+    if (o.timeline)
+        fclose(o.timeline);
+    stats_free(s);
+    free(s);
+    return rc;
+}

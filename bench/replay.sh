@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench/replay.sh MALLOG LOG [RUNS] - replay throughput per installed allocator, and the
+# replayer's own overhead: a full replay (decode + slot table + calls, sampling time excluded)
+# against the bare allocator calls (the same calls from a pre-translated array in a tight loop,
+# no decoding, no lookups: `mallog replay --worker --bare`). Both with --touch=none, so page
+# faults do not hide the replayer's cost. Best of RUNS (default 3) alternating runs.
+# Prints markdown table rows. No assertions: numbers only.
+set -euo pipefail
+mallog=$(realpath "$1")
+log=$(realpath "$2")
+runs=${3:-3}
+libdir=/usr/lib/x86_64-linux-gnu
+tmp=$(mktemp -d /tmp/mallog-bench-replay.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# name kind lib pinned-env (as `mallog replay` sets them)
+allocs=("glibc glibc libc.so.6 -" "arena arena builtin -")
+[[ -e $libdir/libjemalloc.so.2 ]] &&
+    allocs+=("jemalloc libc $libdir/libjemalloc.so.2 MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0")
+[[ -e $libdir/libmimalloc.so.2 ]] &&
+    allocs+=("mimalloc libc $libdir/libmimalloc.so.2 MIMALLOC_RESET_DELAY=0")
+[[ -e $libdir/libtcmalloc_minimal.so.4 ]] &&
+    allocs+=("tcmalloc libc $libdir/libtcmalloc_minimal.so.4 -")
+
+events=$("$mallog" info "$log" | sed -n 's/^events: *\([0-9]*\).*/\1/p')
+echo "log: $log ($events events), best of $runs, touch=none, $(nproc) cores (shared)"
+echo
+echo "| allocator | replay events/s | bare calls/s | replay / bare time |"
+echo "|---|---:|---:|---:|"
+for spec in "${allocs[@]}"; do
+    read -r name kind lib env <<< "$spec"
+    best_replay=0 best_bare=0
+    for ((i = 0; i < runs; i++)); do
+        rm -rf "$tmp/out"
+        "$mallog" -q replay "$log" -a "$name" -o "$tmp/out" --touch=none --samples 10 > /dev/null
+        eps=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['events_per_sec'])" \
+            "$tmp/out/replay.$name.json")
+        envs=()
+        [[ $kind == libc ]] && envs+=("LD_PRELOAD=$lib")
+        [[ $env != - ]] && envs+=("$env")
+        read -r calls ns < <(env -u LD_PRELOAD -u MALLOC_CONF -u GLIBC_TUNABLES "${envs[@]}" \
+            setarch -R "$mallog" replay --worker --bare --alloc "$name" --kind "$kind" \
+            --lib "$lib" --touch=none -- "$log")
+        bare=$(python3 -c "print($calls * 1e9 / $ns)")
+        best_replay=$(python3 -c "print(max($best_replay, $eps))")
+        best_bare=$(python3 -c "print(max($best_bare, $bare))")
+    done
+    python3 -c "print('| %s | %.2fM | %.2fM | %.2fx |' % ('$name', $best_replay / 1e6, $best_bare / 1e6, $best_bare / $best_replay))"
+done

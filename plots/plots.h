@@ -1,0 +1,107 @@
+/* plots.h - internal prototypes of plots/: the JSON reader for the tools' summaries, gnuplot
+ * charts from replay/stats TSVs (`mallog plot`), and the HTML report (`mallog report`).
+ * Nothing here reads a .mlog: data comes from the other tools' TSV/JSON output. */
+#ifndef MLG_PLOTS_H
+#define MLG_PLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- json.c: a small reader for the flat-ish objects replay/stats/holes print ---------------
+ * Values are addressed by pointers into the caller's NUL-terminated text; nothing is allocated.
+ * A path is keys separated by dots ("worst.holes_1m"); "[N]" after a key indexes an array
+ * ("holes[0].left.event"). Lookups return NULL when the key is absent or the text is malformed. */
+const char *json_skip_ws(const char *p);
+/* End of the value starting at p (after skipping spaces), or NULL if malformed. */
+const char *json_skip(const char *p);
+/* The value at path inside the object/array starting at p (p may be a whole document). */
+const char *json_get(const char *p, const char *path);
+/* Conversions of the value at path: 0 on success, -1 if absent or of another type. */
+int json_u64(const char *p, const char *path, uint64_t *out);
+int json_double(const char *p, const char *path, double *out);
+/* A string value, unescaped (\uXXXX below 0x80 only, others become '?'), truncated to len-1. */
+int json_string(const char *p, const char *path, char *out, size_t len);
+/* Number of elements of the array at path, or -1. */
+int json_array_len(const char *p, const char *path);
+/* Reads a whole file into a malloc'd NUL-terminated buffer (NULL on error, errno set). */
+char *plots_read_file(const char *path, size_t *len);
+
+/* ---- charts.c: running the gnuplot scripts ------------------------------------------------ */
+#define PLOTS_MAX_ALLOCS 16
+
+/* What one chart run needs; every path is a plain file name inside dir unless absolute. */
+struct plot_opts {
+    const char *dir;      /* the data directory (replay/stats output) */
+    const char *title;    /* chart title prefix, or NULL */
+    int has_xmin, has_xmax;
+    double xmin, xmax;    /* --range */
+    int xtime;            /* x = time_ns in seconds instead of events */
+    const char *statsout; /* gnuplot `stats` results appended here, or NULL */
+    const char *note;     /* memory chart: a line of findings in a box, or NULL */
+    int quiet;            /* no messages for skipped charts */
+};
+
+/* The charts, defined once: X(name, script, what it shows). */
+#define PLOTS_CHARTS(X)                                                                            \
+    X(memory, "memory.gp", "memory over time: live requested, footprint and RSS per allocator")   \
+    X(holes, "holes.gp", "holes >= 1 MiB and the largest hole over time, per allocator")          \
+    X(sizes, "sizes.gp", "request size histogram")                                                 \
+    X(lifetimes, "lifetimes.gp", "block lifetime histogram")                                       \
+    X(reallocs, "reallocs.gp", "realloc chains: growth from first to last size")                   \
+    X(cumulative, "cumulative.gp", "cumulative vs compensated requested bytes")
+
+enum plot_chart {
+#define PLOTS_X_ENUM(name, script, desc) PLOT_##name,
+    PLOTS_CHARTS(PLOTS_X_ENUM)
+#undef PLOTS_X_ENUM
+    PLOT_COUNT
+};
+
+const char *plots_chart_name(int chart);
+const char *plots_chart_desc(int chart);
+int plots_chart_from_name(const char *name); /* -1 if unknown */
+/* Directory holding the *.gp scripts: $MALLOG_PLOTS_DIR, else beside the binary's source tree
+ * (<bin>/../../plots), <bin>/../share/mallog/plots, <bin>/plots. NULL if none has memory.gp. */
+const char *plots_scripts_dir(void);
+/* Allocator names of dir/replay.<name>.tsv, in a fixed order (glibc, jemalloc, mimalloc,
+ * tcmalloc, arena, then the others sorted). Returns the count (0..max). */
+int plots_find_allocs(const char *dir, char names[][64], int max);
+/* Data rows (lines after the header) of dir/file; -1 if it cannot be read. */
+long plots_tsv_rows(const char *dir, const char *file);
+/* 1 if the header of dir/file has column col. */
+int plots_tsv_has_column(const char *dir, const char *file, const char *col);
+/* Smallest and largest numeric value of column col of dir/file: 0, or -1 if none. */
+int plots_tsv_span(const char *dir, const char *file, const char *col, double *lo, double *hi);
+/* Whether chart can be drawn from what dir holds (1), or not (0, *why says what is missing). */
+int plots_chart_available(const char *dir, int chart, const char **why);
+/* Renders chart into out (png or svg by term). Returns 0, or -1 with a message on stderr
+ * (gnuplot's own error lines included). */
+int plots_render(int chart, const struct plot_opts *o, const char *term, const char *out,
+                 const char *cmd);
+/* 1 if a gnuplot binary can be run. */
+int plots_have_gnuplot(void);
+
+/* ---- cmd_plot.c -------------------------------------------------------------------------- */
+/* --range "A:B", "A:", ":B" (strtod numbers) into o. 0, or -1 if malformed or A >= B. */
+int plots_parse_range(const char *s, struct plot_opts *o);
+/* Title prefix for charts: the program's name from dir/stats.json ("" if unknown). */
+void plots_default_title(const char *dir, char *out, size_t len);
+
+/* ---- report.c ---------------------------------------------------------------------------- */
+/* What pins the holes of a `mallog holes --json` document: among its holes >= 1 MiB (the first
+ * 500 listed), the most frequent size of the smaller live block bounding each, how many holes it
+ * bounds, and one example block (allocating event, age in events). */
+struct pin_summary {
+    int holes;    /* holes >= 1 MiB scanned */
+    int with_pin; /* how many of them are bounded by a block of pin_size (0 = none) */
+    uint64_t pin_size, example_event, example_age;
+};
+void plots_pin_summary(const char *holes_json, struct pin_summary *ps);
+
+/* ---- units ------------------------------------------------------------------------------- */
+/* "27.8 MiB", "232 B" */
+const char *plots_fmt_bytes(uint64_t b, char *buf, size_t len);
+/* "234,822" */
+const char *plots_fmt_count(uint64_t n, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,168 @@
+/* backend.c - the allocator under test behind one vtable. "glibc" and "libc" call the process's
+ * malloc family directly (for "libc" that is whatever LD_PRELOAD put first: jemalloc, mimalloc,
+ * tcmalloc or a user's library); "arena" calls arena.c. Allocator statistics come from each
+ * library's own API, looked up with dlsym so nothing links against them. */
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+
+static void *libc_alloc(int op, uint64_t size, uint64_t arg)
+{
+    void *p = NULL;
+    switch (op) {
+    case MLG_OP_CALLOC:
+        return arg ? calloc(arg, size / arg) : calloc(1, size);
+    case MLG_OP_POSIX_MEMALIGN:
+        return posix_memalign(&p, arg, size) == 0 ? p : NULL;
+    case MLG_OP_ALIGNED_ALLOC:
+        return aligned_alloc(arg, size);
+    case MLG_OP_MEMALIGN:
+        return memalign(arg, size);
+    case MLG_OP_VALLOC:
+        return valloc(size);
+    case MLG_OP_PVALLOC:
+        return pvalloc(size);
+    default:
+        return malloc(size);
+    }
+}
+
+static void *libc_realloc(void *p, size_t n)
+{
+    return realloc(p, n);
+}
+
+static void libc_free(void *p)
+{
+    free(p);
+}
+
+static size_t libc_usable(void *p)
+{
+    return malloc_usable_size(p);
+}
+
+static int libc_trim(size_t pad)
+{
+    return malloc_trim(pad);
+}
+
+static int glibc_stats(uint64_t *mapped, uint64_t *active)
+{
+    /* mallinfo2 takes every arena lock and walks the free lists: called per sample only */
+    struct mallinfo2 mi = mallinfo2();
+    *mapped = mi.arena + mi.hblkhd;
+    *active = mi.uordblks + mi.hblkhd;
+    return 1;
+}
+
+static int (*je_mallctl)(const char *, void *, size_t *, void *, size_t);
+
+static int jemalloc_stats(uint64_t *mapped, uint64_t *active)
+{
+    uint64_t epoch = 1;
+    size_t m = 0, a = 0, len = sizeof(size_t), elen = sizeof epoch;
+    if (je_mallctl("epoch", NULL, NULL, &epoch, elen) != 0 ||
+        je_mallctl("stats.mapped", &m, &len, NULL, 0) != 0 ||
+        je_mallctl("stats.active", &a, &len, NULL, 0) != 0)
+        return 0;
+    *mapped = m;
+    *active = a;
+    return 1;
+}
+
+static void (*mi_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
+                       size_t *);
+
+static int mimalloc_stats(uint64_t *mapped, uint64_t *active)
+{
+    size_t el, ut, st, rss, prss, commit = 0, pcommit, pf;
+    mi_info(&el, &ut, &st, &rss, &prss, &commit, &pcommit, &pf);
+    *mapped = commit; /* mimalloc's "rss" on Linux is its commit count too */
+    (void)active;
+    return 2; /* 2 = mapped only; the engine fills active with live usable bytes */
+}
+
+static int (*tc_prop)(const char *, size_t *);
+
+static int tcmalloc_stats(uint64_t *mapped, uint64_t *active)
+{
+    size_t heap = 0, unmapped = 0, alloc = 0;
+    if (!tc_prop("generic.heap_size", &heap) ||
+        !tc_prop("tcmalloc.pageheap_unmapped_bytes", &unmapped) ||
+        !tc_prop("generic.current_allocated_bytes", &alloc))
+        return 0;
+    *mapped = heap - unmapped;
+    *active = alloc;
+    return 1;
+}
+
+static void *arena_alloc_op(int op, uint64_t size, uint64_t arg)
+{
+    switch (op) {
+    case MLG_OP_CALLOC:
+        return arg ? arena_calloc(arg, size / arg) : arena_calloc(1, size);
+    case MLG_OP_POSIX_MEMALIGN:
+    case MLG_OP_ALIGNED_ALLOC:
+    case MLG_OP_MEMALIGN:
+        return arena_memalign(arg, size);
+    case MLG_OP_VALLOC:
+        return arena_memalign(4096, size);
+    case MLG_OP_PVALLOC:
+        return arena_memalign(4096, (size + 4095) & ~(uint64_t)4095);
+    default:
+        return arena_malloc(size);
+    }
+}
+
+static size_t arena_usable(void *p)
+{
+    return arena_usable_size(p);
+}
+
+static int arena_stats_fn(uint64_t *mapped, uint64_t *active)
+{
+    struct arena_stats st;
+    arena_stats(&st);
+    *mapped = st.mapped;
+    *active = st.active;
+    return 1;
+}
+
+int backend_open(struct backend *b, const char *kind, const char *family)
+{
+    memset(b, 0, sizeof *b);
+    b->name = family;
+    if (strcmp(kind, "arena") == 0) {
+        b->alloc = arena_alloc_op;
+        b->realloc = arena_realloc;
+        b->free = arena_free;
+        b->usable = arena_usable;
+        b->stats = arena_stats_fn;
+        return 0;
+    }
+    b->alloc = libc_alloc;
+    b->realloc = libc_realloc;
+    b->free = libc_free;
+    b->usable = libc_usable;
+    if (strcmp(kind, "glibc") == 0) {
+        b->trim = libc_trim;
+        b->stats = glibc_stats;
+        return 0;
+    }
+    if (strcmp(kind, "libc") != 0)
+        return -1;
+    /* Look up only the family's own entry point: a failed dlsym allocates its error message
+     * through the allocator under test. */
+    if (strcmp(family, "jemalloc") == 0 && (je_mallctl = dlsym(RTLD_DEFAULT, "mallctl")))
+        b->stats = jemalloc_stats;
+    else if (strcmp(family, "mimalloc") == 0 && (mi_info = dlsym(RTLD_DEFAULT, "mi_process_info")))
+        b->stats = mimalloc_stats;
+    else if (strcmp(family, "tcmalloc") == 0 &&
+             (tc_prop = dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty")))
+        b->stats = tcmalloc_stats;
+    return 0;
+}

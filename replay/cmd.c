@@ -1,0 +1,1024 @@
+/* cmd.c - `mallog replay` and `mallog holes`: option parsing, one worker process per allocator
+ * (a re-exec of this binary with ASLR off, THP off, a scrubbed allocator environment and, for
+ * external allocators, LD_PRELOAD), progress, and the side-by-side table.
+ * The worker (`replay --worker`, hidden) is the measured process: it must not touch the
+ * allocator before the replay ends, so it parses options without allocating and prints nothing
+ * until the replay is done. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cli/cli.h"
+#include "replay.h"
+
+/* cli/ is not linked into the unit tests: reach its helpers weakly */
+
+extern char **environ;
+
+#define MAX_ALLOCS 16
+#define LIBDIR "/usr/lib/x86_64-linux-gnu/"
+
+struct alloc_spec {
+    char name[64]; /* glibc, jemalloc, mimalloc, tcmalloc, arena, or a user library's stem */
+    char kind[8];  /* glibc, arena, libc */
+    char lib[PATH_MAX];
+    char env[2048]; /* "K=V\n" overrides */
+};
+
+static const char *builtin_libs[][3] = {
+    {"jemalloc", LIBDIR "libjemalloc.so.2", NULL},
+    {"mimalloc", LIBDIR "libmimalloc.so.2", NULL},
+    {"tcmalloc", LIBDIR "libtcmalloc_minimal.so.4", LIBDIR "libtcmalloc.so.4"},
+};
+
+/* Settings pinned per allocator (printed with the results): {allocator, "VAR=value"}. */
+static const char *pinned[][2] = {
+    {"jemalloc", "MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0"},
+    {"mimalloc", "MIMALLOC_RESET_DELAY=0"},
+    {"mimalloc", "MIMALLOC_SEGMENT_DECOMMIT_DELAY=0"},
+    {"mimalloc", "MIMALLOC_DECOMMIT_EXTEND_DELAY=0"},
+};
+
+/* Allocator environment that is scrubbed before every replay, so results do not depend on the
+ * caller's shell. */
+static int allocator_var(const char *kv)
+{
+    static const char *prefixes[] = {"MALLOC_",         "GLIBC_TUNABLES=", "MIMALLOC_", "TCMALLOC_",
+                                     "JE_MALLOC_CONF=", "LD_PRELOAD=",     "MALLOG_"};
+    for (unsigned i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static int touch_mode(const char *s)
+{
+    return strcmp(s, "none") == 0   ? TOUCH_NONE
+           : strcmp(s, "full") == 0 ? TOUCH_FULL
+           : strcmp(s, "page") == 0 ? TOUCH_PAGE
+                                    : -1;
+}
+
+static const char *touch_name(int t)
+{
+    return t == TOUCH_NONE ? "none" : t == TOUCH_FULL ? "full" : "page";
+}
+
+/* ---- allocator specs ------------------------------------------------------------------------ */
+
+static const char *builtin_lib(const char *name)
+{
+    for (unsigned i = 0; i < sizeof builtin_libs / sizeof *builtin_libs; i++) {
+        if (strcmp(name, builtin_libs[i][0]) != 0)
+            continue;
+        for (int k = 1; k < 3; k++)
+            if (builtin_libs[i][k] && access(builtin_libs[i][k], R_OK) == 0)
+                return builtin_libs[i][k];
+        return "";
+    }
+    return NULL;
+}
+
+static int looks_like_var(const char *s)
+{
+    const char *p = s;
+    while ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
+        p++;
+    return p > s && *p == '=';
+}
+
+/* "name[:K=V[:K=V...]]" -> spec. Returns 0 or -1 with a message. */
+static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
+{
+    memset(a, 0, sizeof *a);
+    const char *colon = strchr(text, ':');
+    /* a path may not contain ':' here; tuning always starts with VAR= after the colon */
+    size_t nlen = colon ? (size_t)(colon - text) : strlen(text);
+    char name[PATH_MAX];
+    snprintf(name, sizeof name, "%.*s", (int)nlen, text);
+    if (colon) {
+        const char *p = colon + 1;
+        while (*p) {
+            const char *next = p;
+            do { /* a value may contain ':' (MALLOC_CONF=a:1,b:2): cut only before VAR= */
+                next = strchr(next + 1, ':');
+            } while (next && !looks_like_var(next + 1));
+            size_t len = next ? (size_t)(next - p) : strlen(p);
+            if (!looks_like_var(p)) {
+                cli_error(cmd, "%s: tuning must be VAR=value, got '%.*s'", text, (int)len, p);
+                return -1;
+            }
+            size_t used = strlen(a->env);
+            snprintf(a->env + used, sizeof a->env - used, "%.*s\n", (int)len, p);
+            p = next ? next + 1 : p + len;
+        }
+    }
+    const char *lib;
+    if (strcmp(name, "glibc") == 0 || strcmp(name, "arena") == 0) {
+        snprintf(a->name, sizeof a->name, "%s", name);
+        snprintf(a->kind, sizeof a->kind, "%s", name);
+        snprintf(a->lib, sizeof a->lib, "%s", strcmp(name, "glibc") == 0 ? "libc.so.6" : "builtin");
+    } else if ((lib = builtin_lib(name))) {
+        if (!*lib) {
+            cli_error(cmd, "%s is not installed", name);
+            return -1;
+        }
+        snprintf(a->name, sizeof a->name, "%s", name);
+        snprintf(a->kind, sizeof a->kind, "libc");
+        snprintf(a->lib, sizeof a->lib, "%s", lib);
+    } else if (strchr(name, '/') || strstr(name, ".so")) {
+        if (!realpath(name, a->lib)) {
+            cli_error(cmd, "%s: %s", name, strerror(errno));
+            return -1;
+        }
+        const char *base = strrchr(a->lib, '/') + 1;
+        const char *dot = strstr(base, ".so");
+        snprintf(a->name, sizeof a->name, "%.*s", (int)(dot ? dot - base : (long)strlen(base)),
+                 base);
+        snprintf(a->kind, sizeof a->kind, "libc");
+    } else {
+        cli_error(cmd,
+                "unknown allocator '%s' (glibc, jemalloc, mimalloc, tcmalloc, arena, or a "
+                "path to a .so)",
+                name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Splits an -a value at commas that start a new allocator (a comma inside MALLOC_CONF stays). */
+static int add_specs(const char *cmd, const char *arg, struct alloc_spec *v, int *n)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", arg);
+    char *start = buf;
+    for (char *p = buf;; p++) {
+        if (*p == ',' || *p == 0) {
+            int end = *p == 0;
+            if (!end) {
+                const char *q = p + 1;
+                char word[64];
+                size_t wl = strcspn(q, ":,");
+                snprintf(word, sizeof word, "%.*s", (int)wl, q);
+                int is_new = strcmp(word, "glibc") == 0 || strcmp(word, "arena") == 0 ||
+                             builtin_lib(word) || strchr(word, '/') || strstr(word, ".so");
+                if (!is_new)
+                    continue;
+            }
+            *p = 0;
+            if (*start) {
+                if (*n == MAX_ALLOCS) {
+                    cli_error(cmd, "too many allocators (at most %d)", MAX_ALLOCS);
+                    return -1;
+                }
+                if (parse_spec(cmd, start, &v[*n]) < 0)
+                    return -1;
+                (*n)++;
+            }
+            if (end)
+                return 0;
+            start = p + 1;
+        }
+    }
+}
+
+static int default_specs(struct alloc_spec *v)
+{
+    const char *names[] = {"glibc", "jemalloc", "mimalloc", "tcmalloc", "arena"};
+    int n = 0;
+    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *lib = builtin_lib(names[i]);
+        if (lib && !*lib)
+            continue; /* not installed */
+        parse_spec("replay", names[i], &v[n++]);
+    }
+    return n;
+}
+
+/* ---- the pre-pass: events, peak, anomalies --------------------------------------------------- */
+
+struct prepass {
+    int damaged;
+    uint64_t events, peak_event, peak_bytes, peak_blocks, threads;
+    struct mlg_check check;
+};
+
+static int prepass(const char *cmd, const char *path, struct prepass *pp)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    struct mlg_event ev;
+    memset(pp, 0, sizeof *pp);
+    if (mlg_reader_open(&r, path, NULL, &err) != 0) {
+        cli_log_error(cmd, path, &err);
+        return -1;
+    }
+    if (mlg_check_init(&pp->check, NULL) != 0) {
+        mlg_reader_close(r);
+        cli_error(cmd, "out of memory");
+        return -1;
+    }
+    int n;
+    while ((n = mlg_reader_next(r, &ev)) == 1) {
+        mlg_check_event(&pp->check, &ev);
+        if (pp->check.live_bytes > pp->peak_bytes) {
+            pp->peak_bytes = pp->check.live_bytes;
+            pp->peak_event = ev.index;
+        }
+        if (pp->check.live_blocks > pp->peak_blocks)
+            pp->peak_blocks = pp->check.live_blocks;
+        if (ev.thread >= pp->threads)
+            pp->threads = ev.thread + 1;
+        pp->events = ev.index + 1;
+    }
+    if (n < 0) { /* a damaged log replays up to the damage: say so, go on, exit 2 at the end */
+        cli_log_error(cmd, path, mlg_reader_error(r));
+        pp->damaged = 1;
+    }
+    mlg_reader_close(r);
+    mlg_check_fini(&pp->check);
+    if (pp->events == 0) {
+        cli_error(cmd, "%s: no events to replay", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Events between samples. A sample sorts every live block, so by default a log with a large
+ * live set gets fewer samples (at least 100): sampling then costs about what the replay does. */
+static uint64_t sample_period(const struct prepass *pp, uint64_t samples, int samples_set)
+{
+    if (!samples_set) {
+        uint64_t budget = 50 * pp->events / (pp->peak_blocks ? pp->peak_blocks : 1);
+        if (budget < samples)
+            samples = budget < 100 ? 100 : budget;
+    }
+    uint64_t every = pp->events / (samples ? samples : 1);
+    return every ? every : 1;
+}
+
+/* ---- spawning workers ------------------------------------------------------------------------ */
+
+struct run_opts {
+    const char *log;
+    const char *out_dir;
+    int strict, touch;
+    uint64_t every, peak_event, stop_event;
+    uint64_t unknown_frees, double_frees; /* from the pre-pass */
+    const char *holes_fmt;                /* NULL, "text" or "json" */
+    const char *at_label;
+};
+
+struct job {
+    struct alloc_spec *spec;
+    pid_t pid;
+    int result_fd;
+    struct summary sum;
+    int done, status;
+};
+
+static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int progress_fd,
+                          int slot, int *result_fd)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    char every[24], peak[24], stop[24], rfd[16], pfd[16], pslot[16], anom[48];
+    snprintf(anom, sizeof anom, "%" PRIu64 ",%" PRIu64, ro->unknown_frees, ro->double_frees);
+    snprintf(every, sizeof every, "%" PRIu64, ro->every);
+    snprintf(peak, sizeof peak, "%" PRIu64, ro->peak_event);
+    snprintf(stop, sizeof stop, "%" PRIu64, ro->stop_event);
+    snprintf(rfd, sizeof rfd, "%d", fds[1]);
+    snprintf(pfd, sizeof pfd, "%d", progress_fd);
+    snprintf(pslot, sizeof pslot, "%d", slot);
+    const char *argv[40];
+    int k = 0;
+    argv[k++] = "mallog";
+    argv[k++] = "replay";
+    argv[k++] = "--worker";
+    argv[k++] = "--alloc";
+    argv[k++] = a->name;
+    argv[k++] = "--kind";
+    argv[k++] = a->kind;
+    argv[k++] = "--lib";
+    argv[k++] = a->lib;
+    argv[k++] = "--every";
+    argv[k++] = every;
+    argv[k++] = "--peak-event";
+    argv[k++] = peak;
+    argv[k++] = "--stop-event";
+    argv[k++] = stop;
+    argv[k++] = "--result-fd";
+    argv[k++] = rfd;
+    argv[k++] = "--progress-fd";
+    argv[k++] = pfd;
+    argv[k++] = "--progress-slot";
+    argv[k++] = pslot;
+    argv[k++] = "--anomalies";
+    argv[k++] = anom;
+    argv[k++] = ro->strict ? "--threads=strict" : "--threads=serial";
+    argv[k++] = ro->touch == TOUCH_NONE   ? "--touch=none"
+                : ro->touch == TOUCH_FULL ? "--touch=full"
+                                          : "--touch=page";
+    if (ro->out_dir) {
+        argv[k++] = "--output";
+        argv[k++] = ro->out_dir;
+    }
+    if (ro->holes_fmt) {
+        argv[k++] = "--holes-format";
+        argv[k++] = ro->holes_fmt;
+        argv[k++] = "--at-label";
+        argv[k++] = ro->at_label;
+    }
+    argv[k++] = "--";
+    argv[k++] = ro->log;
+    argv[k] = NULL;
+
+    /* the environment: the caller's, minus every allocator knob, plus this spec's */
+    static char *envp[4096];
+    static char envbuf[16384];
+    int e = 0;
+    for (char **p = environ; *p && e < 4000; p++)
+        if (!allocator_var(*p))
+            envp[e++] = *p;
+    size_t used = 0;
+    if (strcmp(a->kind, "libc") == 0) {
+        int n = snprintf(envbuf, sizeof envbuf, "LD_PRELOAD=%s", a->lib);
+        envp[e++] = envbuf;
+        used = (size_t)n + 1;
+    }
+    /* time-based purging (jemalloc decay, mimalloc delays) would make the numbers depend on how
+     * fast the replay runs: pinned to purge at once unless the caller tunes it */
+    char all[4096];
+    size_t al = 0;
+    all[0] = 0;
+    for (unsigned i = 0; i < sizeof pinned / sizeof *pinned; i++) {
+        if (strcmp(pinned[i][0], a->name) != 0)
+            continue;
+        size_t klen = strcspn(pinned[i][1], "=") + 1;
+        int overridden = 0;
+        for (const char *q = a->env; *q; q += strcspn(q, "\n") + (q[strcspn(q, "\n")] ? 1 : 0))
+            if (strncmp(q, pinned[i][1], klen) == 0)
+                overridden = 1;
+        if (!overridden)
+            al += (size_t)snprintf(all + al, sizeof all - al, "%s\n", pinned[i][1]);
+    }
+    snprintf(all + al, sizeof all - al, "%s", a->env);
+    for (char *p = all; *p && e < 4090;) {
+        char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (used + len + 1 > sizeof envbuf)
+            break;
+        memcpy(envbuf + used, p, len);
+        envbuf[used + len] = 0;
+        envp[e++] = envbuf + used;
+        used += len + 1;
+        p += len + (eol ? 1 : 0);
+    }
+    envp[e] = NULL;
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        /* both survive execve: what `setarch -R` does, and no transparent huge pages */
+        personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE);
+        prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        execve("/proc/self/exe", (char **)argv, envp);
+        _exit(127);
+    }
+    close(fds[1]);
+    *result_fd = fds[0];
+    return pid;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs the jobs, at most `parallel` at a time; progress on a TTY. Returns 0 if all succeeded. */
+static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs, int n,
+                    uint64_t total_events)
+{
+    int pfd = memfd_create("mallog-progress", 0);
+    volatile uint64_t *prog = NULL;
+    if (pfd >= 0 && ftruncate(pfd, 4096) == 0)
+        prog = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
+    if (prog == MAP_FAILED)
+        prog = NULL;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int parallel = ncpu > 0 ? (int)ncpu : 1, running = 0, next = 0, finished = 0, failed = 0;
+    int tty = isatty(2) && cli_verbosity > 0;
+    double t0 = now_s(), last_print = 0;
+    while (finished < n) {
+        while (running < parallel && next < n) {
+            struct job *j = &jobs[next];
+            j->pid = spawn_worker(ro, j->spec, prog ? pfd : -1, next, &j->result_fd);
+            if (j->pid < 0) {
+                cli_error(cmd, "%s: cannot start a worker: %s", j->spec->name, strerror(errno));
+                j->done = 1;
+                finished++;
+                failed++;
+            } else {
+                running++;
+            }
+            next++;
+        }
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
+            for (int i = 0; i < n; i++) {
+                struct job *j = &jobs[i];
+                if (j->pid != pid || j->done)
+                    continue;
+                j->done = 1;
+                j->status = status;
+                ssize_t got = read(j->result_fd, &j->sum, sizeof j->sum);
+                close(j->result_fd);
+                if (got != (ssize_t)sizeof j->sum || !j->sum.ok || !WIFEXITED(status) ||
+                    WEXITSTATUS(status) != 0) {
+                    if (got == (ssize_t)sizeof j->sum && j->sum.error[0])
+                        fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", j->sum.error);
+                    else if (WIFSIGNALED(status))
+                        cli_error(cmd, "%s: replay worker killed by signal %d (%s)", j->spec->name,
+                                WTERMSIG(status), strsignal(WTERMSIG(status)));
+                    else
+                        cli_error(cmd, "%s: replay worker failed", j->spec->name);
+                    j->sum.ok = 0;
+                    failed++;
+                }
+                running--;
+                finished++;
+            }
+            continue;
+        }
+        if (tty && prog && now_s() - last_print >= 0.2) {
+            last_print = now_s();
+            double el = last_print - t0;
+            fprintf(stderr, "\r\033[K");
+            for (int i = 0; i < n && i < 64; i++) {
+                if (!jobs[i].pid || jobs[i].done)
+                    continue;
+                uint64_t d = prog[i];
+                fprintf(stderr, "%s %" PRIu64 "/%" PRIu64 " %.0f%% %.2fM ev/s  ",
+                        jobs[i].spec->name, d, total_events,
+                        total_events ? 100.0 * (double)d / (double)total_events : 0,
+                        el > 0 ? (double)d / el / 1e6 : 0);
+            }
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (tty)
+        fprintf(stderr, "\r\033[K");
+    if (prog)
+        munmap((void *)prog, 4096);
+    if (pfd >= 0)
+        close(pfd);
+    return failed ? -1 : 0;
+}
+
+/* ---- the worker --------------------------------------------------------------------------- */
+
+static void print_block(FILE *f, const char *side, const struct engine_result *r, uint64_t bi,
+                        uint64_t at)
+{
+    const struct hole_block *b = &r->holes.b[bi];
+    const struct slot *s = &r->slots.v[b->slot];
+    char sz[32];
+    fprintf(f,
+            "    %-6s %s (%" PRIu64 " B) at 0x%" PRIx64 ", allocated at event %" PRIu64
+            ", age %" PRIu64 " events, thread %u\n",
+            side, mlg_format_size(s->size, sz, sizeof sz), s->size, b->start, s->event,
+            at - s->event, s->thread);
+}
+
+static void json_block(FILE *f, const char *side, const struct engine_result *r, uint64_t bi,
+                       uint64_t at)
+{
+    const struct slot *s = &r->slots.v[r->holes.b[bi].slot];
+    fprintf(f,
+            "\"%s\": {\"size\": %" PRIu64 ", \"event\": %" PRIu64 ", \"age\": %" PRIu64
+            ", \"thread\": %u}",
+            side, s->size, s->event, at - s->event, s->thread);
+}
+
+static void print_holes(const struct alloc_spec *a, const struct engine_result *r, const char *fmt,
+                        const char *label)
+{
+    uint64_t at = r->stopped_at;
+    const struct sample *s = r->nsamples ? &r->samples[r->nsamples - 1] : NULL;
+    if (strcmp(fmt, "json") == 0) {
+        printf("{\"allocator\": \"%s\", \"event\": %" PRIu64 ", \"holes\": [", a->name, at);
+        for (uint64_t i = 0; i < r->holes.nh; i++) {
+            const struct hole *h = &r->holes.h[i];
+            printf("%s{\"start\": %" PRIu64 ", \"size\": %" PRIu64 ", \"resident\": %" PRIu64 ", ",
+                   i ? ", " : "", h->start, h->size, h->resident);
+            json_block(stdout, "left", r, h->left, at);
+            printf(", ");
+            json_block(stdout, "right", r, h->right, at);
+            printf("}");
+        }
+        printf("]}\n");
+        return;
+    }
+    char b1[32], b2[32], b3[32], b4[32];
+    printf("%s at event %" PRIu64 " (%s): live %s in %" PRIu64 " blocks, footprint %s\n", a->name,
+           at, label, mlg_format_size(s ? s->live_requested : 0, b1, sizeof b1),
+           s ? s->live_blocks : 0, mlg_format_size(s ? s->sys_mapped : 0, b2, sizeof b2));
+    printf("%" PRIu64 " holes >= 4 KiB, %s in all (%s resident); %" PRIu64 " >= 1 MiB, %" PRIu64
+           " >= 8 MiB\n",
+           r->holes.nh, mlg_format_size(s ? s->hole_bytes : 0, b3, sizeof b3),
+           mlg_format_size(s ? s->hole_resident : 0, b4, sizeof b4), s ? s->holes_1m : 0,
+           s ? s->holes_8m : 0);
+    for (uint64_t i = 0; i < r->holes.nh; i++) {
+        const struct hole *h = &r->holes.h[i];
+        printf("#%-4" PRIu64 " %s hole at 0x%" PRIx64 " (%" PRIu64 " B, resident %s)\n", i + 1,
+               mlg_format_size(h->size, b1, sizeof b1), h->start, h->size,
+               mlg_format_size(h->resident, b2, sizeof b2));
+        print_block(stdout, "left:", r, h->left, at);
+        print_block(stdout, "right:", r, h->right, at);
+    }
+}
+
+static void env_of_worker(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (char **p = environ; *p; p++)
+        if (allocator_var(*p) && used < len) {
+            int n = snprintf(buf + used, len - used, "%s\n", *p);
+            if (n > 0)
+                used += (size_t)n;
+        }
+}
+
+static int worker(int argc, char **argv)
+{
+    static const struct option opts[] = {{"worker", no_argument, NULL, 'W'},
+                                         {"alloc", required_argument, NULL, 'a'},
+                                         {"kind", required_argument, NULL, 'k'},
+                                         {"lib", required_argument, NULL, 'l'},
+                                         {"every", required_argument, NULL, 'e'},
+                                         {"peak-event", required_argument, NULL, 'p'},
+                                         {"stop-event", required_argument, NULL, 's'},
+                                         {"result-fd", required_argument, NULL, 'r'},
+                                         {"progress-fd", required_argument, NULL, 'P'},
+                                         {"progress-slot", required_argument, NULL, 'S'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"touch", required_argument, NULL, 'T'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"holes-format", required_argument, NULL, 'H'},
+                                         {"at-label", required_argument, NULL, 'L'},
+                                         {"bare", no_argument, NULL, 'B'},
+                                         {"anomalies", required_argument, NULL, 'N'},
+                                         {NULL, 0, NULL, 0}};
+    static struct alloc_spec a;
+    static struct summary sum;
+    static struct engine_result res;
+    struct engine_opts eo = {0};
+    const char *out = NULL, *hfmt = NULL, *label = "";
+    int rfd = -1, pfd = -1, pslot = 0, bare = 0, c;
+    char *endp;
+    eo.peak_event = eo.stop_event = UINT64_MAX;
+    eo.touch = TOUCH_PAGE;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'W':
+            break;
+        case 'a':
+            snprintf(a.name, sizeof a.name, "%s", optarg);
+            break;
+        case 'k':
+            snprintf(a.kind, sizeof a.kind, "%s", optarg);
+            break;
+        case 'l':
+            snprintf(a.lib, sizeof a.lib, "%s", optarg);
+            break;
+        case 'e':
+            eo.every = strtoull(optarg, NULL, 10);
+            break;
+        case 'p':
+            eo.peak_event = strtoull(optarg, NULL, 10);
+            break;
+        case 's':
+            eo.stop_event = strtoull(optarg, NULL, 10);
+            break;
+        case 'r':
+            rfd = atoi(optarg);
+            break;
+        case 'P':
+            pfd = atoi(optarg);
+            break;
+        case 'S':
+            pslot = atoi(optarg);
+            break;
+        case 't':
+            eo.strict = strcmp(optarg, "strict") == 0;
+            break;
+        case 'T':
+            eo.touch = touch_mode(optarg);
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'H':
+            hfmt = optarg;
+            break;
+        case 'L':
+            label = optarg;
+            break;
+        case 'B':
+            bare = 1;
+            break;
+        case 'N': /* the pre-pass's classification: "unknown,double" */
+            sum.unknown_frees = strtoull(optarg, &endp, 10);
+            if (*endp == ',')
+                sum.double_frees = strtoull(endp + 1, NULL, 10);
+            break;
+        default:
+            return EXIT_ERROR;
+        }
+    }
+    if (optind != argc - 1)
+        return EXIT_ERROR;
+    eo.log = argv[optind];
+    eo.keep_holes = hfmt != NULL;
+    /* Started by hand (not by the parent)? Turn ASLR off by re-exec, as the parent does. */
+    int pers = personality(0xffffffff);
+    if (pers != -1 && !(pers & ADDR_NO_RANDOMIZE)) {
+        static char *nargv[64];
+        int k = 0;
+        nargv[k++] = "mallog";
+        for (int i = 0; i < argc && k < 63; i++)
+            nargv[k++] = argv[i];
+        nargv[k] = NULL;
+        personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
+        execv("/proc/self/exe", nargv);
+    }
+    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    if (pfd >= 0 && pslot >= 0 && pslot < 512) {
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
+        if (m != MAP_FAILED)
+            eo.progress = (volatile uint64_t *)m + pslot;
+    }
+    struct backend b;
+    if (backend_open(&b, a.kind, a.name) < 0)
+        return EXIT_ERROR;
+
+    if (bare) { /* bench: `mallog replay --worker --bare ...` prints "calls ns" */
+        uint64_t ns = 0, calls = 0;
+        int brc = engine_bare(&eo, &b, &ns, &calls);
+        if (brc)
+            return EXIT_ERROR;
+        printf("%" PRIu64 " %" PRIu64 "\n", calls, ns);
+        return 0;
+    }
+    int rc = engine_run(&eo, &b, &res);
+
+    /* measured phase over: stdio and malloc are fine from here on */
+    snprintf(sum.allocator, sizeof sum.allocator, "%s", a.name);
+    snprintf(sum.library, sizeof sum.library, "%s", a.lib);
+    snprintf(sum.log, sizeof sum.log, "%s", eo.log);
+    snprintf(sum.threads_mode, sizeof sum.threads_mode, "%s", eo.strict ? "strict" : "serial");
+    snprintf(sum.touch, sizeof sum.touch, "%s", touch_name(eo.touch));
+    env_of_worker(sum.env, sizeof sum.env);
+    output_summarize(&res, &sum);
+    sum.ok = 1;
+    if (rc && res.events == 0) {
+        char e[400];
+        snprintf(sum.error, sizeof sum.error, "mallog replay: %s: %s", eo.log,
+                 mlg_error_format(&res.err, e, sizeof e));
+        sum.ok = 0;
+    } else if (rc && rc != MLG_E_NOMEM) {
+        /* a damaged log: everything before the damage was replayed; the parent's pre-pass has
+         * already said where the damage is */
+    } else if (rc) {
+        snprintf(sum.error, sizeof sum.error, "mallog replay: %s: %s: out of memory", eo.log,
+                 a.name);
+        sum.ok = 0;
+    }
+    if (sum.ok && out) {
+        struct mem_buf tb = {0}, jb = {0};
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/replay.%s.tsv", out, a.name);
+        if (output_tsv(&res, &tb) < 0 || mem_buf_write_file(&tb, path) < 0) {
+            snprintf(sum.error, sizeof sum.error, "mallog replay: %s: %s", path, strerror(errno));
+            sum.ok = 0;
+        }
+        snprintf(path, sizeof path, "%s/replay.%s.json", out, a.name);
+        if (sum.ok && (output_json(&sum, &jb) < 0 || mem_buf_write_file(&jb, path) < 0)) {
+            snprintf(sum.error, sizeof sum.error, "mallog replay: %s: %s", path, strerror(errno));
+            sum.ok = 0;
+        }
+        mem_buf_free(&tb);
+        mem_buf_free(&jb);
+    }
+    if (sum.ok && hfmt) {
+        if (res.stopped_at == UINT64_MAX) {
+            snprintf(sum.error, sizeof sum.error,
+                     "mallog holes: %s: event %" PRIu64 " is past the end (%" PRIu64 " events)",
+                     eo.log, eo.stop_event, res.events);
+            sum.ok = 0;
+        } else {
+            print_holes(&a, &res, hfmt, label);
+            fflush(stdout);
+        }
+    }
+    if (rfd >= 0) {
+        ssize_t w = write(rfd, &sum, sizeof sum);
+        (void)w;
+    }
+    return sum.ok ? 0 : EXIT_ERROR;
+}
+
+/* ---- mallog replay ----------------------------------------------------------------------------
+ */
+
+static void replay_usage(FILE *f)
+{
+    fprintf(
+        f, "usage: mallog replay LOG [-a ALLOC[,ALLOC...]] [-o DIR] [options]\n"
+           "Re-runs every allocation of LOG on each allocator (one process each, in parallel)\n"
+           "and prints peak live bytes, footprint, RSS, fragmentation and holes side by side.\n"
+           "  -a, --alloc LIST     glibc, jemalloc, mimalloc, tcmalloc, arena, or a path to a .so\n"
+           "                       exporting malloc & co.; tune with NAME:VAR=value, e.g.\n"
+           "                       'glibc:GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536'\n"
+           "                       (default: every installed allocator)\n"
+           "  -o, --output DIR     write DIR/replay.<alloc>.tsv (timeline) and .json (summary)\n"
+           "      --threads MODE   serial (one thread, default) or strict (a thread per\n"
+           "                       recorded thread, in the recorded global order)\n"
+           "      --touch MODE     none, page (default: dirty every page a block covers, as a\n"
+           "                       program writing its memory would) or full (every byte)\n"
+           "      --samples N      about N timeline samples (default 2000), plus the peak\n"
+           "      --every N        sample every N events instead\n"
+           "      --pid PID        with a recording prefix or directory: that process's log\n"
+           "  -h, --help\n");
+}
+
+static uint64_t opt_pid; /* --pid: which process of a recording */
+
+static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spec *specs, int *n,
+                        struct run_opts *ro, uint64_t *samples, const char **at, int *json,
+                        int *samples_set)
+{
+    static const struct option opts[] = {
+        {"alloc", required_argument, NULL, 'a'},   {"output", required_argument, NULL, 'o'},
+        {"threads", required_argument, NULL, 't'}, {"touch", required_argument, NULL, 'T'},
+        {"samples", required_argument, NULL, 'n'}, {"every", required_argument, NULL, 'e'},
+        {"at", required_argument, NULL, 'A'},      {"json", no_argument, NULL, 'j'},
+        {"pid", required_argument, NULL, 'p'},     {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    opt_pid = 0;
+    while ((c = getopt_long(argc, argv, "a:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a':
+            if (add_specs(cmd, optarg, specs, n) < 0)
+                return EXIT_ERROR;
+            break;
+        case 'o':
+            ro->out_dir = optarg;
+            break;
+        case 't':
+            if (strcmp(optarg, "serial") != 0 && strcmp(optarg, "strict") != 0) {
+                cli_error(cmd, "--threads: serial or strict, not '%s'", optarg);
+                return EXIT_ERROR;
+            }
+            ro->strict = strcmp(optarg, "strict") == 0;
+            break;
+        case 'T':
+            if ((ro->touch = touch_mode(optarg)) < 0) {
+                cli_error(cmd, "--touch: none, page or full, not '%s'", optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        case 'n':
+            *samples = strtoull(optarg, NULL, 10);
+            *samples_set = 1;
+            break;
+        case 'e':
+            ro->every = strtoull(optarg, NULL, 10);
+            break;
+        case 'A':
+            *at = optarg;
+            break;
+        case 'j':
+            *json = 1;
+            break;
+        case 'p':
+            opt_pid = strtoull(optarg, NULL, 10);
+            break;
+        case 'h':
+            return -1;
+        default:
+            return EXIT_ERROR;
+        }
+    }
+    if (optind != argc - 1) {
+        cli_error(cmd, optind >= argc ? "which log? (see --help)" : "one log at a time");
+        return EXIT_ERROR;
+    }
+    return 0;
+}
+
+static void print_table(const struct run_opts *ro, const struct prepass *pp, struct job *jobs,
+                        int n)
+{
+    char a[32], b[32], c[32], d[32], e[32];
+    printf("log %s: %" PRIu64 " events, %" PRIu64 " thread%s, replayed %s, touch=%s, ASLR off, "
+           "THP off\n",
+           ro->log, pp->events, pp->threads, pp->threads == 1 ? "" : "s",
+           ro->strict ? "strict (a thread per recorded thread)" : "serial", touch_name(ro->touch));
+    printf("%-12s %10s %10s %10s %8s %10s %6s %6s %10s %10s\n", "allocator", "peak live",
+           "footprint", "peak RSS", "fp/live", "slop", ">=1M", ">=8M", "largest", "events/s");
+    for (int i = 0; i < n; i++) {
+        const struct summary *s = &jobs[i].sum;
+        if (!s->ok) {
+            printf("%-12s (failed)\n", jobs[i].spec->name);
+            continue;
+        }
+        printf("%-12s %10s %10s %10s %8.2f %10s %6" PRIu64 " %6" PRIu64 " %10s %9.2fM\n",
+               s->allocator, mlg_format_size(s->peak_live_requested, a, sizeof a),
+               mlg_format_size(s->peak_footprint, b, sizeof b),
+               mlg_format_size(s->peak_rss, c, sizeof c), s->footprint_ratio_at_peak,
+               mlg_format_size(s->slop_at_peak, d, sizeof d), s->worst_holes_1m, s->worst_holes_8m,
+               mlg_format_size(s->worst_largest_hole, e, sizeof e), s->events_per_sec / 1e6);
+    }
+    uint64_t anomalies = 0;
+    for (int i = 0; i < n; i++)
+        if (jobs[i].sum.ok) {
+            anomalies = jobs[i].sum.unknown_frees + jobs[i].sum.double_frees;
+            if (anomalies)
+                printf("anomalies skipped: %" PRIu64 " unknown frees, %" PRIu64 " double frees\n",
+                       jobs[i].sum.unknown_frees, jobs[i].sum.double_frees);
+            break;
+        }
+    if (cli_verbosity > 0) {
+        printf("footprint = allocator's mapped bytes at its peak; fp/live at the peak of live "
+               "bytes; holes at the worst sample\n");
+        for (int i = 0; i < n; i++) {
+            const struct summary *s = &jobs[i].sum;
+            if (!s->ok)
+                continue;
+            char env[2048];
+            snprintf(env, sizeof env, "%s", s->env);
+            for (char *p = env; *p; p++)
+                if (*p == '\n')
+                    *p = p[1] ? ' ' : 0;
+            printf("  %s: %s; env: %s\n", s->allocator, s->library,
+                   *env ? env : "(library defaults; allocator variables scrubbed)");
+        }
+    }
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    static struct alloc_spec specs[MAX_ALLOCS];
+    static struct job jobs[MAX_ALLOCS];
+    struct run_opts ro = {0};
+    struct prepass pp;
+    uint64_t samples = 2000;
+    const char *at = NULL;
+    int n = 0, json = 0, samples_set = 0;
+    char path[PATH_MAX];
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--worker") == 0)
+            return worker(argc, argv);
+    ro.touch = TOUCH_PAGE;
+    int rc = parse_common("replay", argc, argv, specs, &n, &ro, &samples, &at, &json, &samples_set);
+    if (rc < 0) {
+        replay_usage(stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (cli_pick_log("replay", argv[optind], opt_pid, path, sizeof path) != 0)
+        return EXIT_ERROR;
+    char abs[PATH_MAX];
+    ro.log = realpath(path, abs) ? abs : path;
+    if (!n)
+        n = default_specs(specs);
+    if (ro.out_dir && mkdir(ro.out_dir, 0777) < 0 && errno != EEXIST) {
+        cli_error("replay", "%s: %s", ro.out_dir, strerror(errno));
+        return EXIT_ERROR;
+    }
+    if (prepass("replay", ro.log, &pp) < 0)
+        return EXIT_ERROR;
+    if (!ro.every)
+        ro.every = sample_period(&pp, samples, samples_set);
+    ro.peak_event = pp.peak_event;
+    ro.stop_event = UINT64_MAX;
+    ro.unknown_frees = pp.check.unknown_frees;
+    ro.double_frees = pp.check.double_frees;
+    for (int i = 0; i < n; i++)
+        jobs[i] = (struct job){.spec = &specs[i]};
+    int failed = run_jobs("replay", &ro, jobs, n, pp.events);
+    print_table(&ro, &pp, jobs, n);
+    return failed || pp.damaged ? EXIT_ERROR : 0;
+}
+
+/* ---- mallog holes -----------------------------------------------------------------------------
+ */
+
+static void holes_usage(FILE *f)
+{
+    fprintf(f, "usage: mallog holes LOG -a ALLOC --at EVENT|peak|worst [--json]\n"
+               "Replays LOG on one allocator up to a point and lists the holes there, largest\n"
+               "first, each with the live blocks that bound it (size, allocating event, age in\n"
+               "events, thread): the small long-lived block that pins a hole.\n"
+               "  -a, --alloc ALLOC    as for replay (default glibc)\n"
+               "      --at POINT       an event index, peak (of live bytes, default) or worst\n"
+               "                       (the sample with the most bytes in holes)\n"
+               "      --json           one JSON object instead of text\n"
+               "      --threads, --touch, --samples, --every: as for replay\n");
+}
+
+int cmd_holes(int argc, char **argv)
+{
+    static struct alloc_spec specs[MAX_ALLOCS];
+    struct run_opts ro = {0};
+    struct prepass pp;
+    struct job job = {0};
+    uint64_t samples = 2000;
+    const char *at = "peak";
+    int n = 0, json = 0, samples_set = 0;
+    char path[PATH_MAX], abs[PATH_MAX];
+    ro.touch = TOUCH_PAGE;
+    int rc = parse_common("holes", argc, argv, specs, &n, &ro, &samples, &at, &json, &samples_set);
+    if (rc < 0) {
+        holes_usage(stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (n > 1) {
+        cli_error("holes", "one allocator at a time");
+        return EXIT_ERROR;
+    }
+    if (!n)
+        parse_spec("holes", "glibc", &specs[n++]);
+    ro.out_dir = NULL;
+    if (cli_pick_log("holes", argv[optind], opt_pid, path, sizeof path) != 0)
+        return EXIT_ERROR;
+    ro.log = realpath(path, abs) ? abs : path;
+    if (prepass("holes", ro.log, &pp) < 0)
+        return EXIT_ERROR;
+    if (!ro.every)
+        ro.every = sample_period(&pp, samples, samples_set);
+    ro.peak_event = pp.peak_event;
+    ro.stop_event = UINT64_MAX;
+    ro.unknown_frees = pp.check.unknown_frees;
+    ro.double_frees = pp.check.double_frees;
+    job.spec = &specs[0];
+    if (strcmp(at, "peak") == 0) {
+        ro.stop_event = pp.peak_event;
+    } else if (strcmp(at, "worst") == 0) {
+        if (run_jobs("holes", &ro, &job, 1, pp.events) != 0)
+            return EXIT_ERROR;
+        ro.stop_event = job.sum.worst_event;
+    } else {
+        char *end;
+        errno = 0;
+        ro.stop_event = strtoull(at, &end, 10);
+        if (errno || *end || end == at) {
+            cli_error("holes", "--at: an event number, peak or worst, not '%s'", at);
+            return EXIT_ERROR;
+        }
+        if (ro.stop_event >= pp.events) {
+            cli_error("holes", "%s: event %" PRIu64 " is past the end (%" PRIu64 " events)", path,
+                    ro.stop_event, pp.events);
+            return EXIT_ERROR;
+        }
+    }
+    ro.holes_fmt = json ? "json" : "text";
+    ro.at_label = at;
+    memset(&job, 0, sizeof job);
+    job.spec = &specs[0];
+    return run_jobs("holes", &ro, &job, 1, pp.events) == 0 && !pp.damaged ? 0 : EXIT_ERROR;
+}

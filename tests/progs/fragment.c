@@ -1,0 +1,70 @@
+/* fragment.c - reproduces the known glibc fragmentation pattern, deterministically (no threads,
+ * no randomness, glibc defaults). Round r: a buffer starts at 8,000,835 + r*880,323 bytes and grows
+ * by realloc in steps of 90 bytes to 880,984 more (round 0: 8,000,835 -> 8,880,819), overshoots by
+ * 240 bytes and is trimmed back to fit; then a small long-lived block (malloc(232)) is allocated
+ * right after it (it reuses the trimmed tail) and the buffer is freed. The next round's first
+ * request is 339 bytes too large for the hole the buffer left, so glibc's heap gains one
+ * 8-29 MB hole per round, each pinned by a 232-byte block. Size-grouped allocators (jemalloc)
+ * do not show it.
+ * At start the program allocates and frees one 28.5 MB block (as a program that once read a large
+ * file would): glibc then raises its dynamic mmap threshold and serves the buffers from the heap.
+ * usage: fragment [rounds]   (default 24; at most 24 so every buffer stays below 30 MiB) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define START 8000835u
+#define GROWTH 879984u /* 8,880,819 - 8,000,835 */
+#define STEP 90u
+#define TOO_LARGE 339u
+#define PIN 232u
+#define WARMUP 28500000u /* above every buffer's first request, below glibc's 32 MiB cap */
+
+int main(int argc, char **argv)
+{
+    int rounds = argc > 1 ? atoi(argv[1]) : 24;
+    if (rounds < 1 || rounds > 24) {
+        fprintf(stderr, "usage: fragment [rounds 1..24]\n");
+        return 2;
+    }
+    char *warm = malloc(WARMUP);
+    if (!warm)
+        return 1;
+    memset(warm, 'w', 4096);
+    free(warm);
+    void **pins = calloc((size_t)rounds, sizeof *pins);
+    unsigned long sum = 0;
+    if (!pins)
+        return 1;
+    size_t first = START;
+    for (int r = 0; r < rounds; r++) {
+        size_t n = first, end = first + GROWTH;
+        char *buf = malloc(n), *p;
+        if (!buf)
+            return 1;
+        memset(buf, 'a', n);
+        while (n < end) {
+            size_t next = n + STEP < end ? n + STEP : end;
+            if (!(p = realloc(buf, next)))
+                return 1;
+            buf = p;
+            memset(buf + n, 'b', next - n); /* the program writes what it grows */
+            n = next;
+        }
+        /* overshoot and trim to fit, as a buffer-builder does at the end */
+        if (!(p = realloc(buf, n + 240)) || !(buf = realloc(p, n)))
+            return 1;
+        pins[r] = malloc(PIN);
+        if (!pins[r])
+            return 1;
+        memset(pins[r], 'p', PIN);
+        sum += (unsigned char)buf[n / 2];
+        free(buf);
+        first = end + TOO_LARGE;
+    }
+    for (int r = 0; r < rounds; r++)
+        free(pins[r]);
+    free(pins);
+    printf("fragment: %d rounds, checksum %lu\n", rounds, sum);
+    return 0;
+}
