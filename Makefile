@@ -52,7 +52,7 @@ MALLOG := $(B)/mallog
 LIBMLG := $(B)/libmlg.a
 PRELOAD_SO := $(B)/libmallog.so
 
-DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps \
+DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps time \
                 gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine
 DEB_OPTIONAL := heaptrack chromium
 

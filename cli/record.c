@@ -280,6 +280,9 @@ static int publish_partial(struct live_pack *lp)
     return rc;
 }
 
+#define LIVE_BURST 200000   /* events: a step that packed fewer caught up with the program */
+#define LIVE_PAUSE_US 20000 /* then wait this long before looking again */
+
 static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, int level)
 {
     if (!lp->enabled)
@@ -443,8 +446,10 @@ int cmd_record(int argc, char **argv)
             break;
         }
         if (p == 0) {
-            if (live_step(&lp, abs_prefix, child, level) == 0)
-                usleep(2000); /* nothing new: the program is between allocations */
+            /* Pack in bursts, well behind the program: reading the lines it is writing (and the
+             * counter it increments) from the other core would slow every one of its calls. */
+            if (live_step(&lp, abs_prefix, child, level) < LIVE_BURST)
+                usleep(LIVE_PAUSE_US);
             continue;
         }
         remember(p, status);
