@@ -116,7 +116,7 @@ churn_log=$(ls "$W"/size.churn.*.mlog)
 echo
 for extra in replay analyze; do
     if [[ -x "$ROOT/bench/$extra.sh" || -f "$ROOT/bench/$extra.sh" ]]; then
-        echo "### ${extra^} throughput (churn log, $ev events)"
+        echo "### ${extra^} throughput (churn log, $ev_churn events)"
         echo
         bash "$ROOT/bench/$extra.sh" "$MALLOG" "$churn_log" || echo "($extra bench failed)"
         echo
