@@ -18,44 +18,38 @@ enum {
 /* Not an event: a clock reading that later events inherit as time_ns. */
 #define MLG_TAG_TIME 31
 
+/* The fields of each op; 0xff marks a code that is not an op (a decoder treats it as
+ * corruption). A table: decoders look it up for every event, encoders with a constant op fold it. */
+static const uint8_t mlg_op_field_table[32] = {
+    [0] = 0xff,
+    [MLG_OP_MALLOC] = MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_CALLOC] = MLG_F_ARG | MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_REALLOC] = MLG_F_REL | MLG_F_OLD | MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_FREE] = MLG_F_PTR,
+    [MLG_OP_POSIX_MEMALIGN] = MLG_F_ARG | MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_ALIGNED_ALLOC] = MLG_F_ARG | MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_MEMALIGN] = MLG_F_ARG | MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_VALLOC] = MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_PVALLOC] = MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_REALLOCARRAY] = MLG_F_REL | MLG_F_OLD | MLG_F_ARG | MLG_F_SIZE | MLG_F_PTR,
+    [MLG_OP_USABLE_SIZE] = MLG_F_PTR | MLG_F_RESULT,
+    [MLG_OP_TRIM] = MLG_F_ARG | MLG_F_RESULT,
+    [MLG_OP_MALLOPT] = MLG_F_ARG | MLG_F_SIZE | MLG_F_RESULT,
+    [MLG_OP_REALLOC_RELEASE] = MLG_F_OLD,
+    [15] = 0xff,
+    [MLG_OP_THREAD_START] = MLG_F_RESULT,
+    [MLG_OP_THREAD_END] = 0,
+    [MLG_OP_FORK] = MLG_F_RESULT,
+    [MLG_OP_EXEC] = MLG_F_RESULT,
+    [MLG_OP_EXIT] = MLG_F_ARG | MLG_F_RESULT,
+    [MLG_OP_LOST] = MLG_F_RESULT,
+    [22] = 0xff, [23] = 0xff, [24] = 0xff, [25] = 0xff, [26] = 0xff, [27] = 0xff, [28] = 0xff,
+    [29] = 0xff, [30] = 0xff, [31] = 0xff,
+};
+
 static inline unsigned mlg_op_fields(unsigned op)
 {
-    switch (op) {
-    case MLG_OP_MALLOC:
-    case MLG_OP_VALLOC:
-    case MLG_OP_PVALLOC:
-        return MLG_F_SIZE | MLG_F_PTR;
-    case MLG_OP_CALLOC:
-    case MLG_OP_POSIX_MEMALIGN:
-    case MLG_OP_ALIGNED_ALLOC:
-    case MLG_OP_MEMALIGN:
-        return MLG_F_ARG | MLG_F_SIZE | MLG_F_PTR;
-    case MLG_OP_REALLOC:
-        return MLG_F_REL | MLG_F_OLD | MLG_F_SIZE | MLG_F_PTR;
-    case MLG_OP_REALLOCARRAY:
-        return MLG_F_REL | MLG_F_OLD | MLG_F_ARG | MLG_F_SIZE | MLG_F_PTR;
-    case MLG_OP_FREE:
-        return MLG_F_PTR;
-    case MLG_OP_REALLOC_RELEASE:
-        return MLG_F_OLD;
-    case MLG_OP_USABLE_SIZE:
-        return MLG_F_PTR | MLG_F_RESULT;
-    case MLG_OP_TRIM:
-        return MLG_F_ARG | MLG_F_RESULT;
-    case MLG_OP_MALLOPT:
-        return MLG_F_ARG | MLG_F_SIZE | MLG_F_RESULT;
-    case MLG_OP_THREAD_START:
-    case MLG_OP_FORK:
-    case MLG_OP_EXEC:
-    case MLG_OP_LOST:
-        return MLG_F_RESULT;
-    case MLG_OP_EXIT:
-        return MLG_F_ARG | MLG_F_RESULT;
-    case MLG_OP_THREAD_END:
-        return 0;
-    default:
-        return 0xff; /* unknown op: a decoder treats it as corruption */
-    }
+    return op < 32 ? mlg_op_field_table[op] : 0xff;
 }
 
 /* The outcome a decoder assumes when the record carries none, so the common cases cost no byte. */
