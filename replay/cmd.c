@@ -233,6 +233,8 @@ static int prepass(const char *cmd, const char *path, struct prepass *pp)
         cli_error(cmd, "out of memory");
         return -1;
     }
+    struct mlg_header h = *mlg_reader_header(r);
+    cli_seed_inherited(&pp->check, path, &h);
     int n;
     while ((n = mlg_reader_next(r, &ev)) == 1) {
         mlg_check_event(&pp->check, &ev);
@@ -276,6 +278,8 @@ static uint64_t sample_period(const struct prepass *pp, uint64_t samples, int sa
 
 struct run_opts {
     const char *log;
+    char seeds[MAX_SEEDS][4200]; /* "PATH@SEQ": the fork ancestors' logs, oldest first */
+    int nseeds;
     const char *out_dir;
     int strict, touch;
     uint64_t every, peak_event, stop_event;
@@ -283,6 +287,32 @@ struct run_opts {
     const char *holes_fmt;                /* NULL, "text" or "json" */
     const char *at_label;
 };
+
+/* The chain of logs a forked child's heap comes from, oldest ancestor first. */
+static void find_seeds(struct run_opts *ro)
+{
+    char path[4200], parent[4200];
+    uint64_t upto[MAX_SEEDS];
+    char chain[MAX_SEEDS][4200];
+    int n = 0;
+    snprintf(path, sizeof path, "%s", ro->log);
+    while (n < MAX_SEEDS) {
+        struct mlg_reader *r;
+        struct mlg_error err;
+        if (mlg_reader_open(&r, path, NULL, &err) != 0)
+            break;
+        struct mlg_header h = *mlg_reader_header(r);
+        mlg_reader_close(r);
+        if (cli_parent_log(path, &h, parent, sizeof parent) != 0)
+            break;
+        snprintf(chain[n], sizeof chain[n], "%s", parent);
+        upto[n++] = h.fork_seq;
+        snprintf(path, sizeof path, "%s", parent);
+    }
+    ro->nseeds = n;
+    for (int i = 0; i < n; i++) /* reversed: the oldest ancestor is applied first */
+        snprintf(ro->seeds[i], sizeof ro->seeds[i], "%s@%" PRIu64, chain[n - 1 - i], upto[n - 1 - i]);
+}
 
 struct job {
     struct alloc_spec *spec;
@@ -306,7 +336,7 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     snprintf(rfd, sizeof rfd, "%d", fds[1]);
     snprintf(pfd, sizeof pfd, "%d", progress_fd);
     snprintf(pslot, sizeof pslot, "%d", slot);
-    const char *argv[40];
+    const char *argv[40 + 2 * MAX_SEEDS];
     int k = 0;
     argv[k++] = "mallog";
     argv[k++] = "replay";
@@ -344,6 +374,10 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
         argv[k++] = ro->holes_fmt;
         argv[k++] = "--at-label";
         argv[k++] = ro->at_label;
+    }
+    for (int i = 0; i < ro->nseeds; i++) {
+        argv[k++] = "--seed";
+        argv[k++] = ro->seeds[i];
     }
     argv[k++] = "--";
     argv[k++] = ro->log;
@@ -595,6 +629,7 @@ static int worker(int argc, char **argv)
                                          {"at-label", required_argument, NULL, 'L'},
                                          {"bare", no_argument, NULL, 'B'},
                                          {"anomalies", required_argument, NULL, 'N'},
+                                         {"seed", required_argument, NULL, 'D'},
                                          {NULL, 0, NULL, 0}};
     static struct alloc_spec a;
     static struct summary sum;
@@ -637,6 +672,15 @@ static int worker(int argc, char **argv)
         case 'S':
             pslot = atoi(optarg);
             break;
+        case 'D': { /* PATH@SEQ */
+            char *at = strrchr(optarg, '@');
+            if (!at || eo.nseeds == MAX_SEEDS)
+                return EXIT_ERROR;
+            *at = 0;
+            eo.seed_log[eo.nseeds] = optarg;
+            eo.seed_upto[eo.nseeds++] = strtoull(at + 1, NULL, 10);
+            break;
+        }
         case 't':
             eo.strict = strcmp(optarg, "strict") == 0;
             break;
@@ -928,6 +972,7 @@ int cmd_replay(int argc, char **argv)
         cli_error("replay", "%s: %s", ro.out_dir, strerror(errno));
         return EXIT_ERROR;
     }
+    find_seeds(&ro);
     if (prepass("replay", ro.log, &pp) < 0)
         return EXIT_ERROR;
     if (!ro.every)
@@ -987,6 +1032,7 @@ int cmd_holes(int argc, char **argv)
     if (cli_pick_log("holes", argv[optind], opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     ro.log = realpath(path, abs) ? abs : path;
+    find_seeds(&ro);
     if (prepass("holes", ro.log, &pp) < 0)
         return EXIT_ERROR;
     if (!ro.every)

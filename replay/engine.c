@@ -333,6 +333,17 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
         r->err.code = MLG_E_NOMEM;
         return MLG_E_NOMEM;
     }
+    for (int i = 0; i < o->nseeds; i++) {
+        /* the inherited heap, in one thread, before the clock starts */
+        struct mlg_event sev;
+        if ((rc = mlg_reader_open(&rd, o->seed_log[i], mem_allocator(), &r->err)) != 0)
+            return rc;
+        while (mlg_reader_next(rd, &sev) == 1 && sev.seq < o->seed_upto[i])
+            apply(&cx, &sev);
+        mlg_reader_close(rd);
+        rd = NULL;
+    }
+    r->bad_frees = r->skipped = 0; /* the ancestors' own oddities are theirs */
     rc = mlg_reader_open(&rd, o->log, mem_allocator(), &r->err);
     if (rc)
         return rc;

@@ -162,8 +162,15 @@ int backend_open(struct backend *b, const char *kind, const char *family);
 
 /* ---- engine.c: the replay loop ------------------------------------------------------------- */
 enum { TOUCH_NONE, TOUCH_PAGE, TOUCH_FULL };
+#define MAX_SEEDS 16
+
 struct engine_opts {
     const char *log;
+    /* A forked child starts with its parent's heap: before the log, these logs' events below
+     * seed_upto (their fork points) are applied, oldest ancestor first, unmeasured. */
+    const char *seed_log[MAX_SEEDS];
+    uint64_t seed_upto[MAX_SEEDS];
+    int nseeds;
     uint64_t every;                  /* sample period in events */
     uint64_t peak_event, stop_event; /* UINT64_MAX = none */
     int strict, touch;
