@@ -321,19 +321,16 @@ static int open_spool(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_se
 
 /* ---- chunks ------------------------------------------------------------------------------ */
 
+/* A thread left this chunk for good: drop its pages from our RSS, and unmap its window once every
+ * chunk of it is sealed. */
 static void seal_chunk(uint8_t *chunk)
 {
-    uint64_t off = 0;
     uint32_t w;
-    for (w = 0; w < win_count; w++) {
-        if (win_addr[w] && chunk >= win_addr[w] && chunk < win_addr[w] + MLG_SPOOL_WINDOW) {
-            off = (uint64_t)(chunk - win_addr[w]);
+    for (w = win_count; w-- > 0;) /* the newest windows are the likely ones */
+        if (win_addr[w] && chunk >= win_addr[w] && chunk < win_addr[w] + MLG_SPOOL_WINDOW)
             break;
-        }
-    }
-    if (w == win_count)
+    if (w == UINT32_MAX)
         return;
-    (void)off;
     /* The records stay in the page cache (and the file); only our RSS share goes. */
     madvise(chunk, MLG_SPOOL_CHUNK, MADV_DONTNEED);
     uint16_t sealed = __atomic_add_fetch(&win_sealed[w], 1, __ATOMIC_ACQ_REL);
