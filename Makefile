@@ -26,7 +26,7 @@ LDLIBS_ALL := -lzstd -lm -lpthread -ldl
 # call to our own calloc), bound now so lazy PLT resolution never re-enters malloc.
 PRELOAD_CFLAGS := -std=gnu11 $(WARN) -g -O2 -MMD -MP -fPIC -fvisibility=hidden -fno-builtin \
                   -ftls-model=initial-exec -D_GNU_SOURCE
-PRELOAD_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete
+PRELOAD_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--no-undefined
 
 Q := $(if $(V),,@)
 
@@ -52,7 +52,7 @@ MALLOG := $(B)/mallog
 LIBMLG := $(B)/libmlg.a
 PRELOAD_SO := $(B)/libmallog.so
 
-DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps time \
+DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps time gdb \
                 gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine
 DEB_OPTIONAL := heaptrack chromium
 

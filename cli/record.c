@@ -357,6 +357,11 @@ static void record_usage(FILE *f)
                "      --level N        zstd level for the logs (default 3)\n"
                "      --pack=after     compress only after the program ends (default: while it\n"
                "                       runs, on a spare core)\n"
+               "      --trap SPEC      raise SIGTRAP in the program at the first call matching\n"
+               "                       OP, OP:size=N (e.g. realloc:size=8880819) or seq=N (the\n"
+               "                       second column of `mallog dump`); under gdb it stops there:\n"
+               "                       gdb -ex 'set follow-fork-mode child' -ex run \\\n"
+               "                           --args mallog record --trap SPEC -- CMD\n"
                "  -q                   say nothing but errors\n");
 }
 
@@ -372,8 +377,10 @@ int cmd_record(int argc, char **argv)
 {
     const char *prefix = "mallog";
     int follow = 1, level = 3, live = 1;
+    const char *trap = NULL;
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                          {"pack", required_argument, NULL, 'P'},
+                                         {"trap", required_argument, NULL, 'T'},
                                          {"no-follow", no_argument, NULL, 'F'},
                                          {"level", required_argument, NULL, 'l'},
                                          {"help", no_argument, NULL, 'h'},
@@ -392,6 +399,7 @@ int cmd_record(int argc, char **argv)
             }
             live = strcmp(optarg, "live") == 0;
             break;
+        case 'T': trap = optarg; break;
         case 'q': cli_verbosity = 0; break;
         case 'h': record_usage(stdout); return 0;
         default: record_usage(stderr); return EXIT_ERROR;
@@ -425,6 +433,8 @@ int cmd_record(int argc, char **argv)
         setenv("LD_PRELOAD", preload, 1);
         setenv("MALLOG_OUT", abs_prefix, 1);
         setenv("MALLOG_FOLLOW", follow ? "1" : "0", 1);
+        if (trap)
+            setenv("MALLOG_TRAP", trap, 1);
         execvp(argv[optind], argv + optind);
         fprintf(stderr, "mallog record: %s: %s\n", argv[optind], strerror(errno));
         _exit(127);

@@ -44,6 +44,9 @@ struct recorder {
     uint32_t exec_gen;
     int follow;
     uint32_t time_every;
+    int trap_armed;                    /* MALLOG_TRAP: raise SIGTRAP at the first matching call */
+    unsigned trap_op;                  /* 0 = any op */
+    uint64_t trap_size, trap_seq;      /* UINT64_MAX = any */
     char prefix[4096];                 /* absolute output prefix */
     char spool_path[4200];
     struct mlg_spool_header *hdr;      /* in window 0, mapped as long as the process lives */
@@ -69,6 +72,7 @@ void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t for
 void rec_warn(const char *msg) MLG_HIDDEN;
 uint64_t rec_now_ns(void) MLG_HIDDEN;
 void rec_disable_preload_env(void) MLG_HIDDEN;
+void rec_trap_check(unsigned op, uint64_t size, uint64_t seq) MLG_HIDDEN;
 
 /* The calling thread's state, or NULL when recording is off. Cheap on the hot path. */
 static inline struct tstate *rec_thread(void)
@@ -86,6 +90,8 @@ static inline __attribute__((always_inline)) void
 rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64_t seq_rel,
            uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result)
 {
+    if (unlikely(mlg_rec.trap_armed))
+        rec_trap_check(op, size, seq); /* before the record: the debugger sees the call itself */
     uint8_t *chunk = t->chunk;
     if (likely(chunk != NULL && t->depth == 0 && t->since_time < mlg_rec.time_every &&
                t->cursor + 2 * MLG_SPOOL_REC_MAX <= MLG_SPOOL_PAYLOAD)) {

@@ -13,6 +13,7 @@
 #include <gnu/libc-version.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -638,6 +639,65 @@ static int is_mallog_cli(void)
     return strcmp(base, "mallog") == 0;
 }
 
+/* MALLOG_TRAP: "seq=N", or "OP" / "OP:size=N" with OP an op name (malloc, realloc, ...). */
+static void parse_trap(void)
+{
+    const char *v = env_get("MALLOG_TRAP");
+    if (!v || !*v)
+        return;
+    mlg_rec.trap_size = mlg_rec.trap_seq = UINT64_MAX;
+    mlg_rec.trap_op = 0;
+    char name[32];
+    size_t n = 0;
+    while (v[n] && v[n] != ':' && v[n] != '=' && n < sizeof name - 1) {
+        name[n] = v[n];
+        n++;
+    }
+    name[n] = 0;
+    const char *num = NULL;
+    if (strcmp(name, "seq") == 0 && v[n] == '=') {
+        num = v + n + 1;
+    } else {
+#define MLG_X_TRAP_OP(op_name, code, str, kind)                                                    \
+    if (strcmp(name, str) == 0)                                                                    \
+        mlg_rec.trap_op = code;
+        MLG_OPS(MLG_X_TRAP_OP)
+#undef MLG_X_TRAP_OP
+        if (!mlg_rec.trap_op || (v[n] && strncmp(v + n, ":size=", 6) != 0)) {
+            rec_warn("MALLOG_TRAP not understood (want OP, OP:size=N or seq=N); no trap set");
+            return;
+        }
+        if (v[n])
+            num = v + n + 6;
+    }
+    if (num) {
+        uint64_t x = 0;
+        for (; *num >= '0' && *num <= '9'; num++)
+            x = x * 10 + (uint64_t)(*num - '0');
+        if (*num) {
+            rec_warn("MALLOG_TRAP number not understood; no trap set");
+            return;
+        }
+        if (strcmp(name, "seq") == 0)
+            mlg_rec.trap_seq = x;
+        else
+            mlg_rec.trap_size = x;
+    }
+    mlg_rec.trap_armed = 1;
+}
+
+void rec_trap_check(unsigned op, uint64_t size, uint64_t seq)
+{
+    if ((mlg_rec.trap_op && op != mlg_rec.trap_op) ||
+        (mlg_rec.trap_size != UINT64_MAX && size != mlg_rec.trap_size) ||
+        (mlg_rec.trap_seq != UINT64_MAX && seq != mlg_rec.trap_seq))
+        return;
+    if (!__atomic_exchange_n(&mlg_rec.trap_armed, 0, __ATOMIC_ACQ_REL))
+        return; /* another thread got there first: one trap */
+    /* to this thread, so a debugger stops right here, in the call the program made */
+    syscall(SYS_tgkill, (pid_t)syscall(SYS_getpid), (pid_t)syscall(SYS_gettid), SIGTRAP);
+}
+
 /* First hook call or constructor, whichever comes first. Only syscalls: no malloc. */
 void rec_init(void)
 {
@@ -652,6 +712,7 @@ void rec_init(void)
     mlg_rec.proc_gen = 1;
     mlg_rec.follow = (int)env_uint("MALLOG_FOLLOW", 1, 0, 1);
     mlg_rec.time_every = (uint32_t)env_uint("MALLOG_TIME_EVERY", 256, 1, 1u << 30);
+    parse_trap();
     const char *out = env_get("MALLOG_OUT");
     if (is_mallog_cli() || env_uint("MALLOG_DISABLE", 0, 0, 1)) {
         disable();
