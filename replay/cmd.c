@@ -993,7 +993,7 @@ int cmd_replay(int argc, char **argv)
 
 static void holes_usage(FILE *f)
 {
-    fprintf(f, "usage: mallog holes LOG -a ALLOC --at EVENT|peak|worst [--json]\n"
+    fprintf(f, "usage: mallog holes LOG -a ALLOC --at EVENT|peak|worst [--json] [--pid PID]\n"
                "Replays LOG on one allocator up to a point and lists the holes there, largest\n"
                "first, each with the live blocks that bound it (size, allocating event, age in\n"
                "events, thread): the small long-lived block that pins a hole.\n"
@@ -1001,7 +1001,7 @@ static void holes_usage(FILE *f)
                "      --at POINT       an event index, peak (of live bytes, default) or worst\n"
                "                       (the sample with the most bytes in holes)\n"
                "      --json           one JSON object instead of text\n"
-               "      --threads, --touch, --samples, --every: as for replay\n");
+               "      --threads, --touch, --samples, --every, --pid: as for replay\n");
 }
 
 int cmd_holes(int argc, char **argv)
