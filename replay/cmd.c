@@ -941,6 +941,23 @@ static void print_table(const struct run_opts *ro, const struct prepass *pp, str
     }
 }
 
+/* What replay and holes do before starting workers: the fork ancestors, the pre-pass over the
+ * log (anomalies, peak, size), the sample period. Returns 0 or -1 (message printed). */
+static int prepare_run(const char *cmd, struct run_opts *ro, struct prepass *pp, uint64_t samples,
+                       int samples_set)
+{
+    find_seeds(ro);
+    if (prepass(cmd, ro->log, pp) < 0)
+        return -1;
+    if (!ro->every)
+        ro->every = sample_period(pp, samples, samples_set);
+    ro->peak_event = pp->peak_event;
+    ro->stop_event = UINT64_MAX;
+    ro->unknown_frees = pp->check.unknown_frees;
+    ro->double_frees = pp->check.double_frees;
+    return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     static struct alloc_spec specs[MAX_ALLOCS];
@@ -972,15 +989,8 @@ int cmd_replay(int argc, char **argv)
         cli_error("replay", "%s: %s", ro.out_dir, strerror(errno));
         return EXIT_ERROR;
     }
-    find_seeds(&ro);
-    if (prepass("replay", ro.log, &pp) < 0)
+    if (prepare_run("replay", &ro, &pp, samples, samples_set) < 0)
         return EXIT_ERROR;
-    if (!ro.every)
-        ro.every = sample_period(&pp, samples, samples_set);
-    ro.peak_event = pp.peak_event;
-    ro.stop_event = UINT64_MAX;
-    ro.unknown_frees = pp.check.unknown_frees;
-    ro.double_frees = pp.check.double_frees;
     for (int i = 0; i < n; i++)
         jobs[i] = (struct job){.spec = &specs[i]};
     int failed = run_jobs("replay", &ro, jobs, n, pp.events);
@@ -1032,15 +1042,8 @@ int cmd_holes(int argc, char **argv)
     if (cli_pick_log("holes", argv[optind], opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     ro.log = realpath(path, abs) ? abs : path;
-    find_seeds(&ro);
-    if (prepass("holes", ro.log, &pp) < 0)
+    if (prepare_run("holes", &ro, &pp, samples, samples_set) < 0)
         return EXIT_ERROR;
-    if (!ro.every)
-        ro.every = sample_period(&pp, samples, samples_set);
-    ro.peak_event = pp.peak_event;
-    ro.stop_event = UINT64_MAX;
-    ro.unknown_frees = pp.check.unknown_frees;
-    ro.double_frees = pp.check.double_frees;
     job.spec = &specs[0];
     if (strcmp(at, "peak") == 0) {
         ro.stop_event = pp.peak_event;

@@ -445,6 +445,21 @@ struct spool_builder {
     uint32_t next_chunk;
 };
 
+/* An empty spool of `chunks` chunks (the header's included) for process pid. */
+static struct mlg_spool_header *spool_builder_init(struct spool_builder *b, size_t chunks, uint64_t pid)
+{
+    memset(b, 0, sizeof *b);
+    b->size = chunks * MLG_SPOOL_CHUNK;
+    b->map = calloc(1, b->size);
+    struct mlg_spool_header *h = (struct mlg_spool_header *)(void *)b->map;
+    memcpy(h->magic, MLG_SPOOL_MAGIC, 8);
+    h->version = MLG_SPOOL_VERSION;
+    h->chunk_size = MLG_SPOOL_CHUNK;
+    h->window_size = MLG_SPOOL_WINDOW;
+    h->pid = pid;
+    return h;
+}
+
 static uint8_t *spool_chunk(struct spool_builder *b, uint32_t thread)
 {
     uint8_t *c = b->map + (size_t)(++b->next_chunk) * MLG_SPOOL_CHUNK;
@@ -458,15 +473,8 @@ static uint8_t *spool_chunk(struct spool_builder *b, uint32_t thread)
 static void test_pack_spool(void **state)
 {
     (void)state;
-    struct spool_builder b = {0};
-    b.size = 8 * MLG_SPOOL_CHUNK;
-    b.map = calloc(1, b.size);
-    struct mlg_spool_header *h = (struct mlg_spool_header *)(void *)b.map;
-    memcpy(h->magic, MLG_SPOOL_MAGIC, 8);
-    h->version = MLG_SPOOL_VERSION;
-    h->chunk_size = MLG_SPOOL_CHUNK;
-    h->window_size = MLG_SPOOL_WINDOW;
-    h->pid = 77;
+    struct spool_builder b;
+    struct mlg_spool_header *h = spool_builder_init(&b, 8, 77);
     h->argc = 1;
     strcpy(h->argv, "x");
     /* thread 0: malloc A (seq 1), realloc A->B released at 2 acquired at 5 (thread 1 ran
@@ -529,15 +537,8 @@ static void test_pack_spool(void **state)
 static void test_pack_online(void **state)
 {
     (void)state;
-    struct spool_builder b = {0};
-    b.size = 4 * MLG_SPOOL_CHUNK;
-    b.map = calloc(1, b.size);
-    struct mlg_spool_header *h = (struct mlg_spool_header *)(void *)b.map;
-    memcpy(h->magic, MLG_SPOOL_MAGIC, 8);
-    h->version = MLG_SPOOL_VERSION;
-    h->chunk_size = MLG_SPOOL_CHUNK;
-    h->window_size = MLG_SPOOL_WINDOW;
-    h->pid = 78;
+    struct spool_builder b;
+    struct mlg_spool_header *h = spool_builder_init(&b, 4, 78);
     uint8_t *c0 = spool_chunk(&b, 0), *c1 = spool_chunk(&b, 1);
     h->chunks_claimed = 3;
     h->seq_counter = 6;
