@@ -15,7 +15,6 @@ void cli_log_error(const char *cmd, const char *file, const struct mlg_error *er
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Directory of the running mallog binary (to find libmallog.so beside it). */
 const char *cli_self_dir(void);
-int cli_is_tty(int fd);
 /* Text for HTML or XML (JUnit): < > & " ' escaped. */
 void cli_xml_escape(FILE *f, const char *s);
 

@@ -40,10 +40,6 @@ const char *cli_self_dir(void)
     return dir;
 }
 
-int cli_is_tty(int fd)
-{
-    return isatty(fd);
-}
 
 
 void cli_xml_escape(FILE *f, const char *s)

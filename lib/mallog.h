@@ -229,7 +229,6 @@ int mlg_writer_add(struct mlg_writer *w, const struct mlg_event *ev, struct mlg_
 /* Flushes the last frame and writes the trailer (end, end_status from t; counts are the writer's).
  * t == NULL leaves the log without a trailer (as a crashed writer would). Frees w. */
 int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct mlg_error *err);
-uint64_t mlg_writer_bytes(const struct mlg_writer *w);
 
 /* ---- packing: the recorder's spool file -> a .mlog ------------------------------------------- */
 

@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "logfile.h"
 #include "mallog.h"
 #include "spool.h"
 
@@ -31,8 +30,7 @@
 
 struct pending {
     struct mlg_event ev;
-    uint64_t key;
-    int needs_release;
+    int needs_release; /* sorts by seq_rel until its REALLOC_RELEASE is written (key_of) */
 };
 
 struct tstream {

@@ -238,11 +238,6 @@ int mlg_writer_add(struct mlg_writer *w, const struct mlg_event *ev, struct mlg_
     return 0;
 }
 
-uint64_t mlg_writer_bytes(const struct mlg_writer *w)
-{
-    return w->bytes;
-}
-
 int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct mlg_error *err)
 {
     memset(err, 0, sizeof *err);

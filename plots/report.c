@@ -124,6 +124,21 @@ static void progress_clear(struct report *r)
 /* Runs this binary with argv (argv[0] = the command), stdout into out_path (or /dev/null),
  * stderr into a temporary file, shown after the progress line is cleared. step names the progress line; for replay
  * the line counts finished allocators. Returns the exit status (0..255) or -1. */
+/* Appends the replay options replay and holes share (--threads, --touch) and the NULL. */
+static int add_replay_tuning(char **av, int n, const char *threads, const char *touch)
+{
+    if (threads) {
+        av[n++] = "--threads";
+        av[n++] = (char *)threads;
+    }
+    if (touch) {
+        av[n++] = "--touch";
+        av[n++] = (char *)touch;
+    }
+    av[n] = NULL;
+    return n;
+}
+
 static int run_self(struct report *r, const char *step, char *const argv[], const char *out_path)
 {
     char errpath[4200];
@@ -887,15 +902,7 @@ int cmd_report(int argc, char **argv)
             av[n++] = "-a";
             av[n++] = (char *)alloc;
         }
-        if (threads) {
-            av[n++] = "--threads";
-            av[n++] = (char *)threads;
-        }
-        if (touch) {
-            av[n++] = "--touch";
-            av[n++] = (char *)touch;
-        }
-        av[n] = NULL;
+        n = add_replay_tuning(av, n, threads, touch);
         char out[4200];
         snprintf(out, sizeof out, "%s/replay.txt", r->dir);
         int x = run_self(r, "replaying", av, out);
@@ -957,15 +964,7 @@ int cmd_report(int argc, char **argv)
         av[n++] = "--at";
         av[n++] = "worst";
         av[n++] = "--json";
-        if (threads) {
-            av[n++] = "--threads";
-            av[n++] = (char *)threads;
-        }
-        if (touch) {
-            av[n++] = "--touch";
-            av[n++] = (char *)touch;
-        }
-        av[n] = NULL;
+        n = add_replay_tuning(av, n, threads, touch);
         snprintf(out, sizeof out, "%s/holes.%s.json", r->dir, a->name);
         snprintf(step, sizeof step, "finding the holes of %s", a->name);
         int x = run_self(r, step, av, out);

@@ -71,7 +71,6 @@ void rec_unlock(void) MLG_HIDDEN;
 void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq) MLG_HIDDEN;
 void rec_warn(const char *msg) MLG_HIDDEN;
 uint64_t rec_now_ns(void) MLG_HIDDEN;
-void rec_disable_preload_env(void) MLG_HIDDEN;
 void rec_trap_check(unsigned op, uint64_t size, uint64_t seq) MLG_HIDDEN;
 
 /* The calling thread's state, or NULL when recording is off. Cheap on the hot path. */

@@ -616,7 +616,7 @@ static void atfork_child(void)
 }
 
 /* Removes LD_PRELOAD from environ in place (no allocation) so exec'd programs are not recorded. */
-void rec_disable_preload_env(void)
+static void rec_disable_preload_env(void)
 {
     if (!environ)
         return;

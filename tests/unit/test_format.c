@@ -380,6 +380,60 @@ static void test_bad_files(void **state)
     free(evs);
 }
 
+struct visit {
+    uint64_t events, pid;
+    int ended, end_code;
+};
+
+static int visit_header(void *ctx, const struct mlg_header *h)
+{
+    ((struct visit *)ctx)->pid = h->pid;
+    return 0;
+}
+
+static int visit_event(void *ctx, const struct mlg_event *ev)
+{
+    struct visit *v = ctx;
+    assert_int_equal(ev->index, v->events);
+    v->events++;
+    return 0;
+}
+
+static void visit_end(void *ctx, const struct mlg_trailer *t, const struct mlg_error *err)
+{
+    struct visit *v = ctx;
+    v->ended++;
+    v->end_code = err->code;
+    if (!err->code)
+        assert_int_equal(t->events, v->events);
+}
+
+/* The visitor interface: header, every event in order, one end call with the error, if any. */
+static void test_visitor(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("vis.mlog"), *cut = tmp_path("vis-cut.mlog");
+    free(write_log(path, 30000, 4096, 1));
+    struct visit v = {0};
+    struct mlg_visitor vis = {&v, visit_header, visit_event, visit_end};
+    struct mlg_error err;
+    assert_int_equal(mlg_read_file(path, &vis, NULL, &err), 0);
+    assert_int_equal(v.pid, 4242);
+    assert_int_equal(v.events, 30000);
+    assert_int_equal(v.ended, 1);
+    size_t size;
+    uint8_t *data = slurp(path, &size);
+    spit(cut, data, size / 2);
+    free(data);
+    struct visit w = {0};
+    vis.ctx = &w;
+    assert_int_equal(mlg_read_file(cut, &vis, NULL, &err), MLG_E_TRUNCATED);
+    assert_int_equal(w.ended, 1);
+    assert_int_equal(w.end_code, MLG_E_TRUNCATED);
+    assert_int_equal(err.event, w.events); /* every event before the damage was visited */
+    assert_true(w.events > 0 && w.events < 30000);
+}
+
 static void test_addrmap(void **state)
 {
     (void)state;
@@ -616,7 +670,8 @@ int main(void)
         cmocka_unit_test(test_varint_zigzag), cmocka_unit_test(test_codec_roundtrip),
         cmocka_unit_test(test_log_roundtrip), cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_flipped_bytes), cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_addrmap),       cmocka_unit_test(test_check),
+        cmocka_unit_test(test_visitor),       cmocka_unit_test(test_addrmap),
+        cmocka_unit_test(test_check),
         cmocka_unit_test(test_pack_spool),    cmocka_unit_test(test_pack_online),
         cmocka_unit_test(test_units),
     };
