@@ -24,8 +24,9 @@ CFLAGS_ALL := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 LDLIBS_ALL := -lzstd -lm -lpthread -ldl
 # The recorder: never sanitized, hidden symbols, no builtins (gcc would fuse malloc+memset into a
 # call to our own calloc), bound now so lazy PLT resolution never re-enters malloc.
+# Frame pointers kept: --stacks=fp walks through our own frames first.
 PRELOAD_CFLAGS := -std=gnu11 $(WARN) -g -O2 -MMD -MP -fPIC -fvisibility=hidden -fno-builtin \
-                  -ftls-model=initial-exec -D_GNU_SOURCE
+                  -ftls-model=initial-exec -D_GNU_SOURCE -fno-omit-frame-pointer
 PRELOAD_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--no-undefined
 
 Q := $(if $(V),,@)
@@ -51,15 +52,19 @@ BENCH_BIN := $(BENCH_C:bench/%.c=build/bench/%)
 MALLOG := $(B)/mallog
 LIBMLG := $(B)/libmlg.a
 PRELOAD_SO := $(B)/libmallog.so
+# The same recorder with libunwind for --stacks (a separate library, so plain recording does not
+# load libunwind into the program).
+PRELOAD_UNWIND_SO := $(B)/libmallog-unwind.so
+PRELOAD_UNWIND_OBJ := $(filter-out build/preload/preload/stacks.o,$(PRELOAD_OBJ)) build/preload/preload/stacks-unwind.o
 
 DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps time gdb \
-                gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine
+                gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine libunwind-dev binutils
 DEB_OPTIONAL := heaptrack chromium
 
 .PHONY: all help deps deps-optional test unit unit-asan e2e bench demo clean progs format
 
 ## all: build the mallog CLI, libmallog.so, test programs
-all: $(MALLOG) $(PRELOAD_SO) progs
+all: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) progs
 
 ## help: list targets
 help:
@@ -101,6 +106,16 @@ $(PRELOAD_SO): $(PRELOAD_OBJ)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD $@")
 	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -ldl -lpthread
+
+build/preload/preload/stacks-unwind.o: preload/stacks.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC [preload+libunwind] $<")
+	$(Q)$(CC) $(PRELOAD_CFLAGS) -DMLG_WITH_LIBUNWIND -c $< -o $@
+
+$(PRELOAD_UNWIND_SO): $(PRELOAD_UNWIND_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD $@")
+	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -lunwind -ldl -lpthread
 
 # Unit tests link lib/ and the tool modules (not cli/main.c), real zstd, real cmocka.
 $(B)/tests/%: tests/unit/%.c $(TOOL_OBJ) $(LIBMLG)

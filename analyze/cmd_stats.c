@@ -10,6 +10,7 @@
 
 #include "../cli/cli.h"
 #include "analyze.h"
+#include "callsites.h"
 
 /* "A:B", "A:", ":B", "A" (from A to the end). */
 static int parse_range(const char *arg, uint64_t *from, uint64_t *to)
@@ -130,7 +131,8 @@ static struct stats_proc *all_processes(const char *arg, const struct stats *mai
 
 static const char usage[] =
     "usage: mallog stats LOG|PREFIX|DIR [--pid PID] [--json] [--tsv DIR] [--range A:B]\n"
-    "                    [--temporary N] [--long-lived N] [--every N] [--top N]\n";
+    "                    [--temporary N] [--long-lived N] [--every N] [--top N]\n"
+    "                    [--by site|stack] [--folded[=allocs|bytes|leaks]]\n";
 
 int cmd_stats(int argc, char **argv)
 {
@@ -143,10 +145,14 @@ int cmd_stats(int argc, char **argv)
                                          {"every", required_argument, NULL, 'e'},
                                          {"top", required_argument, NULL, 'n'},
                                          {"decode-only", no_argument, NULL, 'D'},
+                                         {"by", required_argument, NULL, 'B'},
+                                         {"folded", optional_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct stats_opts o = {0, UINT64_MAX, 100, 1000000, 0, NULL};
     int json = 0, decode_only = 0, c, rc = EXIT_ERROR;
+    struct callsites_opts sites = {0};
+    int by_sites = 0;
     uint64_t pid = 0, top = 20;
     const char *tsv = NULL;
     optind = 1;
@@ -154,6 +160,24 @@ int cmd_stats(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 'D': decode_only = 1; break;
+        case 'B':
+            if (strcmp(optarg, "site") != 0 && strcmp(optarg, "stack") != 0) {
+                fprintf(stderr, "mallog stats: --by %s: expected site or stack\n", optarg);
+                return EXIT_ERROR;
+            }
+            by_sites = 1;
+            sites.by_stack = strcmp(optarg, "stack") == 0;
+            break;
+        case 'F':
+            sites.folded = !optarg || strcmp(optarg, "allocs") == 0 ? FOLDED_ALLOCS
+                         : strcmp(optarg, "bytes") == 0             ? FOLDED_BYTES
+                         : strcmp(optarg, "leaks") == 0             ? FOLDED_LEAKS : -1;
+            if (sites.folded < 0) {
+                fprintf(stderr, "mallog stats: --folded=%s: expected allocs, bytes or leaks\n", optarg);
+                return EXIT_ERROR;
+            }
+            by_sites = 1;
+            break;
         case 't': tsv = optarg; break;
         case 'p': pid = strtoull(optarg, NULL, 0); break;
         case 'r':
@@ -192,6 +216,11 @@ int cmd_stats(int argc, char **argv)
                    "  --every N      a timeline row every N events (default: adaptive, <= %d rows)\n"
                    "  --top N        rows of each table in the report (default 20)\n"
                    "  --decode-only  only decode the events and count them (reader speed)\n"
+                   "  --by site      per call site (log recorded with --stacks): allocations,\n"
+                   "                 bytes, share of the peak, leaks, temporaries; --by stack\n"
+                   "                 per distinct stack, with its frames\n"
+                   "  --folded[=allocs|bytes|leaks]  folded stacks for flame graphs\n"
+                   "                 (flamegraph.pl, speedscope): \"outer;...;inner N\" lines\n"
                    "Exit 0, or 2 on error (a damaged log: the report covers the valid prefix).\n",
                    usage, STATS_TIMELINE_ROWS);
             return 0;
@@ -207,6 +236,12 @@ int cmd_stats(int argc, char **argv)
         return EXIT_ERROR;
     if (decode_only)
         return decode(path);
+    if (by_sites) {
+        sites.json = json;
+        sites.top = (uint32_t)(top > 1000000 ? 1000000 : top);
+        sites.temporary_events = o.temporary_events;
+        return callsites_report(path, &sites, stdout);
+    }
     if (tsv && mkdir(tsv, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "mallog stats: %s: %s\n", tsv, strerror(errno));
         return EXIT_ERROR;

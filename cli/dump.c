@@ -71,6 +71,8 @@ static void print_event(FILE *f, const struct mlg_event *ev)
     }
     if (ev->outcome != MLG_OUT_OK)
         fprintf(f, " [%s]", mlg_outcome_name(ev->outcome));
+    if (ev->stack)
+        fprintf(f, " stack=%u", ev->stack);
     fputc('\n', f);
 }
 

@@ -349,12 +349,17 @@ static void live_finish(struct live_pack *lp, int root_status)
 
 static void record_usage(FILE *f)
 {
-    fprintf(f, "usage: mallog record [-o PREFIX] [--no-follow] [--level N] -- CMD [ARGS...]\n\n"
+    fprintf(f, "usage: mallog record [-o PREFIX] [--stacks[=DEPTH]] [--no-follow] [--level N] -- CMD [ARGS...]\n\n"
                "Runs CMD with libmallog.so preloaded and writes PREFIX.<pid>.mlog for every\n"
                "process of its tree (PREFIX.<pid>.<n>.mlog after the n-th exec).\n\n"
                "  -o, --output PREFIX  where logs go (default: ./mallog)\n"
                "      --no-follow      record only CMD itself, not its children or exec'd programs\n"
                "      --level N        zstd level for the logs (default 3)\n"
+               "      --stacks[=DEPTH] record the call stack of every allocation (default depth 32,\n"
+               "                       at most 256); `mallog stats --by site` names the callers\n"
+               "      --unwind=dwarf|fp  how stacks are walked: libunwind on .eh_frame (default,\n"
+               "                       right everywhere) or frame pointers (faster, right only\n"
+               "                       for code built with -fno-omit-frame-pointer)\n"
                "      --pack=after     compress only after the program ends (default: while it\n"
                "                       runs, on a spare core)\n"
                "      --trap SPEC      raise SIGTRAP in the program at the first call matching\n"
@@ -377,8 +382,11 @@ int cmd_record(int argc, char **argv)
 {
     const char *prefix = "mallog";
     int follow = 1, level = 3, live = 1;
-    const char *trap = NULL;
+    const char *trap = NULL, *unwind = "dwarf";
+    unsigned long stacks = 0;
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"stacks", optional_argument, NULL, 'S'},
+                                         {"unwind", required_argument, NULL, 'U'},
                                          {"pack", required_argument, NULL, 'P'},
                                          {"trap", required_argument, NULL, 'T'},
                                          {"no-follow", no_argument, NULL, 'F'},
@@ -400,6 +408,20 @@ int cmd_record(int argc, char **argv)
             live = strcmp(optarg, "live") == 0;
             break;
         case 'T': trap = optarg; break;
+        case 'S':
+            stacks = optarg ? strtoul(optarg, NULL, 10) : 32;
+            if (stacks < 1 || stacks > MLG_STACK_DEPTH_MAX) {
+                cli_error("record", "--stacks=%s: depth must be 1..%u", optarg, MLG_STACK_DEPTH_MAX);
+                return EXIT_ERROR;
+            }
+            break;
+        case 'U':
+            if (strcmp(optarg, "dwarf") != 0 && strcmp(optarg, "fp") != 0) {
+                cli_error("record", "--unwind=%s: expected dwarf or fp", optarg);
+                return EXIT_ERROR;
+            }
+            unwind = optarg;
+            break;
         case 'q': cli_verbosity = 0; break;
         case 'h': record_usage(stdout); return 0;
         default: record_usage(stderr); return EXIT_ERROR;
@@ -414,7 +436,10 @@ int cmd_record(int argc, char **argv)
         cli_error("record", "%s: %s", prefix, strerror(errno));
         return EXIT_ERROR;
     }
-    snprintf(so, sizeof so, "%s/libmallog.so", cli_self_dir());
+    /* libunwind comes in with its own build of the recorder, only when it is asked for */
+    int with_libunwind = stacks && strcmp(unwind, "dwarf") == 0;
+    snprintf(so, sizeof so, "%s/%s", cli_self_dir(),
+             with_libunwind ? "libmallog-unwind.so" : "libmallog.so");
     if (access(so, R_OK) != 0) {
         cli_error("record", "%s: %s (build it with make)", so, strerror(errno));
         return EXIT_ERROR;
@@ -435,6 +460,14 @@ int cmd_record(int argc, char **argv)
         setenv("MALLOG_FOLLOW", follow ? "1" : "0", 1);
         if (trap)
             setenv("MALLOG_TRAP", trap, 1);
+        if (stacks) {
+            char depth[16];
+            snprintf(depth, sizeof depth, "%lu", stacks);
+            setenv("MALLOG_STACKS", depth, 1);
+            setenv("MALLOG_UNWIND", unwind, 1);
+        } else {
+            unsetenv("MALLOG_STACKS");
+        }
         execvp(argv[optind], argv + optind);
         fprintf(stderr, "mallog record: %s: %s\n", argv[optind], strerror(errno));
         _exit(127);

@@ -19,7 +19,7 @@
 #define MLG_TAG_OUTCOME 0x80
 #define MLG_TAG_OP 0x1f
 #define MLG_MRU 16
-#define MLG_EVENT_MAX 96 /* largest encoded event, bytes */
+#define MLG_EVENT_MAX 112 /* largest encoded event, bytes (clock + stack + event) */
 
 struct mlg_codec {
     uint64_t prev_seq;
@@ -116,6 +116,10 @@ static inline uint8_t *mlg_codec_put(struct mlg_codec *c, uint8_t *p, const stru
         p = mlg_varint_put(p, ev->time_ns - c->time_ns);
         c->time_ns = ev->time_ns;
     }
+    if (ev->stack) {
+        *p++ = MLG_TAG_STACK;
+        p = mlg_varint_put(p, ev->stack);
+    }
     unsigned f = mlg_op_fields(ev->op);
     uint64_t d = ev->seq - ev->seq_rel;
     uint8_t *tag = p++;
@@ -152,16 +156,22 @@ static inline uint8_t *mlg_codec_put(struct mlg_codec *c, uint8_t *p, const stru
 }
 
 /* Decodes one event from [p, end). Returns the new position, or NULL if the bytes are not a valid
- * event. Clock readings before the event are consumed. */
+ * event. Clock readings and the call site before the event are consumed. */
 static inline const uint8_t *mlg_codec_get(struct mlg_codec *c, const uint8_t *p,
                                            const uint8_t *end, struct mlg_event *ev)
 {
-    uint64_t v;
-    while (p < end && *p == MLG_TAG_TIME) {
+    uint64_t v, stack = 0;
+    while (p < end && (*p == MLG_TAG_TIME || *p == MLG_TAG_STACK)) {
+        unsigned pseudo = *p;
         p = mlg_varint_get(p + 1, end, &v);
         if (!p)
             return NULL;
-        c->time_ns += v;
+        if (pseudo == MLG_TAG_TIME)
+            c->time_ns += v;
+        else if (v == 0 || v > UINT32_MAX)
+            return NULL;
+        else
+            stack = v;
     }
     if (p >= end)
         return NULL;
@@ -173,6 +183,7 @@ static inline const uint8_t *mlg_codec_get(struct mlg_codec *c, const uint8_t *p
     memset(ev, 0, sizeof *ev);
     ev->op = (uint8_t)op;
     ev->time_ns = c->time_ns;
+    ev->stack = (uint32_t)stack;
     if (t & MLG_TAG_THREAD) {
         if (!(p = mlg_varint_get(p, end, &v)) || v > UINT32_MAX)
             return NULL;

@@ -16,7 +16,8 @@ enum {
 };
 
 /* Not an event: a clock reading that later events inherit as time_ns. */
-#define MLG_TAG_TIME 31
+#define MLG_TAG_TIME 31  /* pseudo-record: a clock reading */
+#define MLG_TAG_STACK 30 /* pseudo-record: the call site (stack id) of the event that follows */
 
 /* The fields of each op; 0xff marks a code that is not an op (a decoder treats it as
  * corruption). A table: decoders look it up for every event, encoders with a constant op fold it. */

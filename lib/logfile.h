@@ -1,5 +1,5 @@
 /* logfile.h - the container of a .mlog: zstd skippable frames for metadata, standard zstd frames
- * (with content checksums) for events. Shared by writer.c and reader.c only. docs/FORMAT.md. */
+ * (with content checksums) for events. Shared by the lib/ files that read or write logs. docs/FORMAT.md. */
 #ifndef MLG_LOGFILE_H
 #define MLG_LOGFILE_H
 
@@ -10,6 +10,10 @@
 #define MLG_SKIP_HEADER 0u         /* variant: file header */
 #define MLG_SKIP_FRAME 1u          /* variant: metadata of the zstd frame that follows */
 #define MLG_SKIP_TRAILER 2u        /* variant: totals and how the process ended */
+#define MLG_SKIP_SITES 3u          /* variant: call-site definitions (modules, stacks) */
+#define MLG_SITES_TAG "MLOGSIT1"
+#define MLG_SITE_MODULE 1u
+#define MLG_SITE_STACK 2u
 #define MLG_HEADER_TAG "MLOGHDR1"
 #define MLG_TRAILER_TAG "MLOGEND1"
 #define MLG_FRAME_META_SIZE 40u

@@ -94,6 +94,8 @@ struct mlg_event {
     int64_t result;   /* usable size, trim/mallopt return, exit status, fork child pid,
                          thread_start os tid, lost: number of events lost */
     uint32_t thread;  /* thread serial in this process, 0 = first thread seen */
+    uint32_t stack;   /* allocating ops recorded with --stacks: call site, an id in the log's
+                         stack table (mlg_reader_stack); 0 = none */
     uint8_t op;       /* enum mlg_op */
     uint8_t outcome;  /* enum mlg_outcome */
 };
@@ -230,6 +232,21 @@ int mlg_writer_add(struct mlg_writer *w, const struct mlg_event *ev, struct mlg_
  * t == NULL leaves the log without a trailer (as a crashed writer would). Frees w. */
 int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct mlg_error *err);
 
+#define MLG_STACK_DEPTH_MAX 256u /* frames per recorded stack, at most */
+
+/* Call sites (logs recorded with --stacks): definitions must come before the first event that
+ * uses them, ids in order from 1. The writer puts them in a sites frame ahead of the event frame. */
+struct mlg_module {
+    uint64_t start, end;   /* the executable mapping in the recorded process */
+    uint64_t file_offset;  /* file offset mapped at start */
+    const char *path;
+};
+int mlg_writer_add_module(struct mlg_writer *w, uint32_t id, const struct mlg_module *m,
+                          struct mlg_error *err);
+/* pcs: return addresses, innermost first (pcs[0] is in the function that called malloc). */
+int mlg_writer_add_stack(struct mlg_writer *w, uint32_t id, const uint64_t *pcs, uint32_t depth,
+                         struct mlg_error *err);
+
 /* ---- packing: the recorder's spool file -> a .mlog ------------------------------------------- */
 
 struct mlg_pack_result {
@@ -260,6 +277,40 @@ void mlg_packer_abandon(struct mlg_packer *pk);
 int mlg_packer_spool_end(const struct mlg_packer *pk, int *end, int *status);
 /* Reads just the identity of a spool (pid, gen) and whether its process recorded an end. */
 int mlg_spool_peek(const char *spool_path, struct mlg_header *h, int *end, struct mlg_error *err);
+
+/* ---- call sites: the stack table of a log recorded with --stacks ---------------------------- */
+
+struct mlg_sites;
+/* Reads only the sites frames of a log (event frames are skipped, not decompressed). A damaged
+ * log keeps every definition before the damage; err says where (rc != 0, *out still usable). */
+int mlg_sites_load(struct mlg_sites **out, const char *path, struct mlg_error *err);
+void mlg_sites_free(struct mlg_sites *s);
+uint32_t mlg_sites_stack_count(const struct mlg_sites *s);
+/* 1 and the frames of stack id, or 0 if the log has no such stack. */
+int mlg_sites_stack(const struct mlg_sites *s, uint32_t id, const uint64_t **pcs, uint32_t *depth);
+uint32_t mlg_sites_module_count(const struct mlg_sites *s);
+const struct mlg_module *mlg_sites_module(const struct mlg_sites *s, uint32_t id); /* 1-based */
+const struct mlg_module *mlg_sites_module_of(const struct mlg_sites *s, uint64_t pc);
+
+/* Symbolizing happens offline, here, never in the traced process: addr2line (binutils) on each
+ * module file named in the log, for the frames the log uses. A frame without symbols reads
+ * "module+0xoffset". */
+struct mlg_frame_info {
+    const char *function;  /* demangled, or NULL */
+    const char *file;      /* source file of the call (basename kept by the caller), or NULL */
+    uint32_t line;         /* 0 if unknown */
+    const char *module;    /* basename of the module file, or "?" */
+    uint64_t offset;       /* offset in the module file */
+};
+/* Resolves every frame of every stack at once (one addr2line per module). Returns 0, or -1 if
+ * addr2line could not run (frames then carry module+offset only). */
+int mlg_sites_symbolize(struct mlg_sites *s);
+void mlg_sites_frame(const struct mlg_sites *s, uint64_t pc, struct mlg_frame_info *fi);
+/* "function (file:line)", "function (module)" or "module+0xoff", into buf. */
+const char *mlg_sites_frame_name(const struct mlg_sites *s, uint64_t pc, char *buf, size_t len);
+/* The frame that names a stack's call site: the innermost frame outside the C runtime and
+ * allocation wrappers (libc, libstdc++'s operator new, ld.so); its pc, or 0. */
+uint64_t mlg_sites_site_pc(const struct mlg_sites *s, uint32_t id);
 
 /* ---- address map: open addressing, ptr -> 64-bit value (used by check, analyze, replay) ---- */
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "logfile.h"
 #include "mallog.h"
 #include "spool.h"
 
@@ -59,6 +60,13 @@ struct mlg_packer {
     uint32_t nheap;
     uint32_t scanned; /* chunks below this index were assigned to streams */
     uint64_t lost, events;
+    /* call sites: chunks of entries, read in order up to the first unpublished entry */
+    uint32_t *site_chunks;
+    uint32_t nsite_chunks, site_chunks_cap;
+    uint32_t site_cur;  /* site_chunks[site_cur] is being read at site_pos */
+    size_t site_pos;    /* offset inside that chunk's payload */
+    uint32_t modules, stacks; /* ids written so far */
+    uint64_t unknown_stacks;  /* events whose stack entry never appeared (lost with a crash) */
 };
 
 static int set_err(struct mlg_error *err, int code, uint64_t off, const char *what)
@@ -135,6 +143,11 @@ static int decode_record(struct tstream *s, const uint8_t *p, unsigned len, stru
         if (!(p = mlg_varint_get(p, end, &v)))
             return -1;
         ev->result = mlg_unzigzag(v);
+    }
+    if (tag & MLG_SPOOL_STACK) {
+        if (!(p = mlg_varint_get(p, end, &v)) || v == 0 || v > UINT32_MAX)
+            return -1;
+        ev->stack = (uint32_t)v;
     }
     if (p != end || ((f & MLG_F_REL) && (d == 0 || d > ev->seq)))
         return -1;
@@ -434,6 +447,18 @@ static int scan_chunks(struct mlg_packer *pk, int final)
                 break; /* claimed but not stamped yet: next time */
             continue;
         }
+        if (c->thread == MLG_SPOOL_SITES_THREAD) {
+            if (pk->nsite_chunks == pk->site_chunks_cap) {
+                uint32_t cap = pk->site_chunks_cap ? pk->site_chunks_cap * 2 : 8;
+                uint32_t *sc = realloc(pk->site_chunks, cap * sizeof *sc);
+                if (!sc)
+                    return -1;
+                pk->site_chunks = sc;
+                pk->site_chunks_cap = cap;
+            }
+            pk->site_chunks[pk->nsite_chunks++] = pk->scanned;
+            continue;
+        }
         struct tstream *s = stream_of(pk, c->thread);
         if (!s)
             return -1;
@@ -467,9 +492,73 @@ static uint64_t horizon(const struct mlg_packer *pk)
     return hz;
 }
 
+/* Hands every published call-site entry to the writer, in id order. */
+static int read_sites(struct mlg_packer *pk, struct mlg_error *err)
+{
+    const size_t payload = MLG_SPOOL_CHUNK - sizeof(struct mlg_spool_chunk);
+    while (pk->site_cur < pk->nsite_chunks) {
+        size_t base = (size_t)pk->site_chunks[pk->site_cur] * MLG_SPOOL_CHUNK +
+                      sizeof(struct mlg_spool_chunk);
+        uint32_t head = 0;
+        if (pk->site_pos + 8 <= payload)
+            head = __atomic_load_n((const uint32_t *)(const void *)(pk->map + base + pk->site_pos),
+                                   __ATOMIC_ACQUIRE);
+        uint32_t kind = head >> 24, len = head & 0xffffff;
+        if (head == 0) {
+            /* the writer moved to its next chunk only when this one had no room left */
+            if (pk->site_cur + 1 < pk->nsite_chunks) {
+                pk->site_cur++;
+                pk->site_pos = 0;
+                continue;
+            }
+            return 0;
+        }
+        if (len < 8 || len % 8 || pk->site_pos + len > payload) {
+            pk->site_cur = pk->nsite_chunks; /* torn: stop reading sites, keep the events */
+            return 0;
+        }
+        const uint8_t *e = pk->map + base + pk->site_pos;
+        uint32_t id = mlg_get32(e + 4);
+        int rc = 0;
+        if (kind == MLG_SPOOL_SITE_MODULE && len >= 32 && id == pk->modules + 1) {
+            char path[MLG_STR_MAX];
+            size_t plen = len - 32 < sizeof path - 1 ? len - 32 : sizeof path - 1;
+            memcpy(path, e + 32, plen);
+            path[plen] = 0;
+            struct mlg_module m = {mlg_get64(e + 8), mlg_get64(e + 16),
+                                   mlg_get64(e + 24), path};
+            if ((rc = mlg_writer_add_module(pk->w, id, &m, err)) == 0)
+                pk->modules = id;
+        } else if (kind == MLG_SPOOL_SITE_STACK && id == pk->stacks + 1 &&
+                   (len - 8) / 8 <= MLG_STACK_DEPTH_MAX) {
+            uint64_t pcs[MLG_STACK_DEPTH_MAX];
+            uint32_t depth = (len - 8) / 8;
+            memcpy(pcs, e + 8, (size_t)depth * 8);
+            if ((rc = mlg_writer_add_stack(pk->w, id, pcs, depth, err)) == 0)
+                pk->stacks = id;
+        }
+        if (rc)
+            return rc;
+        pk->site_pos += len;
+    }
+    return 0;
+}
+
 static int emit(struct mlg_packer *pk, const struct mlg_event *ev, struct mlg_error *err)
 {
     pk->events++;
+    if (ev->stack > pk->stacks) {
+        /* Published before the event that uses it, so visible now that we have read the event. */
+        int rc = scan_chunks(pk, 0) != 0 ? set_err(err, MLG_E_NOMEM, 0, "packing") : read_sites(pk, err);
+        if (rc)
+            return rc;
+        if (ev->stack > pk->stacks) {
+            struct mlg_event e = *ev;
+            e.stack = 0;
+            pk->unknown_stacks++;
+            return mlg_writer_add(pk->w, &e, err);
+        }
+    }
     return mlg_writer_add(pk->w, ev, err);
 }
 
@@ -481,6 +570,9 @@ int mlg_packer_step(struct mlg_packer *pk, int final, uint64_t *progress, struct
         return set_err(err, MLG_E_IO, pk->size, "mmap spool");
     if (scan_chunks(pk, final) != 0)
         return set_err(err, MLG_E_NOMEM, 0, "packing");
+    int src = read_sites(pk, err);
+    if (src)
+        return src;
     for (uint32_t i = 0; i < pk->nstreams; i++) {
         struct tstream *s = &pk->streams[i];
         refill(pk, s, final);
@@ -561,6 +653,7 @@ static void packer_free(struct mlg_packer *pk)
     for (uint32_t i = 0; i < pk->nstreams; i++)
         free(pk->streams[i].chunks);
     free(pk->streams);
+    free(pk->site_chunks);
     free(pk->heap);
     free(pk->out_path);
     close(pk->fd);

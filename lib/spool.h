@@ -21,8 +21,9 @@
 /* Record tag bits (first byte of a record). The tag is stored last: 0 marks a hole. */
 #define MLG_SPOOL_ABS 0x20     /* fields are absolute: written by a nested (signal) hook */
 #define MLG_SPOOL_OUTCOME 0x40 /* an outcome byte follows the seq */
+#define MLG_SPOOL_STACK 0x80   /* a varint stack id follows the fields */
 #define MLG_SPOOL_OP_MASK 0x1f
-#define MLG_SPOOL_REC_MAX 80
+#define MLG_SPOOL_REC_MAX 96
 
 struct mlg_spool_header {
     char magic[8];
@@ -102,7 +103,8 @@ static inline __attribute__((always_inline)) uint8_t *mlg_spool_put_ptr(uint8_t 
 static inline __attribute__((always_inline)) unsigned mlg_spool_encode(uint8_t *buf, struct mlg_spool_state *st, int abs,
                                         unsigned op, unsigned outcome, uint64_t seq,
                                         uint64_t seq_rel, uint64_t old_ptr, uint64_t arg,
-                                        uint64_t size, uint64_t ptr, int64_t result)
+                                        uint64_t size, uint64_t ptr, int64_t result,
+                                        uint32_t stack)
 {
     unsigned f = mlg_op_fields(op);
     uint8_t *p = buf + 2;
@@ -129,10 +131,24 @@ static inline __attribute__((always_inline)) unsigned mlg_spool_encode(uint8_t *
         p = mlg_spool_put_ptr(p, ptr, st, abs);
     if (f & MLG_F_RESULT)
         p = mlg_varint_put(p, mlg_zigzag(result));
+    if (stack) {
+        tag |= MLG_SPOOL_STACK;
+        p = mlg_varint_put(p, stack);
+    }
     buf[0] = (uint8_t)tag;
     buf[1] = (uint8_t)(p - buf);
     return (unsigned)(p - buf);
 }
+
+/* Call sites live in chunks of their own (chunk.thread == MLG_SPOOL_SITES_THREAD), appended under
+ * the recorder's lock in id order. Each entry: u32 head (kind << 24 | entry bytes, a multiple of 8;
+ * stored last, 0 = not written yet), u32 id, then
+ *   module: u64 start, u64 end, u64 file offset, the path NUL-padded;
+ *   stack:  u64 return addresses, innermost first.
+ * An id is used by an event only after its entry is published. */
+#define MLG_SPOOL_SITES_THREAD 0xFFFFFFFFu
+#define MLG_SPOOL_SITE_MODULE 1u
+#define MLG_SPOOL_SITE_STACK 2u
 
 /* A clock reading: tag MLG_TAG_TIME, absolute ns since process start. */
 static inline unsigned mlg_spool_encode_time(uint8_t *buf, uint64_t time_ns)

@@ -32,6 +32,10 @@ struct mlg_writer {
     uint32_t max_thread;
     int any_thread;
     uint64_t op_counts[MLG_OP_COUNT];
+    /* call-site definitions not yet written: they go out just before the next event frame */
+    uint8_t *sites;
+    size_t sites_len, sites_cap;
+    uint32_t modules, stacks;
 };
 
 static int set_io(struct mlg_error *err, uint64_t offset, uint64_t event, const char *what)
@@ -178,8 +182,102 @@ fail:
     return err->code;
 }
 
+static int set_code(struct mlg_error *err, int code, uint64_t event, const char *what)
+{
+    err->code = code;
+    err->event = event;
+    snprintf(err->detail, sizeof err->detail, "%s", what);
+    return code;
+}
+
+/* "MLOGSIT1", u32 raw size, a zstd frame of the definitions, u32 crc32c of the bytes before it. */
+static int flush_sites(struct mlg_writer *w, struct mlg_error *err)
+{
+    if (w->sites_len == 0)
+        return 0;
+    size_t cap = 12 + ZSTD_compressBound(w->sites_len) + 4;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return set_code(err, MLG_E_NOMEM, w->events, "sites frame");
+    memcpy(buf, MLG_SITES_TAG, 8);
+    mlg_put32(buf + 8, (uint32_t)w->sites_len);
+    size_t n = ZSTD_compress2(w->cctx, buf + 12, cap - 16, w->sites, w->sites_len);
+    int rc = 0;
+    if (ZSTD_isError(n)) {
+        rc = set_code(err, MLG_E_ZSTD, w->events, ZSTD_getErrorName(n));
+    } else {
+        mlg_put32(buf + 12 + n, mlg_crc32c(buf, 12 + n));
+        rc = write_skippable(w, MLG_SKIP_SITES, buf, 16 + n, err);
+    }
+    free(buf);
+    w->sites_len = 0;
+    return rc;
+}
+
+static uint8_t *sites_reserve(struct mlg_writer *w, size_t need)
+{
+    if (w->sites_len + need > w->sites_cap) {
+        size_t cap = w->sites_cap ? w->sites_cap * 2 : 64 * 1024;
+        while (cap < w->sites_len + need)
+            cap *= 2;
+        uint8_t *p = realloc(w->sites, cap);
+        if (!p)
+            return NULL;
+        w->sites = p;
+        w->sites_cap = cap;
+    }
+    return w->sites + w->sites_len;
+}
+
+/* A long run of new definitions need not wait for the next event frame. */
+static int sites_added(struct mlg_writer *w, uint8_t *end, struct mlg_error *err)
+{
+    w->sites_len = (size_t)(end - w->sites);
+    return w->sites_len >= MLG_FRAME_RAW_MAX / 2 ? flush_sites(w, err) : 0;
+}
+
+int mlg_writer_add_module(struct mlg_writer *w, uint32_t id, const struct mlg_module *m,
+                          struct mlg_error *err)
+{
+    size_t plen = strnlen(m->path, MLG_STR_MAX);
+    if (id != w->modules + 1 || m->end < m->start)
+        return set_code(err, MLG_E_ARG, w->events, "module ids must be 1, 2, 3...");
+    uint8_t *p = sites_reserve(w, 1 + 5 * 10 + plen);
+    if (!p)
+        return set_code(err, MLG_E_NOMEM, w->events, "sites");
+    *p++ = MLG_SITE_MODULE;
+    p = mlg_varint_put(p, id);
+    p = mlg_varint_put(p, m->start);
+    p = mlg_varint_put(p, m->end);
+    p = mlg_varint_put(p, m->file_offset);
+    p = mlg_varint_put(p, plen);
+    memcpy(p, m->path, plen);
+    w->modules = id;
+    return sites_added(w, p + plen, err);
+}
+
+int mlg_writer_add_stack(struct mlg_writer *w, uint32_t id, const uint64_t *pcs, uint32_t depth,
+                         struct mlg_error *err)
+{
+    if (id != w->stacks + 1 || depth > MLG_STACK_DEPTH_MAX)
+        return set_code(err, MLG_E_ARG, w->events, "stack ids must be 1, 2, 3...");
+    uint8_t *p = sites_reserve(w, 1 + 10 + 10 + (size_t)depth * 10);
+    if (!p)
+        return set_code(err, MLG_E_NOMEM, w->events, "sites");
+    *p++ = MLG_SITE_STACK;
+    p = mlg_varint_put(p, id);
+    p = mlg_varint_put(p, depth);
+    for (uint32_t i = 0; i < depth; i++)
+        p = mlg_varint_put(p, pcs[i]);
+    w->stacks = id;
+    return sites_added(w, p, err);
+}
+
 static int flush_frame(struct mlg_writer *w, struct mlg_error *err)
 {
+    int src = flush_sites(w, err);
+    if (src)
+        return src;
     if (w->frame_events == 0)
         return 0;
     size_t n = ZSTD_compress2(w->cctx, w->comp, w->comp_cap, w->raw, w->raw_len);
@@ -268,6 +366,7 @@ int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct 
     ZSTD_freeCCtx(w->cctx);
     free(w->raw);
     free(w->comp);
+    free(w->sites);
     free(w);
     return rc;
 }

@@ -34,8 +34,9 @@ static inline void record(unsigned op, unsigned outcome, uint64_t arg, uint64_t 
 {
     struct tstate *t = rec_thread();
     if (t) {
+        uint32_t stack = rec_stack_id(t);
         rec_enter(t);
-        rec_record(t, op, outcome, rec_seq(), 0, 0, arg, size, (uint64_t)(uintptr_t)ptr, 0);
+        rec_record(t, op, outcome, rec_seq(), 0, 0, arg, size, (uint64_t)(uintptr_t)ptr, 0, stack);
         rec_leave(t);
     }
 }
@@ -45,9 +46,10 @@ MLG_EXPORT void *malloc(size_t size)
     void *p = __libc_malloc(size);
     struct tstate *t = rec_thread();
     if (likely(t != NULL)) {
+        uint32_t stack = rec_stack_id(t);
         rec_enter(t);
         rec_record(t, MLG_OP_MALLOC, p ? MLG_OUT_OK : MLG_OUT_FAILED, rec_seq(), 0, 0, 0, size,
-                   (uint64_t)(uintptr_t)p, 0);
+                   (uint64_t)(uintptr_t)p, 0, stack);
         rec_leave(t);
     }
     return p;
@@ -58,7 +60,7 @@ MLG_EXPORT void free(void *ptr)
     struct tstate *t = rec_thread();
     if (likely(t != NULL)) {
         rec_enter(t);
-        rec_record(t, MLG_OP_FREE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, (uint64_t)(uintptr_t)ptr, 0);
+        rec_record(t, MLG_OP_FREE, MLG_OUT_OK, rec_seq(), 0, 0, 0, 0, (uint64_t)(uintptr_t)ptr, 0, 0);
         rec_leave(t);
     }
     __libc_free(ptr);
@@ -83,7 +85,9 @@ static void *realloc_common(unsigned op, void *old, size_t nmemb, size_t elem, s
 {
     struct tstate *t = rec_thread();
     uint64_t seq_rel = 0;
+    uint32_t stack = 0;
     if (t) {
+        stack = rec_stack_id(t); /* before the release point: the packer's horizon waits for us */
         rec_enter(t); /* held across the call: the release point is seq_rel */
         seq_rel = rec_seq();
     }
@@ -107,7 +111,7 @@ static void *realloc_common(unsigned op, void *old, size_t nmemb, size_t elem, s
             outcome = MLG_OUT_FAILED;
         uint64_t size = op == MLG_OP_REALLOCARRAY ? (overflow ? elem : total) : total;
         rec_record(t, op, outcome, rec_seq(), seq_rel, (uint64_t)(uintptr_t)old, nmemb, size,
-                 (uint64_t)(uintptr_t)p, 0);
+                   (uint64_t)(uintptr_t)p, 0, stack);
         rec_leave(t);
     }
     errno = saved;

@@ -50,7 +50,7 @@ MLG_EXPORT pid_t fork(void)
     in_fork = 0;
     if (pid != 0 && t) {
         rec_emit(t, MLG_OP_FORK, pid > 0 ? MLG_OUT_OK : MLG_OUT_FAILED, fork_seq, 0, 0, 0, 0, 0,
-                 pid);
+                 pid, 0);
         rec_leave(t);
     }
     return pid;
@@ -74,7 +74,7 @@ MLG_EXPORT pid_t _Fork(void)
             rec_after_fork_child(parent, gen, fork_seq);
     } else if (t) {
         rec_emit(t, MLG_OP_FORK, pid > 0 ? MLG_OUT_OK : MLG_OUT_FAILED, fork_seq, 0, 0, 0, 0, 0,
-                 pid);
+                 pid, 0);
         rec_leave(t);
     }
     return pid;

@@ -31,6 +31,8 @@ struct tstate {
     uint32_t inflight_depth;   /* rec_enter nesting */
     uint64_t proc_gen;         /* recorder generation that owns this state (changes at fork) */
     volatile uint64_t *slot;   /* this thread's in-flight slot in the spool header, or NULL */
+    uint32_t in_stack;         /* capturing a call stack: a nested hook records without one */
+    uintptr_t stack_top;       /* frame-pointer walks stop below this; 0 = not known yet */
 };
 
 struct recorder {
@@ -47,6 +49,8 @@ struct recorder {
     int trap_armed;                    /* MALLOG_TRAP: raise SIGTRAP at the first matching call */
     unsigned trap_op;                  /* 0 = any op */
     uint64_t trap_size, trap_seq;      /* UINT64_MAX = any */
+    uint32_t stack_depth;              /* MALLOG_STACKS: frames per allocation, 0 = no stacks */
+    int unwind_dwarf;                  /* MALLOG_UNWIND=dwarf (libunwind) rather than fp */
     char prefix[4096];                 /* absolute output prefix */
     char spool_path[4200];
     struct mlg_spool_header *hdr;      /* in window 0, mapped as long as the process lives */
@@ -64,7 +68,20 @@ extern __thread struct tstate *mlg_tls __attribute__((tls_model("initial-exec"))
 void rec_init(void) MLG_HIDDEN;
 struct tstate *rec_thread_slow(void) MLG_HIDDEN;
 void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64_t seq_rel,
-              uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result) MLG_HIDDEN;
+              uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result,
+              uint32_t stack) MLG_HIDDEN;
+uint8_t *rec_claim_chunk(uint32_t thread, uint32_t tid) MLG_HIDDEN;
+
+/* stacks.c: call sites (MALLOG_STACKS) */
+void rec_stacks_init(void) MLG_HIDDEN;
+void rec_stacks_after_fork(void) MLG_HIDDEN;
+uint32_t rec_stack_capture(struct tstate *t) MLG_HIDDEN;
+
+/* The call-site id of the allocation being recorded, 0 when stacks are off. */
+static inline uint32_t rec_stack_id(struct tstate *t)
+{
+    return __builtin_expect(mlg_rec.stack_depth != 0, 0) ? rec_stack_capture(t) : 0;
+}
 void rec_mark_end(unsigned end, int status, int known) MLG_HIDDEN;
 void rec_lock(void) MLG_HIDDEN;
 void rec_unlock(void) MLG_HIDDEN;
@@ -87,7 +104,8 @@ static inline struct tstate *rec_thread(void)
  * due, a hook nested in a signal handler) goes to rec_emit(). */
 static inline __attribute__((always_inline)) void
 rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64_t seq_rel,
-           uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result)
+           uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result,
+           uint32_t stack)
 {
     if (unlikely(mlg_rec.trap_armed))
         rec_trap_check(op, size, seq); /* before the record: the debugger sees the call itself */
@@ -99,7 +117,7 @@ rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64
         uint8_t buf[MLG_SPOOL_REC_MAX];
         struct mlg_spool_state saved = t->enc;
         unsigned len = mlg_spool_encode(buf, &t->enc, 0, op, outcome, seq, seq_rel, old_ptr, arg,
-                                        size, ptr, result);
+                                        size, ptr, result, stack);
         uint32_t pos = len;
         __asm__ volatile("xaddl %0, %1" : "+r"(pos), "+m"(t->cursor) : : "memory");
         if (likely(pos + len <= MLG_SPOOL_PAYLOAD)) {
@@ -120,7 +138,7 @@ rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         t->depth = 0;
     }
-    rec_emit(t, op, outcome, seq, seq_rel, old_ptr, arg, size, ptr, result);
+    rec_emit(t, op, outcome, seq, seq_rel, old_ptr, arg, size, ptr, result, stack);
 }
 
 static inline uint64_t rec_seq(void)
@@ -149,7 +167,7 @@ static inline void rec_event(struct tstate *t, unsigned op, unsigned outcome, ui
                              uint64_t size, uint64_t ptr, int64_t result)
 {
     rec_enter(t);
-    rec_emit(t, op, outcome, rec_seq(), 0, 0, arg, size, ptr, result);
+    rec_emit(t, op, outcome, rec_seq(), 0, 0, arg, size, ptr, result, 0);
     rec_leave(t);
 }
 

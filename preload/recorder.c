@@ -344,6 +344,30 @@ static void seal_chunk(uint8_t *chunk)
 
 static void pid_changed_without_atfork(void);
 
+/* Claims the next chunk of the spool for thread (a serial, or MLG_SPOOL_SITES_THREAD) and stamps
+ * it. NULL if the spool cannot grow. */
+uint8_t *rec_claim_chunk(uint32_t thread, uint32_t tid)
+{
+    rec_lock();
+    if (mlg_rec.win_base == NULL ||
+        (mlg_rec.next_chunk >= CHUNKS_PER_WINDOW && map_window(mlg_rec.win_index + 1) != 0)) {
+        rec_unlock();
+        return NULL;
+    }
+    uint8_t *chunk = mlg_rec.win_base + (size_t)mlg_rec.next_chunk * MLG_SPOOL_CHUNK;
+    mlg_rec.next_chunk++;
+    mlg_rec.hdr->chunks_claimed = mlg_rec.win_index * CHUNKS_PER_WINDOW + mlg_rec.next_chunk;
+    rec_unlock();
+    /* one call maps the chunk's 16 pages instead of 16 page faults on the hot path */
+    madvise(chunk, MLG_SPOOL_CHUNK, MLG_MADV_POPULATE_WRITE);
+    struct mlg_spool_chunk *c = (struct mlg_spool_chunk *)(void *)chunk;
+    c->thread = thread;
+    c->tid = tid;
+    c->time_ns = rec_now_ns();
+    __atomic_store_n(&c->magic, MLG_SPOOL_CHUNK_MAGIC, __ATOMIC_RELEASE);
+    return chunk;
+}
+
 /* Gives t a fresh chunk (outermost hook only). Returns 0, or -1 if the spool cannot grow.
  * The new chunk is claimed and stamped first and swapped in with a few stores, so a signal
  * handler's record is dropped only in that instant, never for the length of a syscall. */
@@ -357,23 +381,9 @@ static int roll_chunk(struct tstate *t)
         pid_changed_without_atfork();
         return t->chunk ? 0 : -1;
     }
-    rec_lock();
-    if (mlg_rec.win_base == NULL ||
-        (mlg_rec.next_chunk >= CHUNKS_PER_WINDOW && map_window(mlg_rec.win_index + 1) != 0)) {
-        rec_unlock();
+    uint8_t *chunk = rec_claim_chunk(t->serial, t->tid);
+    if (!chunk)
         return -1;
-    }
-    uint8_t *chunk = mlg_rec.win_base + (size_t)mlg_rec.next_chunk * MLG_SPOOL_CHUNK;
-    mlg_rec.next_chunk++;
-    mlg_rec.hdr->chunks_claimed = mlg_rec.win_index * CHUNKS_PER_WINDOW + mlg_rec.next_chunk;
-    rec_unlock();
-    /* one call maps the chunk's 16 pages instead of 16 page faults on the hot path */
-    madvise(chunk, MLG_SPOOL_CHUNK, MLG_MADV_POPULATE_WRITE);
-    struct mlg_spool_chunk *c = (struct mlg_spool_chunk *)(void *)chunk;
-    c->thread = t->serial;
-    c->tid = t->tid;
-    c->time_ns = rec_now_ns();
-    __atomic_store_n(&c->magic, MLG_SPOOL_CHUNK_MAGIC, __ATOMIC_RELEASE);
     t->chunk = NULL; /* a nested hook in the next few stores drops its record, never races us */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->cursor = 0;
@@ -411,13 +421,14 @@ static void count_lost(void)
 }
 
 void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64_t seq_rel,
-              uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result)
+              uint64_t old_ptr, uint64_t arg, uint64_t size, uint64_t ptr, int64_t result,
+              uint32_t stack)
 {
     uint8_t buf[MLG_SPOOL_REC_MAX];
     if (t->depth++ != 0) {
         /* Nested inside our own hook (a signal handler): absolute encoding, no chunk change. */
         unsigned len = mlg_spool_encode(buf, NULL, 1, op, outcome, seq, seq_rel, old_ptr, arg,
-                                        size, ptr, result);
+                                        size, ptr, result, stack);
         if (!commit(t, buf, len))
             count_lost();
         t->depth--;
@@ -439,7 +450,7 @@ void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uin
         }
         t->since_time++;
         unsigned len = mlg_spool_encode(buf, &t->enc, 0, op, outcome, seq, seq_rel, old_ptr, arg,
-                                        size, ptr, result);
+                                        size, ptr, result, stack);
         if (likely(commit(t, buf, len))) {
             t->depth--;
             errno = saved_errno;
@@ -573,6 +584,7 @@ void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t for
     mlg_rec.pid = (pid_t)syscall(SYS_getpid);
     mlg_rec.proc_gen++;
     mlg_rec.next_serial = 0;
+    rec_stacks_after_fork();
     struct tstate *t = mlg_tls;
     if (t)
         t->chunk = NULL;
@@ -713,6 +725,9 @@ void rec_init(void)
     mlg_rec.follow = (int)env_uint("MALLOG_FOLLOW", 1, 0, 1);
     mlg_rec.time_every = (uint32_t)env_uint("MALLOG_TIME_EVERY", 256, 1, 1u << 30);
     parse_trap();
+    mlg_rec.stack_depth = (uint32_t)env_uint("MALLOG_STACKS", 0, 0, MLG_STACK_DEPTH_MAX);
+    const char *unwind = env_get("MALLOG_UNWIND");
+    mlg_rec.unwind_dwarf = !unwind || strcmp(unwind, "fp") != 0;
     const char *out = env_get("MALLOG_OUT");
     if (is_mallog_cli() || env_uint("MALLOG_DISABLE", 0, 0, 1)) {
         disable();
@@ -741,6 +756,7 @@ void rec_init(void)
         mlg_rec.hdr->parent_pid = (uint64_t)mlg_rec.pid;
         mlg_rec.hdr->parent_gen = hinted ? exec_from : mlg_rec.exec_gen - 1;
     }
+    rec_stacks_init();
     __atomic_store_n(&mlg_rec.state, REC_ACTIVE, __ATOMIC_RELEASE);
 }
 

@@ -537,17 +537,17 @@ static void test_pack_spool(void **state)
     uint8_t *c0 = spool_chunk(&b, 0), *c1 = spool_chunk(&b, 1);
     struct mlg_spool_state s0 = {0}, s1 = {0};
     size_t o0 = 0, o1 = 0;
-    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 64, 0xA000, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 64, 0xA000, 0, 0);
     o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_REALLOC, MLG_OUT_MOVED, 5, 2, 0xA000, 0, 128,
-                           0xB000, 0);
-    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 8, 0, 0, 0, 0, 0xB000, 0);
-    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 32, 0xA000, 0);
-    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0xA000, 0);
-    o1 += mlg_spool_encode(c1 + o1, NULL, 1, MLG_OP_MALLOC, MLG_OUT_OK, 7, 0, 0, 0, 16, 0xC000, 0);
-    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 6, 0, 0, 0, 0, 0xD000, 0);
+                           0xB000, 0, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 8, 0, 0, 0, 0, 0xB000, 0, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 32, 0xA000, 0, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0xA000, 0, 0);
+    o1 += mlg_spool_encode(c1 + o1, NULL, 1, MLG_OP_MALLOC, MLG_OUT_OK, 7, 0, 0, 0, 16, 0xC000, 0, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 6, 0, 0, 0, 0, 0xD000, 0, 0);
     /* a hole: a record whose tag never got written (the process died mid-record) */
     uint8_t hole[MLG_SPOOL_REC_MAX];
-    unsigned hl = mlg_spool_encode(hole, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 9, 0, 0, 0, 8, 0xE000, 0);
+    unsigned hl = mlg_spool_encode(hole, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 9, 0, 0, 0, 8, 0xE000, 0, 0);
     memcpy(c1 + o1 + 1, hole + 1, hl - 1);
     const char *spool = tmp_path("p.77.0.spool"), *out = tmp_path("p.77.mlog");
     spit(spool, b.map, b.size);
@@ -599,10 +599,10 @@ static void test_pack_online(void **state)
     h->threads_started = 2;
     struct mlg_spool_state s0 = {0}, s1 = {0};
     size_t o0 = 0, o1 = 0;
-    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 8, 0x100, 0);
-    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 2, 0, 0, 0, 8, 0x200, 0);
-    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 5, 0, 0, 0, 0, 0x100, 0);
-    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 8, 0x300, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 8, 0x100, 0, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 2, 0, 0, 0, 8, 0x200, 0, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 5, 0, 0, 0, 0, 0x100, 0, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 8, 0x300, 0, 0);
     *mlg_spool_slot(h, 1) = 4 + 1; /* thread 1 took 4 and has not published it */
     const char *spool = tmp_path("q.78.0.spool"), *out = tmp_path("q.78.mlog");
     spit(spool, b.map, b.size);
@@ -617,7 +617,7 @@ static void test_pack_online(void **state)
     assert_int_equal(progress, 0);
     /* thread 1 publishes 4 and leaves its hook */
     uint8_t rec[MLG_SPOOL_REC_MAX];
-    unsigned len = mlg_spool_encode(rec, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0);
+    unsigned len = mlg_spool_encode(rec, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0, 0);
     FILE *f = fopen(spool, "r+b");
     assert_non_null(f);
     fseek(f, (long)(2 * MLG_SPOOL_CHUNK + sizeof(struct mlg_spool_chunk) + o1), SEEK_SET);

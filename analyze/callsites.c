@@ -1,0 +1,464 @@
+/* callsites.c - `mallog stats LOG --by site|stack` and `--folded=allocs|bytes|leaks`: what each
+ * call site allocates, how much of the peak it holds, what it leaks and how much of it is
+ * temporary; folded stacks for flame graphs.
+ *
+ * Two streaming passes: the first finds the event at which live requested bytes peak, the second
+ * attributes every block to the stack of the call that allocated it (a realloc re-attributes the
+ * block to the realloc's stack, as heaptrack does) and takes the per-stack live bytes at that
+ * event. Stacks are grouped into sites by their first frame outside the C runtime, symbolized
+ * offline (lib/sites.c). Memory: one record per live block plus one row per stack.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "callsites.h"
+
+struct block {
+    uint64_t size, born;
+    uint32_t stack;
+    uint32_t next_free;
+};
+
+struct row {
+    uint64_t allocs, bytes, live_bytes, live_blocks, peak_bytes, peak_blocks;
+    uint64_t temp_blocks, temp_bytes;
+    uint32_t stacks; /* stacks folded into this row (sites) */
+    uint32_t first_stack;
+    char *name;
+};
+
+struct pass {
+    struct mlg_addrmap *live; /* ptr -> index in blocks */
+    struct block *blocks;
+    uint32_t nblocks, cap, free_head;
+    struct row *rows; /* by stack id; [0] = allocations without a stack */
+    uint32_t nrows;
+    uint64_t temporary_events;
+    uint64_t live_bytes, peak, peak_event;
+    int snapshot_done;
+    uint64_t snapshot_at; /* the peak event index, from the first pass */
+};
+
+static int born(struct pass *p, const struct mlg_event *ev)
+{
+    uint32_t i;
+    if (p->free_head != UINT32_MAX) {
+        i = p->free_head;
+        p->free_head = p->blocks[i].next_free;
+    } else {
+        if (p->nblocks == p->cap) {
+            uint32_t cap = p->cap ? p->cap * 2 : 4096;
+            struct block *b = realloc(p->blocks, (size_t)cap * sizeof *b);
+            if (!b)
+                return -1;
+            p->blocks = b;
+            p->cap = cap;
+        }
+        i = p->nblocks++;
+    }
+    uint32_t stack = ev->stack < p->nrows ? ev->stack : 0;
+    p->blocks[i] = (struct block){ev->size, ev->index, stack, UINT32_MAX};
+    uint64_t old;
+    if (mlg_addrmap_get(p->live, ev->ptr, &old)) { /* an anomaly; forget the older block */
+        p->live_bytes -= p->blocks[old].size;
+        p->rows[p->blocks[old].stack].live_bytes -= p->blocks[old].size;
+        p->rows[p->blocks[old].stack].live_blocks--;
+    }
+    if (mlg_addrmap_put(p->live, ev->ptr, i) < 0)
+        return -1;
+    struct row *r = &p->rows[stack];
+    r->allocs++;
+    r->bytes += ev->size;
+    r->live_bytes += ev->size;
+    r->live_blocks++;
+    p->live_bytes += ev->size;
+    if (p->live_bytes > p->peak) {
+        p->peak = p->live_bytes;
+        p->peak_event = ev->index;
+    }
+    return 0;
+}
+
+static void died(struct pass *p, uint64_t ptr, uint64_t index)
+{
+    uint64_t i;
+    if (!ptr || !mlg_addrmap_del(p->live, ptr, &i))
+        return; /* inherited from a fork parent, or an anomaly */
+    struct block *b = &p->blocks[i];
+    struct row *r = &p->rows[b->stack];
+    r->live_bytes -= b->size;
+    r->live_blocks--;
+    p->live_bytes -= b->size;
+    if (index - b->born <= p->temporary_events) {
+        r->temp_blocks++;
+        r->temp_bytes += b->size;
+    }
+    b->next_free = p->free_head;
+    p->free_head = (uint32_t)i;
+}
+
+static int apply(struct pass *p, const struct mlg_event *ev)
+{
+    switch (mlg_op_kind(ev->op)) {
+    case 'A':
+        return ev->ptr && ev->outcome == MLG_OUT_OK ? born(p, ev) : 0;
+    case 'F':
+        died(p, ev->op == MLG_OP_FREE ? ev->ptr : ev->old_ptr, ev->index);
+        return 0;
+    case 'R':
+        if (ev->outcome == MLG_OUT_FAILED || ev->outcome == MLG_OUT_OVERFLOW)
+            return 0;
+        if (ev->outcome != MLG_OUT_OLD_RELEASED)
+            died(p, ev->old_ptr, ev->index);
+        return ev->ptr ? born(p, ev) : 0;
+    default:
+        return 0;
+    }
+}
+
+static void snapshot(struct pass *p)
+{
+    for (uint32_t i = 0; i < p->nrows; i++) {
+        p->rows[i].peak_bytes = p->rows[i].live_bytes;
+        p->rows[i].peak_blocks = p->rows[i].live_blocks;
+    }
+    p->snapshot_done = 1;
+}
+
+static int run_pass(struct pass *p, const char *path, struct mlg_error *err)
+{
+    struct mlg_reader *r;
+    int rc = mlg_reader_open(&r, path, NULL, err);
+    if (rc)
+        return rc;
+    struct mlg_event ev;
+    int n;
+    while ((n = mlg_reader_next(r, &ev)) > 0) {
+        if (apply(p, &ev) != 0) {
+            n = -MLG_E_NOMEM;
+            break;
+        }
+        if (!p->snapshot_done && ev.index == p->snapshot_at)
+            snapshot(p);
+    }
+    *err = *mlg_reader_error(r);
+    if (n == -MLG_E_NOMEM)
+        err->code = MLG_E_NOMEM;
+    mlg_reader_close(r);
+    return err->code;
+}
+
+static void pass_reset(struct pass *p)
+{
+    mlg_addrmap_free(p->live);
+    p->live = NULL;
+    p->nblocks = 0;
+    p->free_head = UINT32_MAX;
+    memset(p->rows, 0, (size_t)p->nrows * sizeof *p->rows);
+    p->live_bytes = 0;
+    p->peak = 0;
+    p->snapshot_done = 0;
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return x->allocs < y->allocs ? 1 : x->allocs > y->allocs ? -1 : strcmp(x->name, y->name);
+}
+
+static void add_row(struct row *into, const struct row *r)
+{
+    into->allocs += r->allocs;
+    into->bytes += r->bytes;
+    into->live_bytes += r->live_bytes;
+    into->live_blocks += r->live_blocks;
+    into->peak_bytes += r->peak_bytes;
+    into->peak_blocks += r->peak_blocks;
+    into->temp_blocks += r->temp_blocks;
+    into->temp_bytes += r->temp_bytes;
+    into->stacks++;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    const struct row *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
+/* Sites: rows of stacks with the same site frame name, merged. Returns the merged rows. */
+static struct row *group_sites(struct row *rows, uint32_t n, uint32_t *out_n)
+{
+    struct row **order = malloc((size_t)n * sizeof *order);
+    struct row *sites = calloc(n ? n : 1, sizeof *sites);
+    uint32_t m = 0;
+    if (!order || !sites) {
+        free(order);
+        free(sites);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = &rows[i];
+    qsort(order, n, sizeof *order, cmp_names);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!order[i]->allocs)
+            continue;
+        if (m == 0 || strcmp(sites[m - 1].name, order[i]->name) != 0) {
+            sites[m].name = order[i]->name;
+            sites[m].first_stack = order[i]->first_stack;
+            m++;
+        }
+        add_row(&sites[m - 1], order[i]);
+    }
+    free(order);
+    *out_n = m;
+    return sites;
+}
+
+static void print_frames(FILE *f, const struct mlg_sites *sites, uint32_t id, const char *indent)
+{
+    const uint64_t *pcs;
+    uint32_t depth;
+    char buf[1024];
+    if (!mlg_sites_stack(sites, id, &pcs, &depth))
+        return;
+    for (uint32_t i = 0; i < depth; i++)
+        fprintf(f, "%s%s\n", indent, mlg_sites_frame_name(sites, pcs[i], buf, sizeof buf));
+}
+
+static void print_text(FILE *f, const struct callsites_opts *o, const struct mlg_sites *sites,
+                       struct row *rows, uint32_t n, uint64_t total_allocs, uint64_t total_bytes,
+                       uint64_t peak, uint64_t peak_event)
+{
+    char b1[32], b2[32], b3[32], b4[32];
+    fprintf(f, "%-8s %6s %11s %6s %11s %6s %18s %9s  %s\n", "allocs", "%", "bytes", "%",
+            "at peak", "%", "leaked (blocks)", "temporary", o->by_stack ? "stack" : "site");
+    for (uint32_t i = 0; i < n && i < o->top; i++) {
+        const struct row *r = &rows[i];
+        char leak[48];
+        snprintf(leak, sizeof leak, "%s (%" PRIu64 ")",
+                 mlg_format_size(r->live_bytes, b3, sizeof b3), r->live_blocks);
+        fprintf(f, "%-8" PRIu64 " %5.1f%% %11s %5.1f%% %11s %5.1f%% %18s %9" PRIu64 "  %s\n",
+                r->allocs, total_allocs ? 100.0 * (double)r->allocs / (double)total_allocs : 0,
+                mlg_format_size(r->bytes, b1, sizeof b1),
+                total_bytes ? 100.0 * (double)r->bytes / (double)total_bytes : 0,
+                mlg_format_size(r->peak_bytes, b2, sizeof b2),
+                peak ? 100.0 * (double)r->peak_bytes / (double)peak : 0, leak, r->temp_blocks,
+                r->name);
+        if (o->by_stack)
+            print_frames(f, sites, r->first_stack, "    ");
+    }
+    if (n > o->top)
+        fprintf(f, "... %u more (--top N)\n", n - o->top);
+    uint64_t leaked = 0, leaked_blocks = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        leaked += rows[i].live_bytes;
+        leaked_blocks += rows[i].live_blocks;
+    }
+    fprintf(f, "peak live requested: %s at event %" PRIu64 "; live at the end: %s in %" PRIu64
+               " blocks\n", mlg_format_size(peak, b4, sizeof b4), peak_event,
+            mlg_format_size(leaked, b3, sizeof b3), leaked_blocks);
+}
+
+static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg_sites *sites,
+                       struct row *rows, uint32_t n, uint64_t peak, uint64_t peak_event)
+{
+    fprintf(f, "{\"by\":\"%s\",\"stacks\":%u,\"peak_live_requested\":%" PRIu64
+               ",\"peak_event\":%" PRIu64 ",\"%s\":[",
+            o->by_stack ? "stack" : "site", mlg_sites_stack_count(sites), peak, peak_event,
+            o->by_stack ? "stacks_table" : "sites");
+    for (uint32_t i = 0; i < n && i < o->top; i++) {
+        const struct row *r = &rows[i];
+        struct mlg_frame_info fi = {0};
+        uint64_t pc = r->first_stack ? mlg_sites_site_pc(sites, r->first_stack) : 0;
+        if (pc)
+            mlg_sites_frame(sites, pc, &fi);
+        fprintf(f, "%s{\"site\":", i ? "," : "");
+        json_str(f, r->name);
+        fprintf(f, ",\"function\":");
+        json_str(f, fi.function ? fi.function : "");
+        fprintf(f, ",\"file\":");
+        json_str(f, fi.file ? fi.file : "");
+        fprintf(f, ",\"line\":%u,\"module\":", fi.line);
+        json_str(f, fi.module ? fi.module : "");
+        fprintf(f, ",\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
+                   ",\"peak_blocks\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64
+                   ",\"leaked_bytes\":%" PRIu64 ",\"temporary_blocks\":%" PRIu64
+                   ",\"temporary_bytes\":%" PRIu64 ",\"stacks\":%u",
+                r->allocs, r->bytes, r->peak_bytes, r->peak_blocks, r->live_blocks, r->live_bytes,
+                r->temp_blocks, r->temp_bytes, r->stacks);
+        if (o->by_stack && r->first_stack) {
+            const uint64_t *pcs;
+            uint32_t depth;
+            char buf[1024];
+            fprintf(f, ",\"frames\":[");
+            if (mlg_sites_stack(sites, r->first_stack, &pcs, &depth))
+                for (uint32_t k = 0; k < depth; k++) {
+                    fprintf(f, "%s", k ? "," : "");
+                    json_str(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
+                }
+            fprintf(f, "]");
+        }
+        fprintf(f, "}");
+    }
+    fprintf(f, "]}\n");
+}
+
+/* "outermost;...;innermost value", one line per stack, the format flamegraph.pl and speedscope
+ * read. Frames are function names (module+offset without symbols). */
+static void print_folded(FILE *f, const struct callsites_opts *o, const struct mlg_sites *sites,
+                         const struct row *rows, uint32_t n)
+{
+    char buf[1024];
+    for (uint32_t id = 0; id < n; id++) {
+        const struct row *r = &rows[id];
+        uint64_t v = o->folded == FOLDED_ALLOCS ? r->allocs
+                   : o->folded == FOLDED_BYTES  ? r->bytes : r->live_bytes;
+        if (!v)
+            continue;
+        const uint64_t *pcs;
+        uint32_t depth;
+        if (id == 0 || !mlg_sites_stack(sites, id, &pcs, &depth) || depth == 0) {
+            fprintf(f, "[no stack] %" PRIu64 "\n", v);
+            continue;
+        }
+        for (uint32_t k = depth; k-- > 0;) {
+            struct mlg_frame_info fi;
+            mlg_sites_frame(sites, pcs[k], &fi);
+            if (fi.function)
+                snprintf(buf, sizeof buf, "%s", fi.function);
+            else
+                snprintf(buf, sizeof buf, "%s+0x%" PRIx64, fi.module, fi.offset);
+            for (char *c = buf; *c; c++)
+                if (*c == ';' || *c == '\n')
+                    *c = ':'; /* the separators of the format */
+            fprintf(f, "%s%s", buf, k ? ";" : " ");
+        }
+        fprintf(f, "%" PRIu64 "\n", v);
+    }
+}
+
+int callsites_report(const char *path, const struct callsites_opts *o, FILE *out)
+{
+    struct mlg_sites *sites = NULL;
+    struct mlg_error err;
+    char ebuf[512];
+    int rc = mlg_sites_load(&sites, path, &err);
+    if (rc && !sites) {
+        cli_log_error("stats", path, &err);
+        return EXIT_ERROR;
+    }
+    if (rc)
+        cli_log_error("stats", path, &err); /* keep the definitions before the damage */
+    if (mlg_sites_stack_count(sites) == 0)
+        fprintf(stderr, "mallog stats: %s has no call stacks (record with `mallog record "
+                        "--stacks`): every allocation falls under [no stack]\n", path);
+    if (mlg_sites_symbolize(sites) != 0)
+        fprintf(stderr, "mallog stats: some frames could not be symbolized (addr2line missing, or "
+                        "a module file changed since the recording)\n");
+    struct pass p = {0};
+    p.nrows = mlg_sites_stack_count(sites) + 1;
+    p.rows = calloc(p.nrows, sizeof *p.rows);
+    p.temporary_events = o->temporary_events;
+    p.free_head = UINT32_MAX;
+    p.snapshot_at = UINT64_MAX;
+    int result = EXIT_ERROR;
+    if (!p.rows || !(p.live = mlg_addrmap_new(NULL)))
+        goto out;
+    rc = run_pass(&p, path, &err);
+    uint64_t peak = p.peak, peak_event = p.peak_event;
+    pass_reset(&p);
+    if (!(p.live = mlg_addrmap_new(NULL)))
+        goto out;
+    p.snapshot_at = peak ? peak_event : UINT64_MAX;
+    rc = run_pass(&p, path, &err);
+    if (rc && rc != MLG_E_TRUNCATED)
+        fprintf(stderr, "mallog stats: %s: %s (the report covers the events before it)\n", path,
+                mlg_error_format(&err, ebuf, sizeof ebuf));
+    if (rc == MLG_E_NOMEM)
+        goto out;
+    uint64_t total_allocs = 0, total_bytes = 0;
+    for (uint32_t i = 0; i < p.nrows; i++) {
+        total_allocs += p.rows[i].allocs;
+        total_bytes += p.rows[i].bytes;
+        p.rows[i].first_stack = i;
+        p.rows[i].stacks = 1;
+    }
+    if (o->folded) {
+        print_folded(out, o, sites, p.rows, p.nrows);
+        result = 0;
+        goto out;
+    }
+    /* names: the stack's site frame (by site) or its innermost frame (by stack) */
+    char buf[1024];
+    for (uint32_t i = 0; i < p.nrows; i++) {
+        uint64_t pc = i ? mlg_sites_site_pc(sites, i) : 0;
+        const char *name = pc ? mlg_sites_frame_name(sites, pc, buf, sizeof buf) : "[no stack]";
+        if (o->by_stack && i) {
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " #%u", i);
+            name = buf;
+        }
+        if (!(p.rows[i].name = strdup(name)))
+            goto out;
+    }
+    struct row *shown = p.rows;
+    uint32_t nshown = p.nrows;
+    struct row *grouped = NULL;
+    if (!o->by_stack) {
+        if (!(grouped = group_sites(p.rows, p.nrows, &nshown)))
+            goto out;
+        shown = grouped;
+    } else {
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < p.nrows; i++) {
+            if (p.rows[i].allocs) {
+                shown[m++] = p.rows[i]; /* the name moves with its row */
+            } else {
+                free(p.rows[i].name);
+                p.rows[i].name = NULL;
+            }
+        }
+        for (uint32_t i = m; i < p.nrows; i++)
+            shown[i].name = NULL;
+        nshown = m;
+    }
+    qsort(shown, nshown, sizeof *shown, cmp_rows);
+    if (o->json)
+        print_json(out, o, sites, shown, nshown, peak, peak_event);
+    else
+        print_text(out, o, sites, shown, nshown, total_allocs, total_bytes, peak, peak_event);
+    free(grouped);
+    result = 0;
+out:
+    if (p.rows)
+        for (uint32_t i = 0; i < p.nrows; i++)
+            free(p.rows[i].name);
+    free(p.rows);
+    free(p.blocks);
+    mlg_addrmap_free(p.live);
+    mlg_sites_free(sites);
+    if (result != 0 && rc == 0)
+        fprintf(stderr, "mallog stats: out of memory\n");
+    return result;
+}
