@@ -17,6 +17,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static struct {
     } known[MAX_MODULES];
     uint32_t nknown;
     char *maps;
+    unsigned long long scanned_adds; /* objects the loader had loaded at our last scan, + 1 */
 } st;
 
 static void sites_lock(void)
@@ -98,6 +100,7 @@ void rec_stacks_after_fork(void)
     if (st.table)
         madvise(st.table, (size_t)TABLE_SLOTS * sizeof *st.table, MADV_DONTNEED);
     st.ids = st.modules = st.nknown = 0;
+    st.scanned_adds = 0;
     st.chunk = NULL;
     st.used = 0;
 }
@@ -264,16 +267,36 @@ static void scan_maps(void)
     }
 }
 
+static int loader_adds(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    *(unsigned long long *)data = info->dlpi_adds;
+    return 1; /* the count is on every object: one is enough */
+}
+
+/* A frame outside every known module: rescan the mappings, but only if the loader has loaded
+ * something since the last scan (frames in JIT code or garbage from a frame-pointer walk would
+ * otherwise cost a read of /proc/self/maps each). */
+static void cover(const uint64_t *pcs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!covered(pcs[i])) {
+            unsigned long long adds = 0;
+            dl_iterate_phdr(loader_adds, &adds);
+            if (adds + 1 != st.scanned_adds) {
+                scan_maps();
+                st.scanned_adds = adds + 1;
+            }
+            return;
+        }
+}
+
 static uint32_t publish_stack(const uint64_t *pcs, unsigned n)
 {
     sites_lock();
     uint32_t id = ID_FAILED;
     if (st.ids < TABLE_LIMIT) {
-        for (unsigned i = 0; i < n; i++)
-            if (!covered(pcs[i])) {
-                scan_maps(); /* a library loaded since the last look */
-                break;
-            }
+        cover(pcs, n);
         uint32_t len = 8 + 8 * n;
         uint8_t *e = site_space(len);
         if (e) {
