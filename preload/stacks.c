@@ -88,7 +88,10 @@ void rec_stacks_init(void)
         return;
     }
     st.table = t;
-#ifndef MLG_WITH_LIBUNWIND
+#ifdef MLG_WITH_LIBUNWIND
+    /* one cache of unwind info per thread: no lock shared by threads that allocate at once */
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+#else
     mlg_rec.unwind_dwarf = 0;
 #endif
 }
