@@ -371,7 +371,7 @@ int callsites_report(const char *path, const struct callsites_opts *o, FILE *out
     }
     if (rc)
         cli_log_error("stats", path, &err); /* keep the definitions before the damage */
-    if (mlg_sites_stack_count(sites) == 0)
+    if (mlg_sites_stack_count(sites) == 0 && cli_verbosity >= 1)
         fprintf(stderr, "mallog stats: %s has no call stacks (record with `mallog record "
                         "--stacks`): every allocation falls under [no stack]\n", path);
     if (mlg_sites_symbolize(sites) != 0)

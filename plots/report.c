@@ -44,6 +44,7 @@ struct report {
     struct alloc_sum allocs[PLOTS_MAX_ALLOCS];
     int nallocs;
     char *stats; /* stats.json text or NULL */
+    char *sites; /* sites.json (stats --by site) of a log recorded with --stacks, or NULL */
     char prog[256];
     struct plot_opts popts;
     int chart_ok[PLOT_COUNT];
@@ -693,6 +694,44 @@ static void write_tsv_table(FILE *f, const char *dir, const char *file, int max_
     fclose(in);
 }
 
+/* The call sites that allocate most (logs recorded with --stacks). */
+static void write_sites_table(FILE *f, const struct report *r)
+{
+    int n = r->sites ? json_array_len(r->sites, "sites") : -1;
+    if (n <= 0)
+        return;
+    fprintf(f, "<h2 id=\"sites\">Call sites</h2>\n<p>Who allocates: each call site's allocations, "
+               "its bytes, its share of live bytes at the peak, what it still holds at exit and "
+               "how many of its blocks were temporary. <a href=\"sites.json\">sites.json</a>; "
+               "<code>mallog stats LOG --by stack</code> shows whole stacks, "
+               "<code>--folded</code> feeds flame graphs.</p>\n<table>\n<tr><th>site</th>"
+               "<th>allocations</th><th>bytes</th><th>at peak</th><th>still live at exit</th>"
+               "<th>temporary</th></tr>\n");
+    for (int k = 0; k < n; k++) {
+        char p[64], name[1024] = "";
+        uint64_t allocs = 0, bytes = 0, peak = 0, leaked = 0, leaked_blocks = 0, temp = 0;
+        snprintf(p, sizeof p, "sites[%d].site", k);
+        json_string(r->sites, p, name, sizeof name);
+        snprintf(p, sizeof p, "sites[%d].allocs", k);
+        json_u64(r->sites, p, &allocs);
+        snprintf(p, sizeof p, "sites[%d].bytes", k);
+        json_u64(r->sites, p, &bytes);
+        snprintf(p, sizeof p, "sites[%d].peak_bytes", k);
+        json_u64(r->sites, p, &peak);
+        snprintf(p, sizeof p, "sites[%d].leaked_bytes", k);
+        json_u64(r->sites, p, &leaked);
+        snprintf(p, sizeof p, "sites[%d].leaked_blocks", k);
+        json_u64(r->sites, p, &leaked_blocks);
+        snprintf(p, sizeof p, "sites[%d].temporary_blocks", k);
+        json_u64(r->sites, p, &temp);
+        fprintf(f, "<tr><td><code>");
+        cli_xml_escape(f, name);
+        fprintf(f, "</code></td><td>%s</td><td>%s</td><td>%s</td><td>%s in %s blocks</td><td>%s</td></tr>\n",
+                N(allocs), B(bytes), B(peak), B(leaked), N(leaked_blocks), N(temp));
+    }
+    fprintf(f, "</table>\n");
+}
+
 static int write_html(struct report *r)
 {
     char path[4200], jpath[4200];
@@ -774,6 +813,7 @@ static int write_html(struct report *r)
     write_chart(f, r, PLOT_cumulative, "Requested bytes", "cumulative",
                 "Cumulative counts every request in full (a realloc from 8 MB to 8 MB + 90 B "
                 "adds 8 MB); compensated counts only the growth.");
+    write_sites_table(f, r);
     fprintf(f, "<h2 id=\"leaks\">Still live at exit</h2>\n");
     if (plots_tsv_rows(r->dir, "leaks.tsv") > 0)
         write_tsv_table(f, r->dir, "leaks.tsv", 20);
@@ -941,6 +981,21 @@ int cmd_report(int argc, char **argv)
                                  : "the report has no analysis");
         }
     }
+    /* 2b. call sites, when the log has stacks */
+    {
+        char *av[] = {"stats", r->logpath, "--by", "site", "--json", "--top", "15", NULL};
+        char out[4200];
+        snprintf(out, sizeof out, "%s/sites.json", r->dir);
+        if (run_self(r, "call sites", av, out) == 0) {
+            r->sites = read_in(r->dir, "sites.json");
+            uint64_t stacks = 0;
+            if (r->sites && (json_u64(r->sites, "stacks", &stacks) != 0 || stacks == 0)) {
+                free(r->sites);
+                r->sites = NULL;
+                unlink(out);
+            }
+        }
+    }
     plots_default_title(r->dir, r->prog, sizeof r->prog);
     /* 3. holes of the allocators with the most bytes in holes */
     for (long k = 0; k < nholes; k++) {
@@ -1047,6 +1102,7 @@ out:
     for (int i = 0; i < r->nallocs; i++)
         free(r->allocs[i].holes);
     free(r->stats);
+    free(r->sites);
     free(r);
     return rc;
 }
