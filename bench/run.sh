@@ -4,7 +4,7 @@
 #   - recording overhead: `mallog record` wall / plain wall, on a malloc-bound program (10M calls)
 #     and on a real program (python3), plus the traced process alone (without packing)
 #   - compressed bytes per event
-#   - the same for heaptrack when it is installed
+#   - the same with --stacks (call stacks per allocation), and for heaptrack when it is installed
 #   - replay and analysis throughput (bench/replay.sh, bench/analyze.sh when present)
 # Usage: bench/run.sh MALLOG PRELOAD   (RUNS=N to change the number of rounds, default 5)
 set -euo pipefail
@@ -86,6 +86,20 @@ if command -v heaptrack > /dev/null; then
         env PYTHONMALLOC=malloc heaptrack -o "$W/rec.ht" "$PY" -c "$PYPROG"
 fi
 echo
+echo "### Call stacks (--stacks): the same workloads, every allocation with its stack"
+echo
+echo "| workload | plain | recorded | ratio |"
+echo "|---|---|---|---|"
+ratio "churn $CALLS calls: mallog record --stacks (libunwind)" "$ROOT/build/bench/churn" "$CALLS" -- \
+    "$MALLOG" -q record --stacks -o "$W/rec" -- "$ROOT/build/bench/churn" "$CALLS"
+ratio "churn $CALLS calls: mallog record --stacks --unwind=fp" "$ROOT/build/bench/churn" "$CALLS" -- \
+    "$MALLOG" -q record --stacks --unwind=fp -o "$W/rec" -- "$ROOT/build/bench/churn" "$CALLS"
+ratio "python3 (pymalloc): mallog record --stacks" "$PY" -c "$PYPROG" -- \
+    "$MALLOG" -q record --stacks -o "$W/rec" -- "$PY" -c "$PYPROG"
+ratio "python3 with PYTHONMALLOC=malloc: mallog record --stacks" \
+    env PYTHONMALLOC=malloc "$PY" -c "$PYPROG" -- \
+    env PYTHONMALLOC=malloc "$MALLOG" -q record --stacks -o "$W/rec" -- "$PY" -c "$PYPROG"
+echo
 echo "### Log size"
 echo
 echo "| workload | events | log bytes | bytes/event |"
@@ -106,6 +120,11 @@ l=$(ls -S "$W"/size.pym.*.mlog | head -n1)
 ev=$("$MALLOG" info "$l" | sed -n 's/^events: *\([0-9]*\).*/\1/p')
 by=$(stat -c %s "$l")
 printf '| python3 (PYTHONMALLOC=malloc) | %s | %s | %.2f |\n' "$ev" "$by" "$(echo "scale=4; $by / $ev" | bc)"
+PYTHONMALLOC=malloc "$MALLOG" -q record --stacks -o "$W/size.pys" -- "$PY" -c "$PYPROG" > /dev/null
+l=$(ls -S "$W"/size.pys.*.mlog | head -n1)
+ev=$("$MALLOG" info "$l" | sed -n 's/^events: *\([0-9]*\).*/\1/p')
+by=$(stat -c %s "$l")
+printf '| python3 (PYTHONMALLOC=malloc), --stacks | %s | %s | %.2f |\n' "$ev" "$by" "$(echo "scale=4; $by / $ev" | bc)"
 if command -v heaptrack > /dev/null; then
     heaptrack -o "$W/size.ht" "$ROOT/build/bench/churn" "$CALLS" > /dev/null 2>&1 || true
     f=$(ls "$W"/size.ht* 2> /dev/null | head -n1)
