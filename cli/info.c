@@ -138,6 +138,13 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
            "\n", s->events, s->events ? (double)s->file_size / (double)s->events : 0.0,
            s->first_seq, s->last_seq, s->trailer ? s->trailer->lost_events : 0);
     printf("threads:    %" PRIu64 "\n", s->trailer ? s->trailer->threads : s->threads_seen);
+    struct mlg_sites *sites = NULL;
+    struct mlg_error serr;
+    mlg_sites_load(&sites, path, &serr); /* damage is reported below, from the events */
+    if (sites && mlg_sites_stack_count(sites))
+        printf("stacks:     %u distinct call stacks in %u modules (mallog stats --by site)\n",
+               mlg_sites_stack_count(sites), mlg_sites_module_count(sites));
+    mlg_sites_free(sites);
     printf("duration:   %.3f s\n", (double)s->last_time / 1e9);
     printf("ops:        %-20s %12s %10s %16s\n", "", "calls", "failed", "bytes requested");
     for (int op = 1; op < MLG_OP_COUNT; op++) {

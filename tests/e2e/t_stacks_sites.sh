@@ -35,6 +35,8 @@ assert s["file"].endswith("sites.c") and s["line"] > 0, s' $unwind.json || die "
     expect_eq "$unwind allocations without a stack" "$nostack" 0
 done
 
+"$MALLOG" info "$(only_log dwarf)" | grep -qE '^stacks: +6 distinct call stacks' || die "info: stacks line"
+
 # the text report and folded stacks name the leak's whole path
 "$MALLOG" stats "$(only_log dwarf)" --by site | grep -E '^7 .* leak_records \(sites\.c:[0-9]+\)$' ||
     die "text report: no leak_records row"
