@@ -429,7 +429,21 @@ static struct tstream *stream_of(struct mlg_packer *pk, uint32_t thread)
     return s;
 }
 
-/* Hands newly claimed chunks to their threads' streams. */
+static int append_chunk(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t chunk)
+{
+    if (*n == *cap) {
+        uint32_t c = *cap ? *cap * 2 : 8;
+        uint32_t *l = realloc(*list, c * sizeof *l);
+        if (!l)
+            return -1;
+        *list = l;
+        *cap = c;
+    }
+    (*list)[(*n)++] = chunk;
+    return 0;
+}
+
+/* Hands newly claimed chunks to their threads' streams, call-site chunks to their list. */
 static int scan_chunks(struct mlg_packer *pk, int final)
 {
     uint32_t claimed = __atomic_load_n(&spool_header(pk)->chunks_claimed, __ATOMIC_ACQUIRE);
@@ -448,29 +462,14 @@ static int scan_chunks(struct mlg_packer *pk, int final)
             continue;
         }
         if (c->thread == MLG_SPOOL_SITES_THREAD) {
-            if (pk->nsite_chunks == pk->site_chunks_cap) {
-                uint32_t cap = pk->site_chunks_cap ? pk->site_chunks_cap * 2 : 8;
-                uint32_t *sc = realloc(pk->site_chunks, cap * sizeof *sc);
-                if (!sc)
-                    return -1;
-                pk->site_chunks = sc;
-                pk->site_chunks_cap = cap;
-            }
-            pk->site_chunks[pk->nsite_chunks++] = pk->scanned;
+            if (append_chunk(&pk->site_chunks, &pk->nsite_chunks, &pk->site_chunks_cap,
+                             pk->scanned) != 0)
+                return -1;
             continue;
         }
         struct tstream *s = stream_of(pk, c->thread);
-        if (!s)
+        if (!s || append_chunk(&s->chunks, &s->nchunks, &s->cap, pk->scanned) != 0)
             return -1;
-        if (s->nchunks == s->cap) {
-            uint32_t cap = s->cap ? s->cap * 2 : 8;
-            uint32_t *ch = realloc(s->chunks, cap * sizeof *ch);
-            if (!ch)
-                return -1;
-            s->chunks = ch;
-            s->cap = cap;
-        }
-        s->chunks[s->nchunks++] = pk->scanned;
     }
     return 0;
 }

@@ -694,6 +694,15 @@ static void write_tsv_table(FILE *f, const char *dir, const char *file, int max_
     fclose(in);
 }
 
+static uint64_t site_u64(const char *json, int k, const char *field)
+{
+    char p[96];
+    uint64_t v = 0;
+    snprintf(p, sizeof p, "sites[%d].%s", k, field);
+    json_u64(json, p, &v);
+    return v;
+}
+
 /* The call sites that allocate most (logs recorded with --stacks). */
 static void write_sites_table(FILE *f, const struct report *r)
 {
@@ -709,25 +718,15 @@ static void write_sites_table(FILE *f, const struct report *r)
                "<th>temporary</th></tr>\n");
     for (int k = 0; k < n; k++) {
         char p[64], name[1024] = "";
-        uint64_t allocs = 0, bytes = 0, peak = 0, leaked = 0, leaked_blocks = 0, temp = 0;
         snprintf(p, sizeof p, "sites[%d].site", k);
         json_string(r->sites, p, name, sizeof name);
-        snprintf(p, sizeof p, "sites[%d].allocs", k);
-        json_u64(r->sites, p, &allocs);
-        snprintf(p, sizeof p, "sites[%d].bytes", k);
-        json_u64(r->sites, p, &bytes);
-        snprintf(p, sizeof p, "sites[%d].peak_bytes", k);
-        json_u64(r->sites, p, &peak);
-        snprintf(p, sizeof p, "sites[%d].leaked_bytes", k);
-        json_u64(r->sites, p, &leaked);
-        snprintf(p, sizeof p, "sites[%d].leaked_blocks", k);
-        json_u64(r->sites, p, &leaked_blocks);
-        snprintf(p, sizeof p, "sites[%d].temporary_blocks", k);
-        json_u64(r->sites, p, &temp);
         fprintf(f, "<tr><td><code>");
         cli_xml_escape(f, name);
         fprintf(f, "</code></td><td>%s</td><td>%s</td><td>%s</td><td>%s in %s blocks</td><td>%s</td></tr>\n",
-                N(allocs), B(bytes), B(peak), B(leaked), N(leaked_blocks), N(temp));
+                N(site_u64(r->sites, k, "allocs")), B(site_u64(r->sites, k, "bytes")),
+                B(site_u64(r->sites, k, "peak_bytes")), B(site_u64(r->sites, k, "leaked_bytes")),
+                N(site_u64(r->sites, k, "leaked_blocks")),
+                N(site_u64(r->sites, k, "temporary_blocks")));
     }
     fprintf(f, "</table>\n");
 }
