@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/analyze.sh MALLOG LOG [RUNS] - analysis throughput of `mallog stats` on LOG as markdown
-# rows: the reader alone (--decode-only) and the full analysis (--json), best of RUNS (default 3)
-# by wall time, with events/s, CPU seconds and peak RSS from /usr/bin/time -v.
+# rows: the reader alone (--decode-only: mlg_reader_next_batch) and the full analysis (--json), best
+# of RUNS (default 3) by wall time, with events/s, CPU seconds and peak RSS from /usr/bin/time -v.
 set -euo pipefail
 mallog=${1:?usage: analyze.sh MALLOG LOG [RUNS]}
 log=${2:?usage: analyze.sh MALLOG LOG [RUNS]}

@@ -194,6 +194,11 @@ const struct mlg_header *mlg_reader_header(const struct mlg_reader *r);
  * Every event before the damage is delivered before an error is returned. */
 int mlg_reader_next(struct mlg_reader *r, struct mlg_event *ev);
 const struct mlg_error *mlg_reader_error(const struct mlg_reader *r);
+/* Up to n (> 0) next events into ev[0..n-1], the same events as n calls of mlg_reader_next, decoded
+ * in one loop (the fast way to read a whole log). Returns how many were filled (> 0), 0 = clean end
+ * of log, < 0 = -code. A batch ends early at damage: the events before it are returned first, and
+ * the next call returns the error. */
+int mlg_reader_next_batch(struct mlg_reader *r, struct mlg_event *ev, int n);
 /* After the end: the trailer, or NULL if the log has none (incomplete). */
 const struct mlg_trailer *mlg_reader_trailer(const struct mlg_reader *r);
 uint64_t mlg_reader_frames(const struct mlg_reader *r);     /* whole frames read so far */

@@ -10,6 +10,7 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,14 +362,15 @@ static int next_frame(struct mlg_reader *r)
         if (raw_size > MLG_FRAME_RAW_MAX || comp_size > ZSTD_compressBound(MLG_FRAME_RAW_MAX))
             return -fail(r, MLG_E_CORRUPT, off, "implausible frame size%s", NULL);
         if (ensure(r, &r->comp, &r->comp_cap, comp_size ? comp_size : 1) != 0 ||
-            ensure(r, &r->raw, &r->raw_cap, raw_size ? raw_size : 1) != 0)
+            ensure(r, &r->raw, &r->raw_cap, (size_t)raw_size + MLG_VARINT_PAD) != 0)
             return -fail(r, MLG_E_NOMEM, off, "%s", NULL);
         n = read_full(r, r->comp, comp_size);
         if (n < 0)
             return -fail(r, MLG_E_IO, r->offset, "%s", NULL);
         if ((size_t)n < comp_size)
             return -fail(r, MLG_E_TRUNCATED, off, "inside a compressed frame%s", NULL);
-        size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, r->raw_cap, r->comp, comp_size);
+        size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, r->raw_cap - MLG_VARINT_PAD, r->comp,
+                                         comp_size);
         if (ZSTD_isError(got)) {
             ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
             int code = ZSTD_getErrorCode(got) == ZSTD_error_checksum_wrong ? MLG_E_CHECKSUM : MLG_E_ZSTD;
@@ -376,6 +378,7 @@ static int next_frame(struct mlg_reader *r)
         }
         if (got != raw_size)
             return -fail(r, MLG_E_CORRUPT, off, "frame decompresses to the wrong size%s", NULL);
+        memset(r->raw + got, 0, MLG_VARINT_PAD); /* the decoder's loads may look past the end */
         r->offset += comp_size;
         r->frame_offset = off;
         r->pos = r->raw;
@@ -388,6 +391,35 @@ static int next_frame(struct mlg_reader *r)
     }
 }
 
+/* The event at r->pos does not decode: the frame is damaged from there on. */
+static int bad_event(struct mlg_reader *r)
+{
+    char d[64];
+    snprintf(d, sizeof d, "byte %zu of the decompressed frame", (size_t)(r->pos - r->raw));
+    r->frame_left = 0;
+    return -fail(r, MLG_E_CORRUPT, r->frame_offset, "bad event at %s", d);
+}
+
+/* The frame's last event was delivered: trailing bytes, other than a clock reading, mean the count
+ * lies. The error is reported by the next call (every event of the frame was delivered). */
+static void frame_end(struct mlg_reader *r)
+{
+    const uint8_t *p = r->pos;
+    while (p < r->end && *p == MLG_TAG_TIME) {
+        uint64_t v;
+        p = mlg_varint_get_padded(p + 1, r->end, &v);
+        if (!p)
+            break;
+    }
+    if (p != r->end) {
+        r->done = 1;
+        r->err.code = MLG_E_CORRUPT;
+        r->err.offset = r->frame_offset;
+        r->err.event = r->next_event;
+        snprintf(r->err.detail, sizeof r->err.detail, "frame has bytes past its last event");
+    }
+}
+
 int mlg_reader_next(struct mlg_reader *r, struct mlg_event *ev)
 {
     while (r->frame_left == 0) {
@@ -397,32 +429,83 @@ int mlg_reader_next(struct mlg_reader *r, struct mlg_event *ev)
         if (rc <= 0)
             return rc;
     }
-    const uint8_t *p = mlg_codec_get(&r->codec, r->pos, r->end, ev);
-    if (!p) {
-        char d[64];
-        snprintf(d, sizeof d, "byte %zu of the decompressed frame", (size_t)(r->pos - r->raw));
-        r->frame_left = 0;
-        return -fail(r, MLG_E_CORRUPT, r->frame_offset, "bad event at %s", d);
-    }
+    const uint8_t *p = mlg_codec_get_padded(&r->codec, r->pos, r->end, ev);
+    if (!p)
+        return bad_event(r);
     r->pos = p;
     ev->index = r->next_event++;
-    if (--r->frame_left == 0) {
-        /* trailing bytes in a frame, other than a clock reading, mean the count lies */
-        while (p < r->end && *p == MLG_TAG_TIME) {
-            uint64_t v;
-            p = mlg_varint_get(p + 1, r->end, &v);
-            if (!p)
-                break;
-        }
-        if (p != r->end) {
-            r->done = 1;
-            r->err.code = MLG_E_CORRUPT;
-            r->err.offset = r->frame_offset;
-            r->err.event = r->next_event;
-            snprintf(r->err.detail, sizeof r->err.detail, "frame has bytes past its last event");
-        }
-    }
+    if (--r->frame_left == 0)
+        frame_end(r);
     return 1;
+}
+
+/* Decodes k (<= frame_left) events of the open frame into ev. The codec state lives in a local
+ * copy for the loop (registers, not the reader's memory); the encoder's part of it is not copied.
+ * Returns the number decoded; fewer than k = the frame is damaged there (error set). */
+static uint32_t decode_run(struct mlg_reader *r, struct mlg_event *ev, uint32_t k)
+{
+    struct mlg_codec c;
+    memcpy(&c, &r->codec, offsetof(struct mlg_codec, where));
+    const uint8_t *p = r->pos, *end = r->end;
+    uint64_t index = r->next_event;
+    uint32_t i = 0;
+    for (; i < k; i++) {
+        struct mlg_event *e = &ev[i];
+        const uint8_t *q;
+        unsigned t = *p; /* the frame is padded: readable even at end */
+        /* The two commonest events, a malloc and a free in the current thread with nothing
+         * unusual, take a straight path; everything else the general decoder. */
+        if (t == MLG_OP_MALLOC || t == MLG_OP_FREE) {
+            uint64_t size = 0, ptr;
+            q = p + 1;
+            if (t == MLG_OP_MALLOC && !(q = mlg_varint_get_padded(q, end, &size)))
+                break;
+            if (p >= end || !(q = mlg_codec_get_ptr_(&c, q, end, &ptr, 1)))
+                break;
+            e->index = index;
+            e->seq = ++c.prev_seq;
+            e->seq_rel = 0;
+            e->time_ns = c.time_ns;
+            e->ptr = ptr;
+            e->old_ptr = 0;
+            e->size = size;
+            e->arg = 0;
+            e->result = 0;
+            e->thread = c.thread;
+            e->stack = 0;
+            e->op = (uint8_t)t;
+            e->outcome = MLG_OUT_OK;
+        } else {
+            if (!(q = mlg_codec_get_padded(&c, p, end, e)))
+                break;
+            e->index = index;
+        }
+        index++;
+        p = q;
+    }
+    memcpy(&r->codec, &c, offsetof(struct mlg_codec, where));
+    r->pos = p;
+    r->next_event = index;
+    r->frame_left -= i;
+    if (i < k)
+        bad_event(r);
+    else if (r->frame_left == 0)
+        frame_end(r);
+    return i;
+}
+
+int mlg_reader_next_batch(struct mlg_reader *r, struct mlg_event *ev, int n)
+{
+    int got = 0;
+    while (got < n && !(r->frame_left == 0 && r->done)) {
+        if (r->frame_left == 0 && next_frame(r) <= 0)
+            break;
+        uint32_t want = (uint32_t)(n - got);
+        got += (int)decode_run(r, ev + got, r->frame_left < want ? r->frame_left : want);
+    }
+    if (got > 0)
+        return got;
+    return r->err.code ? -r->err.code : 0;
 }
 
 const struct mlg_header *mlg_reader_header(const struct mlg_reader *r)

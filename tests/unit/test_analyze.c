@@ -448,6 +448,75 @@ static void test_garbage_stream(void **state)
     done(s);
 }
 
+/* stats_events (batches, prefetching ahead) and stats_event one by one give the same summary, on a
+ * churning stream with garbage mixed in, with and without a range that ends inside a batch. */
+static void test_events_batch(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    struct mlg_event *evs = calloc(N, sizeof *evs);
+    uint64_t live[2000] = {0}, next_ptr = 0x100000;
+    for (uint64_t i = 0; i < N; i++) {
+        struct mlg_event *ev = &evs[i];
+        int k = (int)(rnd() % 2000);
+        ev->index = ev->seq = i;
+        ev->time_ns = i * 7;
+        ev->thread = (uint32_t)(rnd() % 3);
+        if (rnd() % 50 == 0) { /* garbage */
+            ev->op = (uint8_t)(rnd() % 40);
+            ev->outcome = (uint8_t)(rnd() % 10);
+            ev->ptr = 16 * (rnd() % 512);
+            ev->old_ptr = rnd() % 2 ? 16 * (rnd() % 512) : 0;
+            ev->size = rnd() % 100000;
+        } else if (!live[k]) {
+            ev->op = MLG_OP_MALLOC;
+            ev->ptr = live[k] = next_ptr += 16 * (1 + rnd() % 4);
+            ev->size = rnd() % 2 ? rnd() % 200 : rnd() % 100000;
+        } else if (rnd() % 4 == 0) {
+            ev->op = MLG_OP_REALLOC;
+            ev->old_ptr = live[k];
+            ev->ptr = live[k] = rnd() % 2 ? (next_ptr += 16) : live[k];
+            ev->outcome = ev->ptr == ev->old_ptr ? MLG_OUT_INPLACE : MLG_OUT_MOVED;
+            ev->size = rnd() % 9000;
+        } else {
+            ev->op = MLG_OP_FREE;
+            ev->ptr = live[k];
+            live[k] = 0;
+        }
+    }
+    static const uint64_t ranges[][2] = {{0, UINT64_MAX}, {1000, 77777}};
+    for (int r = 0; r < 2; r++) {
+        struct stats *a = new_stats(ranges[r][0], ranges[r][1], 0);
+        struct stats *b = new_stats(ranges[r][0], ranges[r][1], 0);
+        int stop_a = 0, stop_b = 0;
+        for (uint64_t i = 0; i < N && !stop_a; i++)
+            stop_a = stats_event(a, &evs[i]);
+        for (uint64_t i = 0; i < N && !stop_b;) {
+            int n = (int)(1 + rnd() % 3000);
+            n = i + (uint64_t)n > N ? (int)(N - i) : n;
+            stop_b = stats_events(b, &evs[i], n);
+            i += (uint64_t)n;
+        }
+        assert_int_equal(stop_a, stop_b);
+        assert_int_equal(stats_finish(a), 0);
+        assert_int_equal(stats_finish(b), 0);
+        char *ja = NULL, *jb = NULL;
+        size_t la = 0, lb = 0;
+        FILE *fa = open_memstream(&ja, &la), *fb = open_memstream(&jb, &lb);
+        statsout_json(fa, a);
+        statsout_json(fb, b);
+        fclose(fa);
+        fclose(fb);
+        assert_string_equal(ja, jb);
+        assert_true(a->events > 0);
+        free(ja);
+        free(jb);
+        done(a);
+        done(b);
+    }
+    free(evs);
+}
+
 /* Writes the stream of test_peak_leaks_lifetimes many times over into a log with small frames. */
 static uint64_t write_log(const char *path, int rounds)
 {
@@ -716,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_random_against_check), cmocka_unit_test(test_log_and_damage),
         cmocka_unit_test(test_output_contract),      cmocka_unit_test(test_summary_roundtrip),
         cmocka_unit_test(test_commands),             cmocka_unit_test(test_garbage_stream),
+        cmocka_unit_test(test_events_batch),
     };
     int failed = cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
     if (!failed) {

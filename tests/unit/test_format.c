@@ -13,8 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "../../lib/codec.h"
+#include "../../lib/crc32c.h"
+#include "../../lib/logfile.h"
 #include "../../lib/mallog.h"
 #include "../../lib/spool.h"
 
@@ -351,6 +354,213 @@ static void test_flipped_bytes(void **state)
     free(evs);
 }
 
+/* The padded varint decoder agrees with mlg_varint_get on every value and every cut, whatever the
+ * bytes past the end are (the reader pads with zeros; 0xff would continue a varint). */
+static void test_varint_padded(void **state)
+{
+    (void)state;
+    static const uint64_t values[] = {0, 1, 127, 128, 255, 300, 16383, 16384, 1u << 21,
+                                      (1u << 28) - 1, 1ull << 35, 1ull << 49, 1ull << 56,
+                                      (1ull << 56) - 1, 1ull << 63, UINT64_MAX};
+    for (int pad = 0; pad < 2; pad++) {
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+            uint8_t buf[16 + MLG_VARINT_PAD];
+            memset(buf, pad ? 0xff : 0, sizeof buf);
+            uint8_t *end = mlg_varint_put(buf, values[i]);
+            for (uint8_t *cut = buf; cut <= end; cut++) {
+                uint64_t a = 1, b = 2;
+                const uint8_t *pa = mlg_varint_get(buf, cut, &a);
+                const uint8_t *pb = mlg_varint_get_padded(buf, cut, &b);
+                assert_ptr_equal(pa, pb);
+                if (pa)
+                    assert_int_equal(a, b);
+            }
+            uint64_t v;
+            assert_ptr_equal(mlg_varint_get_padded(buf, end, &v), end);
+            assert_int_equal(v, values[i]);
+        }
+    }
+    uint8_t bad[11 + MLG_VARINT_PAD];
+    memset(bad, 0xff, sizeof bad);
+    uint64_t v;
+    assert_null(mlg_varint_get_padded(bad, bad + 11, &v)); /* longer than 10 bytes */
+}
+
+/* Everything a reader delivers for path, event by event, through mlg_reader_next (batch 0) or
+ * mlg_reader_next_batch(batch): the events, the final code and the error. */
+struct read_all {
+    struct mlg_event *ev;
+    uint64_t n;
+    int code;
+    struct mlg_error err;
+};
+
+static void read_all(const char *path, int batch, struct read_all *out)
+{
+    struct mlg_reader *r;
+    memset(out, 0, sizeof *out);
+    out->code = mlg_reader_open(&r, path, NULL, &out->err);
+    if (out->code)
+        return;
+    size_t cap = 1024;
+    out->ev = malloc(cap * sizeof *out->ev);
+    int rc;
+    for (;;) {
+        if (out->n + 8192 > cap) {
+            cap = 2 * cap + 8192;
+            out->ev = realloc(out->ev, cap * sizeof *out->ev);
+        }
+        rc = batch ? mlg_reader_next_batch(r, out->ev + out->n, batch)
+                   : mlg_reader_next(r, out->ev + out->n);
+        if (rc <= 0)
+            break;
+        assert_true(rc <= (batch ? batch : 1));
+        out->n += (uint64_t)rc;
+    }
+    out->code = -rc;
+    out->err = *mlg_reader_error(r);
+    /* after the end, the end again */
+    struct mlg_event one;
+    assert_int_equal(batch ? mlg_reader_next_batch(r, &one, 1) : mlg_reader_next(r, &one), rc);
+    mlg_reader_close(r);
+}
+
+/* The batch reader gives exactly what the event-by-event reader gives, for several batch sizes. */
+static void assert_batches_agree(const char *path)
+{
+    struct read_all a;
+    read_all(path, 0, &a);
+    static const int sizes[] = {1, 2, 7, 100, 2048, 5000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        struct read_all b;
+        read_all(path, sizes[k], &b);
+        assert_int_equal(a.code, b.code);
+        assert_int_equal(a.n, b.n);
+        assert_int_equal(a.err.code, b.err.code);
+        assert_int_equal(a.err.offset, b.err.offset);
+        assert_int_equal(a.err.event, b.err.event);
+        assert_string_equal(a.err.detail, b.err.detail);
+        for (uint64_t i = 0; i < a.n; i++) {
+            assert_int_equal(b.ev[i].index, i);
+            assert_same_event(&a.ev[i], &b.ev[i]);
+            assert_int_equal(a.ev[i].seq, b.ev[i].seq);
+            assert_int_equal(a.ev[i].seq_rel, b.ev[i].seq_rel);
+            assert_int_equal(a.ev[i].thread, b.ev[i].thread);
+            assert_int_equal(a.ev[i].stack, b.ev[i].stack);
+        }
+        free(b.ev);
+    }
+    free(a.ev);
+}
+
+/* Replaces the events of the event frame whose metadata starts at off with fix(raw) (recompressed,
+ * metadata updated); returns the new file in *out. */
+static size_t rewrite_frame(const uint8_t *data, size_t size, size_t off, uint8_t **out,
+                            size_t (*fix)(uint8_t *raw, size_t n))
+{
+    uint32_t raw_size, comp_size;
+    memcpy(&raw_size, data + off + 8 + 28, 4);
+    memcpy(&comp_size, data + off + 8 + 32, 4);
+    uint8_t *raw = malloc(raw_size + 64);
+    assert_int_equal(ZSTD_decompress(raw, raw_size, data + off + 48, comp_size), raw_size);
+    size_t n = fix(raw, raw_size);
+    size_t bound = ZSTD_compressBound(n);
+    *out = malloc(size + bound);
+    memcpy(*out, data, off + 48);
+    size_t comp = ZSTD_compress(*out + off + 48, bound, raw, n, 1);
+    assert_false(ZSTD_isError(comp));
+    uint8_t *meta = *out + off + 8;
+    uint32_t v = (uint32_t)n;
+    memcpy(meta + 28, &v, 4);
+    v = (uint32_t)comp;
+    memcpy(meta + 32, &v, 4);
+    v = mlg_crc32c(meta, 36);
+    memcpy(meta + 36, &v, 4);
+    size_t rest = size - (off + 48 + comp_size);
+    memcpy(*out + off + 48 + comp, data + off + 48 + comp_size, rest);
+    free(raw);
+    return off + 48 + comp + rest;
+}
+
+static size_t fix_bad_op(uint8_t *raw, size_t n)
+{
+    raw[n / 2] = 15; /* not an op; if it lands inside a field the decode goes wrong another way */
+    return n;
+}
+
+static size_t fix_cut_varint(uint8_t *raw, size_t n)
+{
+    raw[n - 1] |= 0x80; /* the last varint of the frame now runs past its end */
+    return n;
+}
+
+static size_t fix_trailing(uint8_t *raw, size_t n)
+{
+    raw[n] = MLG_OP_THREAD_END; /* one event more than the metadata counts */
+    return n + 1;
+}
+
+static size_t fix_short(uint8_t *raw, size_t n)
+{
+    (void)raw;
+    return n - 3; /* the frame ends inside its last events */
+}
+
+static void test_batch_reader(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("batch.mlog"), *bad = tmp_path("batch-bad.mlog");
+    struct mlg_event *evs = write_log(path, 30000, 4096, 1);
+    assert_batches_agree(path);
+    size_t size;
+    uint8_t *data = slurp(path, &size);
+    size_t offs[4096];
+    size_t nf = frame_offsets(data, size, offs, 4096);
+    assert_true(nf > 20);
+    /* truncated: at frame boundaries and inside frames */
+    for (size_t i = 1; i < nf; i += 7) {
+        spit(bad, data, offs[i] + 11);
+        assert_batches_agree(bad);
+        spit(bad, data, offs[i]);
+        assert_batches_agree(bad);
+    }
+    /* frames that decompress but whose events are damaged: the events before the damage are
+     * delivered, the error names the frame and the first event lost */
+    size_t (*fixes[])(uint8_t *, size_t) = {fix_bad_op, fix_cut_varint, fix_trailing, fix_short};
+    size_t frames[] = {1, nf / 2, nf - 2};
+    for (size_t f = 0; f < sizeof fixes / sizeof fixes[0]; f++) {
+        for (size_t k = 0; k < 3; k++) {
+            uint32_t magic;
+            memcpy(&magic, data + offs[frames[k]], 4);
+            if (magic != MLG_SKIP_MAGIC + MLG_SKIP_FRAME)
+                continue;
+            uint8_t *copy;
+            size_t n = rewrite_frame(data, size, offs[frames[k]], &copy, fixes[f]);
+            spit(bad, copy, n);
+            struct read_all a;
+            read_all(bad, 0, &a);
+            if (f == 0 && a.code == 0) { /* the byte landed in a field and still decodes */
+                free(a.ev);
+                free(copy);
+                continue;
+            }
+            assert_int_equal(a.code, MLG_E_CORRUPT);
+            assert_int_equal(a.err.event, a.n);
+            assert_int_equal(a.err.offset, offs[frames[k]]);
+            uint64_t first; /* the damaged frame's first event: all before it are the true ones */
+            memcpy(&first, data + offs[frames[k]] + 8, 8);
+            assert_true(a.n >= first);
+            for (uint64_t i = 0; i < first; i++)
+                assert_same_event(&evs[i], &a.ev[i]);
+            free(a.ev);
+            assert_batches_agree(bad);
+            free(copy);
+        }
+    }
+    free(data);
+    free(evs);
+}
+
 static void test_bad_files(void **state)
 {
     (void)state;
@@ -674,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_pack_spool),    cmocka_unit_test(test_pack_online),
         cmocka_unit_test(test_units),
+        cmocka_unit_test(test_varint_padded), cmocka_unit_test(test_batch_reader),
     };
     int failed = cmocka_run_group_tests_name("format", tests, NULL, NULL);
     if (!failed) {
