@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/replay.sh MALLOG LOG [RUNS] - replay throughput per installed allocator, and the
-# replayer's own overhead: a full replay (decode + slot table + calls, sampling time excluded)
-# against the bare allocator calls (the same calls from a pre-translated array in a tight loop,
+# replayer's own overhead: a full replay (a decoder process feeding the op tape to the replaying
+# process, which makes the calls; sampling time excluded) against the bare allocator calls (the same calls from a pre-translated array in a tight loop,
 # no decoding, no lookups: `mallog replay --worker --bare`). Both with --touch=none, so page
 # faults do not hide the replayer's cost. Best of RUNS (default 3) alternating runs.
 # Prints markdown table rows. No assertions: numbers only.

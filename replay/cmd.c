@@ -541,23 +541,25 @@ static void print_block(FILE *f, const char *side, const struct engine_result *r
                         uint64_t at)
 {
     const struct hole_block *b = &r->holes.b[bi];
-    const struct slot *s = &r->slots.v[b->slot];
-    char sz[32];
+    const struct slot *s = &r->meta[b->slot];
+    char sz[32], site[24] = "";
+    if (s->stack)
+        snprintf(site, sizeof site, ", site #%u", s->stack);
     fprintf(f,
             "    %-6s %s (%" PRIu64 " B) at 0x%" PRIx64 ", allocated at event %" PRIu64
-            ", age %" PRIu64 " events, thread %u\n",
+            ", age %" PRIu64 " events, thread %u%s\n",
             side, mlg_format_size(s->size, sz, sizeof sz), s->size, b->start, s->event,
-            at - s->event, s->thread);
+            at - s->event, s->thread, site);
 }
 
 static void json_block(FILE *f, const char *side, const struct engine_result *r, uint64_t bi,
                        uint64_t at)
 {
-    const struct slot *s = &r->slots.v[r->holes.b[bi].slot];
+    const struct slot *s = &r->meta[r->holes.b[bi].slot];
     fprintf(f,
             "\"%s\": {\"size\": %" PRIu64 ", \"event\": %" PRIu64 ", \"age\": %" PRIu64
-            ", \"thread\": %u}",
-            side, s->size, s->event, at - s->event, s->thread);
+            ", \"thread\": %u, \"stack\": %u}",
+            side, s->size, s->event, at - s->event, s->thread, s->stack);
 }
 
 static void print_holes(const struct alloc_spec *a, const struct engine_result *r, const char *fmt,

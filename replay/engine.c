@@ -1,15 +1,23 @@
-/* engine.c - the replay loop: decodes a log (reader memory from mem.c), applies each event to
- * the backend, keeps the slot table, and samples metrics every N events, at the peak of live
- * requested bytes and at the end. Anomalies (unknown or double frees) are counted and skipped.
- * Strict mode runs each recorded thread's events on its own replay thread, one event at a time
- * in the recorded global order (a futex hand-off), so per-thread caches behave as recorded.
+/* engine.c - the replay. A decoder turns the log into an op tape on dense slot numbers: it reads
+ * the log (reader memory from mem.c), keeps the address map (slots.c), counts anomalies
+ * (unknown or double frees: skipped) and decides where to sample (every N events, the peak of
+ * live requested bytes, the stop event, the end). The replaying side only executes the tape:
+ * calls the allocator, keeps each slot's pointer, and samples where the tape says.
+ * Serial mode pipelines the two: the decoder is a forked process feeding a shared ring, so the
+ * measured process stays single-threaded and its loop is the bare loop's; at a sample the
+ * decoder waits until the sample is taken, so the slot records match the heap. Strict mode
+ * decodes in this process and runs each recorded thread's consecutive events on its own replay
+ * thread, in the recorded global order (a futex hand-off per run of events).
  * No stdio and no malloc of its own: only the replayed calls reach the allocator. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,22 +25,9 @@
 
 #define PAGE 4096u
 #define MAX_THREADS 65536u
-
-struct worker {
-    _Atomic uint32_t state; /* 0 idle, 1 go, 2 done, 3 exit */
-    int started;
-    pthread_t tid;
-    const struct mlg_event *ev;
-    struct ctx *cx;
-};
-
-struct ctx {
-    const struct engine_opts *o;
-    const struct backend *b;
-    struct engine_result *r;
-    struct worker *workers; /* indexed by recorded thread, MAX_THREADS entries, mapped */
-    uint64_t t0;
-};
+#define TAPE_ORDER 14   /* ring of 16384 records (256 KiB) */
+#define WANT_RUN 2048   /* an idle replaying side sleeps until this many records are ready */
+#define WANT_SAMPLE 256 /* ... or this many right after a sample (the decoder had stopped) */
 
 static uint64_t now_ns(void)
 {
@@ -58,62 +53,101 @@ static void touch(int mode, char *p, uint64_t from, uint64_t to)
         v[a] = 1;
 }
 
-static void add_block(struct ctx *cx, const struct mlg_event *ev, uint64_t rec, void *p,
-                      uint64_t size)
+/* ---- the decoder ------------------------------------------------------------------------------
+ */
+
+/* What the decoder reports (shared memory when it is a forked process). */
+struct dec_out {
+    uint64_t events, bad_frees, inversions, skipped, log_threads, stopped_at;
+    struct mlg_error err;
+    int err_code;
+};
+
+/* Where the decoder's records go: the ring (pipeline) or this process (strict, in-process).
+ * emit gets the records of one event (ev) or one control record (ev NULL: CLOCK, SAMPLE, END;
+ * it returns once that is done). Returns 0, or -1 to stop decoding. */
+struct sink {
+    int (*emit)(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev);
+};
+
+struct dec {
+    const struct engine_opts *o;
+    struct slots slots;
+    uint64_t announced; /* slot capacity last sent with TAPE_GROW */
+    struct dec_out *out;
+    struct sink *sink;
+    struct tape_op buf[8];
+    int n;
+};
+
+static void put(struct dec *d, struct tape_op op)
 {
-    struct engine_result *r = cx->r;
-    int64_t old = slots_find(&r->slots, rec);
-    if (old >= 0) { /* the log has the address live twice: drop the older block */
-        r->inversions++;
-        cx->b->free((void *)r->slots.v[old].ptr);
-        slots_remove(&r->slots, old, rec);
+    d->buf[d->n++] = op;
+}
+
+/* A new block for recorded address rec in a slot; ops: the call that makes it. Returns the slot
+ * or -1 (no memory). The log may have the address live twice (a missed free): the older block
+ * goes first. */
+static int64_t new_block(struct dec *d, const struct mlg_event *ev, uint64_t rec)
+{
+    uint64_t j;
+    int64_t old = slots_find_bucket(&d->slots, rec, &j);
+    if (old >= 0) {
+        d->out->inversions++;
+        put(d, tape_op(TAPE_FREE, 0, 0, (uint64_t)old, 0));
+        slots_remove_at(&d->slots, old, j);
+        slots_find_bucket(&d->slots, rec, &j);
     }
-    uint64_t usable = cx->b->usable(p);
-    if (slots_add(&r->slots, rec, (uint64_t)p, size, usable, ev->index, ev->thread) < 0) {
-        cx->b->free(p); /* no room to track it: keep the replay consistent */
-        r->skipped++;
+    return slots_add_at(&d->slots, j, rec, ev->size, ev->index, ev->thread, ev->stack);
+}
+
+static void alloc_call(struct dec *d, const struct mlg_event *ev, int64_t idx)
+{
+    if (ev->arg <= UINT32_MAX) {
+        put(d, tape_op(TAPE_ALLOC, ev->op, ev->size, (uint64_t)idx, ev->arg));
+    } else {
+        put(d, tape_op(TAPE_ALLOC_ARG, ev->op, ev->size, (uint64_t)idx, 0));
+        put(d, (struct tape_op){ev->arg, 0, 0});
     }
 }
 
-static void bad_free(struct engine_result *r, int64_t why)
+static void do_free(struct dec *d, uint64_t rec)
 {
-    (void)why;
-    r->bad_frees++;
-}
-
-static void do_free(struct ctx *cx, uint64_t rec)
-{
-    int64_t idx = slots_find(&cx->r->slots, rec);
+    uint64_t j;
+    int64_t idx = slots_find_bucket(&d->slots, rec, &j);
     if (idx < 0) {
-        bad_free(cx->r, idx);
+        d->out->bad_frees++;
         return;
     }
-    cx->b->free((void *)cx->r->slots.v[idx].ptr);
-    slots_remove(&cx->r->slots, idx, rec);
+    put(d, tape_op(TAPE_FREE, 0, 0, (uint64_t)idx, 0));
+    slots_remove_at(&d->slots, idx, j);
 }
 
-static void apply(struct ctx *cx, const struct mlg_event *ev)
+/* Translates one event into d->buf (d->n records, a TAPE_GROW first if the slots grew).
+ * Returns 0 or -1 (no memory). */
+static int decode_event(struct dec *d, const struct mlg_event *ev)
 {
-    const struct backend *b = cx->b;
-    struct engine_result *r = cx->r;
-    int tm = cx->o->touch;
-    void *p;
+    int64_t idx, old;
+    d->n = 1; /* buf[0]: room for TAPE_GROW */
+    if (ev->size > TAPE_SIZE_MAX && mlg_op_kind(ev->op) != 'F') {
+        /* cannot have succeeded; a log that says so is not replayed for this event */
+        if (ev->outcome == MLG_OUT_OK && ev->ptr)
+            d->out->skipped++;
+        return 0;
+    }
     switch (mlg_op_kind(ev->op)) {
     case 'A':
         if (ev->outcome != MLG_OUT_OK || !ev->ptr)
             break;
-        if (!(p = b->alloc(ev->op, ev->size, ev->arg))) {
-            r->skipped++;
-            break;
-        }
-        touch(tm, p, 0, ev->size);
-        add_block(cx, ev, ev->ptr, p, ev->size);
+        if ((idx = new_block(d, ev, ev->ptr)) < 0)
+            return -1;
+        alloc_call(d, ev, idx);
         break;
     case 'F':
         if (ev->op == MLG_OP_FREE && ev->ptr)
-            do_free(cx, ev->ptr);
+            do_free(d, ev->ptr);
         else if (ev->op == MLG_OP_REALLOC_RELEASE)
-            do_free(cx, ev->old_ptr);
+            do_free(d, ev->old_ptr);
         break;
     case 'R':
         switch (ev->outcome) {
@@ -121,59 +155,381 @@ static void apply(struct ctx *cx, const struct mlg_event *ev)
         case MLG_OUT_OLD_RELEASED: /* the old block went with its REALLOC_RELEASE event */
             if (!ev->ptr)
                 break;
-            if (!(p = b->realloc(NULL, ev->size))) {
-                r->skipped++;
-                break;
-            }
-            touch(tm, p, 0, ev->size);
-            add_block(cx, ev, ev->ptr, p, ev->size);
+            if ((idx = new_block(d, ev, ev->ptr)) < 0)
+                return -1;
+            put(d, tape_op(TAPE_REALLOC0, 0, ev->size, (uint64_t)idx, 0));
             break;
         case MLG_OUT_MOVED:
         case MLG_OUT_INPLACE: {
-            int64_t idx = slots_find(&r->slots, ev->old_ptr);
-            if (idx < 0) { /* unknown old block: count it, replay the new one as fresh */
-                bad_free(r, idx);
-                if ((p = b->realloc(NULL, ev->size))) {
-                    touch(tm, p, 0, ev->size);
-                    add_block(cx, ev, ev->ptr, p, ev->size);
-                }
+            uint64_t j;
+            if ((old = slots_find_bucket(&d->slots, ev->old_ptr, &j)) < 0) {
+                /* unknown old block: count it, replay the new one as fresh */
+                d->out->bad_frees++;
+                if ((idx = new_block(d, ev, ev->ptr)) < 0)
+                    return -1;
+                put(d, tape_op(TAPE_REALLOC0, 0, ev->size, (uint64_t)idx, 0));
                 break;
             }
-            struct slot *s = &r->slots.v[idx];
-            uint64_t old_size = s->size;
-            if (!(p = b->realloc((void *)s->ptr, ev->size))) {
-                r->skipped++; /* the old block stays, as after a failed realloc */
-                break;
-            }
-            touch(tm, p, old_size, ev->size);
+            uint64_t old_size = d->slots.v[old].size;
             if (ev->ptr == ev->old_ptr) {
-                s->ptr = (uint64_t)p;
-                s->event = ev->index;
-                slots_resize(&r->slots, idx, ev->size, b->usable(p));
+                idx = old;
+                slots_resize(&d->slots, idx, ev->size, ev->index);
             } else {
-                slots_remove(&r->slots, idx, ev->old_ptr);
-                add_block(cx, ev, ev->ptr, p, ev->size);
+                slots_remove_at(&d->slots, old, j);
+                /* the old slot is free now but its block is read by this very call: a slot
+                 * reused here is written only after the call has read the old pointer */
+                if ((idx = new_block(d, ev, ev->ptr)) < 0)
+                    return -1;
             }
+            put(d, tape_op(TAPE_REALLOC, 0, ev->size, (uint64_t)idx, (uint64_t)old));
+            put(d, (struct tape_op){old_size, 0, 0});
             break;
         }
         case MLG_OUT_FREED:
-            do_free(cx, ev->old_ptr);
+            do_free(d, ev->old_ptr);
             break;
         default: /* failed or overflow: nothing changed */
             break;
         }
         break;
     case 'Q':
-        if (ev->op == MLG_OP_TRIM && b->trim)
-            b->trim((size_t)ev->arg);
+        if (ev->op == MLG_OP_TRIM)
+            put(d, tape_op(TAPE_TRIM, 0, ev->arg > TAPE_SIZE_MAX ? TAPE_SIZE_MAX : ev->arg, 0, 0));
         break;
     default:
         break;
     }
+    if (d->slots.cap != d->announced) {
+        d->announced = d->slots.cap;
+        d->buf[0] = tape_op(TAPE_GROW, 0, d->slots.cap, 0, 0);
+    } else {
+        d->buf[0] = tape_op(TAPE_NOP, 0, 0, 0, 0);
+    }
+    return 0;
 }
 
-/* ---- strict threads ---------------------------------------------------------------------------
+static int emit_ctl(struct dec *d, int kind, uint64_t size, uint64_t slot, uint64_t aux)
+{
+    struct tape_op op = tape_op(kind, 0, size, slot, aux);
+    return d->sink->emit(d->sink, &op, 1, NULL);
+}
+
+/* Hands the records of event ev (d->buf) to the sink. */
+static int emit_event(struct dec *d, const struct mlg_event *ev)
+{
+    int skip = TAPE_KIND(&d->buf[0]) == TAPE_NOP;
+    return d->sink->emit(d->sink, d->buf + skip, d->n - skip, ev);
+}
+
+/* The address an event will look up in the address map, or 0 (allocations only insert). */
+static uint64_t key_of(const struct mlg_event *e)
+{
+    switch (e->op) {
+    case MLG_OP_FREE:
+        return e->ptr;
+    case MLG_OP_REALLOC_RELEASE:
+        return e->old_ptr;
+    case MLG_OP_REALLOC:
+    case MLG_OP_REALLOCARRAY:
+        return e->outcome == MLG_OUT_MOVED || e->outcome == MLG_OUT_INPLACE ||
+                       e->outcome == MLG_OUT_FREED
+                   ? e->old_ptr
+                   : 0;
+    default:
+        return 0;
+    }
+}
+
+#define AHEAD 16
+
+/* The whole decoding: the fork ancestors' logs (unmeasured), CLOCK, the log with its samples,
+ * END. Results in d->out. */
+static void decode_all(struct dec *d)
+{
+    const struct engine_opts *o = d->o;
+    struct dec_out *out = d->out;
+    struct mlg_reader *rd = NULL;
+    int rc = 0;
+    out->stopped_at = UINT64_MAX;
+    for (int i = 0; i < o->nseeds && rc == 0; i++) {
+        /* the inherited heap, before the clock starts */
+        struct mlg_event sev;
+        if ((rc = mlg_reader_open(&rd, o->seed_log[i], mem_allocator(), &out->err)) != 0)
+            break;
+        while (mlg_reader_next(rd, &sev) == 1 && sev.seq < o->seed_upto[i]) {
+            if (decode_event(d, &sev) < 0 || emit_event(d, &sev) < 0) {
+                rc = MLG_E_NOMEM;
+                break;
+            }
+        }
+        mlg_reader_close(rd);
+        rd = NULL;
+    }
+    out->bad_frees = out->skipped = 0; /* the ancestors' own oddities are theirs */
+    if (rc == 0 && emit_ctl(d, TAPE_CLOCK, 0, 0, 0) < 0)
+        rc = MLG_E_NOMEM;
+    if (rc == 0)
+        rc = mlg_reader_open(&rd, o->log, mem_allocator(), &out->err);
+    if (rc) {
+        if (rc == MLG_E_NOMEM)
+            out->err.code = MLG_E_NOMEM;
+        out->err_code = rc;
+        emit_ctl(d, TAPE_END, 0, 0, 0);
+        return;
+    }
+    uint64_t every = o->every ? o->every : 1, last_sampled = UINT64_MAX, done = 0;
+    /* Events are decoded AHEAD in advance; the bucket each will look up is prefetched (and,
+     * halfway, a realloc's record, whose old size it reads), so lookups hit the cache. */
+    struct mlg_event ring[AHEAD];
+    uint64_t head = 0, have = 0;
+    int n = 1;
+    for (;;) {
+        while (have < AHEAD && n == 1) {
+            struct mlg_event *e = &ring[(head + have) % AHEAD];
+            if ((n = mlg_reader_next(rd, e)) == 1) {
+                slots_prefetch_bucket(&d->slots, key_of(e) ? key_of(e) : e->ptr);
+                have++;
+            }
+        }
+        if (!have)
+            break;
+        if (have > AHEAD / 2) {
+            const struct mlg_event *e = &ring[(head + AHEAD / 2) % AHEAD];
+            if (mlg_op_kind(e->op) == 'R' && key_of(e))
+                slots_prefetch_slot(&d->slots, key_of(e));
+        }
+        struct mlg_event *ev = &ring[head];
+        head = (head + 1) % AHEAD;
+        have--;
+        if (ev->thread >= out->log_threads)
+            out->log_threads = ev->thread + 1;
+        if (decode_event(d, ev) < 0 || emit_event(d, ev) < 0) {
+            rc = MLG_E_NOMEM;
+            break;
+        }
+        done = ev->index + 1;
+        int stop = ev->index == o->stop_event;
+        if (stop || ev->index == o->peak_event || done % every == 0) {
+            if (emit_ctl(d, TAPE_SAMPLE, ev->index, d->slots.n, stop && o->keep_holes) < 0) {
+                rc = MLG_E_NOMEM;
+                break;
+            }
+            last_sampled = ev->index;
+        }
+        if (o->progress && (done & 0xffff) == 0)
+            *o->progress = done;
+        if (stop) {
+            out->stopped_at = ev->index;
+            break;
+        }
+    }
+    if (rc)
+        out->err.code = rc;
+    if (n < 0 && rc == 0 && out->stopped_at == UINT64_MAX) {
+        out->err = *mlg_reader_error(rd);
+        rc = out->err.code;
+    }
+    out->events = done;
+    if (done && last_sampled != done - 1 && out->stopped_at == UINT64_MAX && rc == 0 &&
+        emit_ctl(d, TAPE_SAMPLE, done - 1, d->slots.n, 0) < 0)
+        rc = out->err.code = MLG_E_NOMEM;
+    out->err_code = rc;
+    mlg_reader_close(rd);
+    emit_ctl(d, TAPE_END, 0, 0, 0);
+}
+
+/* ---- the replaying side ---------------------------------------------------------------------
  */
+
+struct player {
+    const struct backend *b;
+    int touch, err;
+    struct engine_result *r;
+    int meta_fd;
+    uint64_t skipped;
+};
+
+/* Slots now number cap: the pointer array and the view of the records follow. */
+static int grow_slots(struct player *pl, uint64_t cap)
+{
+    struct engine_result *r = pl->r;
+    if (cap <= r->cap_slots)
+        return 0;
+    void **p = mem_remap(r->ptrs, r->cap_slots * sizeof *p, cap * sizeof *p);
+    struct slot *m = p ? mem_remap(r->meta, r->cap_slots * sizeof *m, cap * sizeof *m) : NULL;
+    if (p)
+        r->ptrs = p;
+    if (!m)
+        return -1;
+    r->meta = m;
+    r->cap_slots = cap;
+    return 0;
+}
+
+/* Executes records until n are done or a control record (CLOCK, SAMPLE, END) is met. Returns
+ * how many were consumed, the control record included (*ctl: its index, else -1). This is the
+ * measured loop: it should stay as close to engine_bare's as it can. */
+static uint64_t play(struct player *pl, const struct tape_op *v, uint64_t n, int64_t *ctl)
+{
+    const struct backend *b = pl->b;
+    void **ptr = pl->r->ptrs;
+    int tm = pl->touch;
+    *ctl = -1;
+    for (uint64_t i = 0; i < n; i++) {
+        const struct tape_op *op = &v[i];
+        uint64_t size = TAPE_SIZE(op);
+        void *p, *q;
+        switch (TAPE_KIND(op)) {
+        case TAPE_ALLOC:
+            p = b->alloc(TAPE_OP(op), size, op->aux);
+            goto made;
+        case TAPE_ALLOC_ARG:
+            p = b->alloc(TAPE_OP(op), size, v[++i].a);
+            goto made;
+        case TAPE_REALLOC0:
+            p = b->realloc(NULL, size);
+        made:
+            if (p)
+                touch(tm, p, 0, size);
+            else
+                pl->skipped++;
+            ptr[op->slot] = p;
+            break;
+        case TAPE_FREE:
+            b->free(ptr[op->slot]);
+            break;
+        case TAPE_REALLOC:
+            q = ptr[op->aux];
+            p = b->realloc(q, size);
+            i++; /* TAPE_ARG: the old size */
+            if (p) {
+                touch(tm, p, v[i].a, size);
+            } else { /* the program went on without the old block: so does the replay */
+                pl->skipped++;
+                b->free(q);
+            }
+            ptr[op->slot] = p;
+            break;
+        case TAPE_TRIM:
+            if (b->trim)
+                b->trim((size_t)size);
+            break;
+        case TAPE_GROW:
+            if (grow_slots(pl, size) < 0) {
+                pl->err = MLG_E_NOMEM;
+                *ctl = (int64_t)i;
+                return i + 1;
+            }
+            ptr = pl->r->ptrs;
+            break;
+        case TAPE_NOP:
+        case TAPE_ARG:
+            break;
+        default: /* CLOCK, SAMPLE, END */
+            *ctl = (int64_t)i;
+            return i + 1;
+        }
+    }
+    return n;
+}
+
+/* A sample after event `event`, slots [0, nslots) as the decoder left them. Live bytes and
+ * blocks come from the records of the slots whose replayed call succeeded; the usable size of a
+ * block is asked at the first sample it is live in (it does not change while it lives). */
+static int take_sample(struct player *pl, uint64_t t0, uint64_t event, uint64_t nslots,
+                       int keep_list)
+{
+    struct engine_result *r = pl->r;
+    const struct backend *b = pl->b;
+    if (r->nsamples == r->cap) {
+        uint64_t cap = r->cap ? 2 * r->cap : 4096;
+        struct sample *v = mem_remap(r->samples, r->cap * sizeof *v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        r->samples = v;
+        r->cap = cap;
+    }
+    uint64_t t = now_ns();
+    struct sample *s = &r->samples[r->nsamples];
+    memset(s, 0, sizeof *s);
+    s->event = event;
+    s->time_ns = t - t0;
+    r->nslots = nslots;
+    holes_clear(&r->holes);
+    for (uint64_t i = 0; i < nslots; i++) {
+        struct slot *sl = &r->meta[i];
+        void *p = r->ptrs[i];
+        if (sl->thread == SLOT_DEAD || !p)
+            continue;
+        if (sl->usable == SLOT_UNASKED)
+            sl->usable = b->usable(p);
+        uint64_t u = sl->usable > sl->size ? sl->usable : sl->size;
+        s->live_blocks++;
+        s->live_requested += sl->size;
+        s->live_usable += u;
+        if (holes_add_block(&r->holes, (uint64_t)p, (uint64_t)p + (u ? u : 1), i) < 0)
+            return -1;
+    }
+    if (holes_scan(&r->holes, s, keep_list) < 0)
+        return -1;
+    s->heap_rss = r->holes.anon_resident;
+    uint64_t mapped = 0, active = 0;
+    int have = b->stats ? b->stats(&mapped, &active) : 0;
+    s->sys_mapped = have ? mapped : r->holes.anon_mapped;
+    s->sys_active = have == 1 ? active : s->live_usable;
+    r->nsamples++;
+    r->sample_ns += now_ns() - t;
+    return 0;
+}
+
+/* Handles a control record; returns 1 at END, 0 to go on, -1 on failure (r->err_code set). */
+static int control(struct player *pl, const struct tape_op *op, uint64_t *t0)
+{
+    struct engine_result *r = pl->r;
+    switch (TAPE_KIND(op)) {
+    case TAPE_CLOCK:
+        pl->skipped = 0; /* the ancestors' failures are theirs */
+        *t0 = now_ns();
+        return 0;
+    case TAPE_SAMPLE:
+        if (take_sample(pl, *t0, TAPE_SIZE(op), op->slot, (int)op->aux) < 0) {
+            r->err.code = r->err_code = MLG_E_NOMEM;
+            return -1;
+        }
+        return 0;
+    case TAPE_END:
+        return 1;
+    default: /* a failed TAPE_GROW */
+        r->err.code = r->err_code = MLG_E_NOMEM;
+        return -1;
+    }
+}
+
+/* ---- strict threads (and decoding in this process) -------------------------------------------
+ */
+
+struct worker {
+    _Atomic uint32_t state; /* 0 idle, 1 go, 2 done, 3 exit */
+    int started;
+    pthread_t tid;
+    const struct tape_op *ops;
+    uint64_t n;
+    struct player *pl;
+};
+
+/* The in-process sink: records of consecutive events of one recorded thread are collected and
+ * run together on that thread's replay thread (strict) or here. */
+struct local {
+    struct sink k;
+    struct player *pl;
+    const struct engine_opts *o;
+    struct worker *workers; /* strict: indexed by recorded thread, MAX_THREADS entries, mapped */
+    struct tape_op *batch;
+    uint64_t n, cap;
+    uint32_t thread; /* whose records the batch holds */
+    uint64_t t0;
+    int ended;
+};
 
 static void futex_wait(_Atomic uint32_t *a, uint32_t v)
 {
@@ -196,6 +552,13 @@ static uint32_t wait_state(_Atomic uint32_t *a, uint32_t while_mask)
     return st;
 }
 
+static void play_all(struct player *pl, const struct tape_op *v, uint64_t n)
+{
+    int64_t ctl;
+    for (uint64_t i = 0; i < n && !pl->err;)
+        i += play(pl, v + i, n - i, &ctl);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -203,16 +566,10 @@ static void *worker_main(void *arg)
         uint32_t st = wait_state(&w->state, 1u << 0 | 1u << 2);
         if (st == 3)
             return NULL;
-        apply(w->cx, w->ev);
+        play_all(w->pl, w->ops, w->n);
         atomic_store_explicit(&w->state, 2, memory_order_release);
         futex_wake(&w->state);
     }
-}
-
-/* Waits until worker w has finished its event. */
-static void wait_done(struct worker *w)
-{
-    wait_state(&w->state, 1u << 1);
 }
 
 static void stop_worker(struct worker *w)
@@ -225,194 +582,227 @@ static void stop_worker(struct worker *w)
     w->started = 0;
 }
 
-static void dispatch(struct ctx *cx, const struct mlg_event *ev)
+/* Runs the batch on its thread and waits for it. */
+static void run_batch(struct local *l)
 {
-    uint32_t t = ev->thread;
-    if (!cx->o->strict || t == 0 || t >= MAX_THREADS) {
-        apply(cx, ev);
+    uint32_t t = l->thread;
+    if (!l->n)
+        return;
+    if (!l->o->strict || t == 0 || t >= MAX_THREADS) {
+        play_all(l->pl, l->batch, l->n);
+        l->n = 0;
         return;
     }
-    struct worker *w = &cx->workers[t];
-    if (ev->op == MLG_OP_THREAD_END) {
-        stop_worker(w);
-        return;
-    }
+    struct worker *w = &l->workers[t];
     if (!w->started) {
-        w->cx = cx;
+        w->pl = l->pl;
         atomic_store(&w->state, 0);
         if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
-            apply(cx, ev); /* cannot make a thread: run it here */
+            play_all(l->pl, l->batch, l->n); /* cannot make a thread: run it here */
+            l->n = 0;
             return;
         }
         w->started = 1;
     }
-    w->ev = ev;
+    w->ops = l->batch;
+    w->n = l->n;
     atomic_store_explicit(&w->state, 1, memory_order_release);
     futex_wake(&w->state);
-    wait_done(w);
+    wait_state(&w->state, 1u << 1);
+    l->n = 0;
 }
 
-/* ---- read-ahead ---- */
-
-#define AHEAD 16
-
-/* The live block an event will look up, or 0 (allocations only insert). */
-static uint64_t key_of(const struct mlg_event *e)
+static int local_emit(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev)
 {
-    switch (e->op) {
-    case MLG_OP_FREE:
-        return e->ptr;
-    case MLG_OP_REALLOC_RELEASE:
-        return e->old_ptr;
-    case MLG_OP_REALLOC:
-    case MLG_OP_REALLOCARRAY:
-        return e->outcome == MLG_OUT_MOVED || e->outcome == MLG_OUT_INPLACE ||
-                       e->outcome == MLG_OUT_FREED
-                   ? e->old_ptr
-                   : 0;
-    default:
+    struct local *l = (struct local *)k;
+    if (!ev) { /* a control record: everything before it is done first */
+        run_batch(l);
+        int c = control(l->pl, v, &l->t0);
+        if (c == 1)
+            l->ended = 1;
+        return c < 0 || l->pl->err ? -1 : 0;
+    }
+    if (l->o->strict && ev->op == MLG_OP_THREAD_END && ev->thread && ev->thread < MAX_THREADS) {
+        run_batch(l);
+        stop_worker(&l->workers[ev->thread]);
         return 0;
     }
+    if (n == 0)
+        return 0;
+    if (ev->thread != l->thread || l->n + (uint64_t)n > l->cap) {
+        run_batch(l);
+        l->thread = ev->thread;
+    }
+    memcpy(&l->batch[l->n], v, (size_t)n * sizeof *v);
+    l->n += (uint64_t)n;
+    return l->pl->err ? -1 : 0;
 }
 
-/* ---- sampling -------------------------------------------------------------------------------- */
+/* ---- the pipeline ----------------------------------------------------------------------------
+ */
 
-static int take_sample(struct ctx *cx, uint64_t event, int keep_list)
+struct piped {
+    struct sink k;
+    struct tape *t;
+    uint32_t samples;
+};
+
+static int pipe_emit(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev)
 {
-    struct engine_result *r = cx->r;
-    const struct backend *b = cx->b;
-    if (r->nsamples == r->cap) {
-        uint64_t cap = r->cap ? 2 * r->cap : 4096;
-        struct sample *v = mem_remap(r->samples, r->cap * sizeof *v, cap * sizeof *v);
-        if (!v)
+    struct piped *p = (struct piped *)k;
+    for (int i = 0; i < n; i++) {
+        int kind = TAPE_KIND(&v[i]);
+        if (kind == TAPE_REALLOC || kind == TAPE_ALLOC_ARG) {
+            if (tape_put2(p->t, v[i], v[i + 1]) < 0)
+                return -1;
+            i++;
+        } else if (tape_put(p->t, v[i]) < 0) {
             return -1;
-        r->samples = v;
-        r->cap = cap;
+        }
     }
-    uint64_t t = now_ns();
-    struct sample *s = &r->samples[r->nsamples];
-    memset(s, 0, sizeof *s);
-    s->event = event;
-    s->time_ns = t - cx->t0;
-    s->live_requested = r->slots.live_bytes;
-    s->live_blocks = r->slots.live_blocks;
-    s->live_usable = r->slots.live_usable;
-    holes_clear(&r->holes);
-    for (uint64_t i = 0; i < r->slots.n; i++) {
-        const struct slot *sl = &r->slots.v[i];
-        if (sl->thread == SLOT_DEAD)
-            continue;
-        uint64_t u = sl->size + sl->slop;
-        if (holes_add_block(&r->holes, sl->ptr, sl->ptr + (u ? u : 1), i) < 0)
-            return -1;
-    }
-    if (holes_scan(&r->holes, s, keep_list) < 0)
-        return -1;
-    s->heap_rss = r->holes.anon_resident;
-    uint64_t mapped = 0, active = 0;
-    int have = b->stats ? b->stats(&mapped, &active) : 0;
-    s->sys_mapped = have ? mapped : r->holes.anon_mapped;
-    s->sys_active = have == 1 ? active : s->live_usable;
-    r->nsamples++;
-    r->sample_ns += now_ns() - t;
+    if (ev)
+        return 0;
+    if (TAPE_KIND(v) == TAPE_SAMPLE) /* the records must not change until the sample is taken */
+        return tape_wait_ack(p->t, ++p->samples);
+    tape_flush(p->t);
     return 0;
+}
+
+/* The decoder process: decodes into the ring, then exits (never returns). */
+static void decoder_process(struct dec *d, struct tape *t, pid_t parent)
+{
+    /* the replaying process may die (killed, out of memory): do not outlive it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    struct piped p = {{pipe_emit}, t, 0};
+    d->sink = &p.k;
+    decode_all(d);
+    tape_flush(t);
+    _exit(0);
+}
+
+/* The replaying side of the pipeline. Returns when END is read, or on failure. */
+static void consume(struct player *pl, struct tape *t, pid_t child, uint64_t *t0)
+{
+    uint64_t want = WANT_SAMPLE;
+    for (;;) {
+        const struct tape_op *v;
+        uint64_t n = tape_get(t, want, 200, &v);
+        if (!n) {
+            int st;
+            if (waitpid(child, &st, WNOHANG) == child) { /* the decoder died before END */
+                pl->r->err.code = pl->r->err_code = MLG_E_IO;
+                return;
+            }
+            continue;
+        }
+        want = WANT_RUN;
+        for (uint64_t i = 0; i < n;) {
+            int64_t ctl;
+            const struct tape_op *run = v + i;
+            i += play(pl, run, n - i, &ctl);
+            if (ctl < 0)
+                continue;
+            const struct tape_op *op = &run[ctl];
+            int c = control(pl, op, t0);
+            if (c != 0) {
+                if (c < 0) /* the decoder may be waiting for this sample: tell it to stop */
+                    tape_ack(t, 1);
+                tape_done(t, i);
+                return;
+            }
+            if (TAPE_KIND(op) == TAPE_SAMPLE) {
+                tape_ack(t, 0);
+                want = WANT_SAMPLE;
+            }
+        }
+        tape_done(t, n);
+    }
 }
 
 int engine_run(const struct engine_opts *o, const struct backend *b, struct engine_result *r)
 {
-    struct ctx cx = {o, b, r, NULL, 0};
-    struct mlg_reader *rd = NULL;
-    int rc = 0;
+    static struct dec d;
+    struct player pl = {b, o->touch, 0, r, -1, 0};
+    struct dec_out *out = NULL;
+    struct tape *t = NULL;
+    struct local l = {{local_emit}, &pl, o, NULL, NULL, 0, 4096, 0, 0, 0};
+    uint64_t t0 = 0;
+    pid_t child = -1;
     memset(r, 0, sizeof *r);
+    memset(&d, 0, sizeof d);
     r->stopped_at = UINT64_MAX;
-    if (slots_init(&r->slots) < 0 || holes_init(&r->holes) < 0) {
-        r->err.code = MLG_E_NOMEM;
+    d.o = o;
+    if (slots_init(&d.slots) < 0 || holes_init(&r->holes) < 0 ||
+        !(out = mem_map_shared(-1, sizeof *out, "mallog:decoder")) ||
+        !(r->meta = mem_map_shared(d.slots.fd, d.slots.cap * sizeof *r->meta, "mallog:slots")) ||
+        !(r->ptrs = mem_map(d.slots.cap * sizeof *r->ptrs, "mallog:ptrs"))) {
+        r->err.code = r->err_code = MLG_E_NOMEM;
         return MLG_E_NOMEM;
     }
-    if (o->strict && !(cx.workers = mem_map(MAX_THREADS * sizeof *cx.workers, "mallog:threads"))) {
-        r->err.code = MLG_E_NOMEM;
-        return MLG_E_NOMEM;
+    r->cap_slots = d.announced = d.slots.cap;
+    d.out = out;
+    int piped = !o->strict && !o->in_process && (t = tape_new(TAPE_ORDER)) != NULL;
+    if (piped) {
+        pid_t parent = getpid();
+        child = fork();
+        if (child == 0)
+            decoder_process(&d, t, parent);
+        piped = child > 0;
     }
-    for (int i = 0; i < o->nseeds; i++) {
-        /* the inherited heap, in one thread, before the clock starts */
-        struct mlg_event sev;
-        if ((rc = mlg_reader_open(&rd, o->seed_log[i], mem_allocator(), &r->err)) != 0)
-            return rc;
-        while (mlg_reader_next(rd, &sev) == 1 && sev.seq < o->seed_upto[i])
-            apply(&cx, &sev);
-        mlg_reader_close(rd);
-        rd = NULL;
-    }
-    r->bad_frees = r->skipped = 0; /* the ancestors' own oddities are theirs */
-    rc = mlg_reader_open(&rd, o->log, mem_allocator(), &r->err);
-    if (rc)
-        return rc;
-    uint64_t every = o->every ? o->every : 1, last_sampled = UINT64_MAX, done = 0;
-    /* Events are decoded AHEAD in advance; as an event comes closer its bucket, then its slot,
-     * then the replayed block's header are prefetched, so the lookups of the event being
-     * applied hit the cache. */
-    static struct mlg_event ring[AHEAD];
-    uint64_t head = 0, have = 0;
-    cx.t0 = now_ns();
-    int n = 1;
-    for (;;) {
-        while (have < AHEAD && n == 1) {
-            struct mlg_event *e = &ring[(head + have) % AHEAD];
-            if ((n = mlg_reader_next(rd, e)) == 1) {
-                slots_prefetch_bucket(&r->slots, key_of(e) ? key_of(e) : e->ptr);
-                have++;
-            }
+    if (piped) {
+        /* The address map is the decoder's alone. It is left mapped here, not unmapped: the
+         * gap an unmap leaves would be where the allocator's next mapping goes, and the
+         * allocator's address space would then differ from a replay without the pipeline. */
+        consume(&pl, t, child, &t0);
+        if (r->err_code) {
+            kill(child, SIGKILL);
         }
-        if (!have)
-            break;
-        if (have > AHEAD / 2)
-            slots_prefetch_slot(&r->slots, key_of(&ring[(head + AHEAD / 2) % AHEAD]));
-        if (have > AHEAD / 4)
-            slots_prefetch_block(&r->slots, key_of(&ring[(head + AHEAD / 4) % AHEAD]));
-        struct mlg_event *ev = &ring[head];
-        head = (head + 1) % AHEAD;
-        have--;
-        if (ev->thread >= r->log_threads)
-            r->log_threads = ev->thread + 1;
-        dispatch(&cx, ev);
-        done = ev->index + 1;
-        int stop = ev->index == o->stop_event;
-        if (stop || ev->index == o->peak_event || done % every == 0) {
-            if (take_sample(&cx, ev->index, stop && o->keep_holes) < 0) {
-                r->err.code = MLG_E_NOMEM;
-                rc = MLG_E_NOMEM;
-                break;
-            }
-            last_sampled = ev->index;
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+            ;
+        slots_fini(&d.slots);
+    } else {
+        if (o->strict &&
+            !(l.workers = mem_map(MAX_THREADS * sizeof *l.workers, "mallog:threads"))) {
+            r->err.code = r->err_code = MLG_E_NOMEM;
+            return MLG_E_NOMEM;
         }
-        if (o->progress && (done & 0xffff) == 0)
-            *o->progress = done;
-        if (stop) {
-            r->stopped_at = ev->index;
-            break;
+        if (!(l.batch = mem_map(l.cap * sizeof *l.batch, "mallog:batch"))) {
+            r->err.code = r->err_code = MLG_E_NOMEM;
+            return MLG_E_NOMEM;
         }
+        d.sink = &l.k;
+        decode_all(&d);
+        t0 = l.t0;
+        if (l.workers)
+            for (uint32_t i = 0; i < MAX_THREADS && i < out->log_threads; i++)
+                stop_worker(&l.workers[i]);
+        slots_fini(&d.slots);
     }
-    if (n < 0 && rc == 0 && r->stopped_at == UINT64_MAX) {
-        r->err = *mlg_reader_error(rd);
-        rc = r->err.code;
+    r->replay_ns = now_ns() - t0;
+    int rc = r->err_code;
+    if (!rc || !r->nsamples) {
+        r->events = out->events;
+        r->log_threads = out->log_threads;
+        r->stopped_at = out->stopped_at;
+    } else { /* failed mid-way: the state is at the last sample */
+        r->events = r->samples[r->nsamples - 1].event + 1;
     }
-    r->events = done;
-    if (done && last_sampled != done - 1 && r->stopped_at == UINT64_MAX && rc == 0) {
-        if (take_sample(&cx, done - 1, 0) < 0)
-            rc = MLG_E_NOMEM;
+    r->bad_frees = out->bad_frees;
+    r->inversions = out->inversions;
+    r->skipped = out->skipped + pl.skipped;
+    if (!rc && out->err_code) {
+        r->err = out->err;
+        rc = out->err_code;
     }
-    r->replay_ns = now_ns() - cx.t0;
     if (o->progress)
-        *o->progress = done;
-    if (cx.workers) {
-        for (uint32_t t = 0; t < MAX_THREADS && t < r->log_threads; t++)
-            stop_worker(&cx.workers[t]);
-    }
-    mlg_reader_close(rd);
+        *o->progress = r->events;
+    mem_unmap(out, sizeof *out);
+    tape_free(t);
     r->err_code = rc;
     return rc;
 }
-
 /* ---- the bare loop (bench) --------------------------------------------------------------------
  */
 
@@ -471,7 +861,7 @@ int engine_bare(const struct engine_opts *o, const struct backend *b, uint64_t *
         if (rec) {
             if ((idx = slots_find(&s, rec)) >= 0)
                 slots_remove(&s, idx, rec);
-            if ((idx = slots_add(&s, rec, 0, 0, 0, 0, 0)) < 0)
+            if ((idx = slots_add(&s, rec, 0, 0, 0, 0)) < 0)
                 goto out;
             op.slot = (uint32_t)idx;
         }

@@ -62,6 +62,18 @@ void *mem_map(size_t len, const char *name)
     return p;
 }
 
+void *mem_map_shared(int fd, size_t len, const char *name)
+{
+    len = page_up(len ? len : 1);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0),
+                   fd, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    (void)prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)p, len, (unsigned long)name);
+    reg_add(p, len);
+    return p;
+}
+
 void mem_unmap(void *p, size_t len)
 {
     if (!p)

@@ -5,6 +5,7 @@
 #ifndef MLG_REPLAY_H
 #define MLG_REPLAY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ void *mem_map(size_t len, const char *name);
 void mem_unmap(void *p, size_t len);
 /* Grows (or shrinks) a mapping, keeping its contents; returns NULL on failure (old kept). */
 void *mem_remap(void *p, size_t old_len, size_t new_len);
+/* A shared mapping (MAP_SHARED) of fd, or of anonymous memory if fd < 0: survives fork as the
+ * same memory. Registered like mem_map; mem_unmap and mem_remap work on it. */
+void *mem_map_shared(int fd, size_t len, const char *name);
 /* An mlg_allocator over mem_map (each allocation its own mapping, rounded to pages, or a bump
  * arena for small ones). */
 const struct mlg_allocator *mem_allocator(void);
@@ -58,38 +62,130 @@ int mem_buf_read_file(struct mem_buf *b, const char *path);        /* replaces c
 int mem_buf_write_file(const struct mem_buf *b, const char *path); /* 0 or -1 (errno) */
 void mem_buf_free(struct mem_buf *b);
 
-/* ---- slots.c: recorded address -> replayed block -------------------------------------------- */
+/* ---- slots.c: recorded address -> dense slot index (the decoder's side) ------------------- */
+/* One record per slot, what a hole names about the block that bounds it. The records live in a
+ * memfd so the replaying process can read them while the decoder (a forked process) writes
+ * them; the replayed pointers are not here (the replaying process keeps them, engine.c). */
 struct slot {        /* 32 bytes: two per cache line, never split across two */
-    uint64_t ptr;    /* the block in this replay */
     uint64_t size;   /* requested bytes */
-    uint64_t event;  /* event that allocated it (a realloc counts as allocating) */
-    uint32_t slop;   /* malloc_usable_size - size, asked once when the block is made */
+    uint64_t event;  /* event that allocated it (a realloc counts as allocating); dead: next free */
+    uint64_t usable; /* malloc_usable_size, asked at the first sample the block is live in;
+                        SLOT_UNASKED until then (written by the replaying side at a sample) */
     uint32_t thread; /* recorded thread; SLOT_DEAD once freed */
+    uint32_t stack;  /* call-site id of the allocating event (mlg_event.stack), 0 = none */
 };
 #define SLOT_DEAD UINT32_MAX
+#define SLOT_UNASKED UINT64_MAX
 struct slots {
-    uint64_t (*tab)[2]; /* open addressing: {recorded ptr, slot index}; key 0 = empty */
+    uint64_t *keys; /* open addressing: recorded ptr (0 = empty) ... */
+    uint32_t *vals; /* ... and its slot index: two arrays, so a probe reads 8 keys a line */
     uint64_t mask, count;
-    struct slot *v;
+    struct slot *v; /* cap records, shared mapping of fd */
     uint64_t n, cap, free_head; /* free_head: index + 1 of a reusable slot, 0 = none */
-    uint64_t live_blocks, live_bytes, live_usable;
+    int fd;
+    uint64_t live_blocks; /* as recorded (a replayed call that fails is still here) */
 };
 int slots_init(struct slots *s);
 void slots_fini(struct slots *s);
 #define SLOTS_UNKNOWN (-1) /* not live: never allocated, or already freed */
 /* Index of the live slot for recorded ptr, or SLOTS_UNKNOWN. */
 int64_t slots_find(const struct slots *s, uint64_t rec_ptr);
+/* The same, and *bucket: where rec_ptr is (for slots_remove_at) or would go (for
+ * slots_add_at), valid until the table next changes. */
+int64_t slots_find_bucket(const struct slots *s, uint64_t rec_ptr, uint64_t *bucket);
 /* New live slot for rec_ptr; returns its index or -1 (no memory). A live slot already under
- * rec_ptr must have been removed first. */
-int64_t slots_add(struct slots *s, uint64_t rec_ptr, uint64_t ptr, uint64_t size, uint64_t usable,
-                  uint64_t event, uint32_t thread);
+ * rec_ptr must have been removed first. May grow s->cap (the records' mapping moves). */
+int64_t slots_add(struct slots *s, uint64_t rec_ptr, uint64_t size, uint64_t event,
+                  uint32_t thread, uint32_t stack);
+/* slots_add with the bucket from a slots_find_bucket that found nothing. */
+int64_t slots_add_at(struct slots *s, uint64_t bucket, uint64_t rec_ptr, uint64_t size,
+                     uint64_t event, uint32_t thread, uint32_t stack);
+/* Frees slot idx (its index is reused by a later slots_add). */
 void slots_remove(struct slots *s, int64_t idx, uint64_t rec_ptr);
-void slots_resize(struct slots *s, int64_t idx, uint64_t size, uint64_t usable);
+/* slots_remove with the bucket slots_find_bucket gave. */
+void slots_remove_at(struct slots *s, int64_t idx, uint64_t bucket);
+/* A realloc in place: same slot, new size and allocating event, usable unasked. */
+void slots_resize(struct slots *s, int64_t idx, uint64_t size, uint64_t event);
 /* Read-ahead hints for an event a few events away (they change nothing): the bucket of rec_ptr;
- * its slot (reads the bucket); the replayed block's header (reads the slot). */
+ * its record (reads the bucket; only a realloc reads the record of the block it looks up). */
 void slots_prefetch_bucket(const struct slots *s, uint64_t rec_ptr);
 void slots_prefetch_slot(const struct slots *s, uint64_t rec_ptr);
-void slots_prefetch_block(const struct slots *s, uint64_t rec_ptr);
+
+/* ---- tape.c: the op tape, decoder -> replaying side ---------------------------------------- */
+/* One allocator call (or a control step) on dense slot numbers, 16 bytes. a = size << 16 |
+ * mlg op << 8 | kind. Kinds with an extra operand are followed by one TAPE_ARG record. */
+enum {
+    TAPE_NOP = 0,    /* padding (a zero record) */
+    TAPE_ALLOC,  /* ptr[slot] = alloc(op, size, aux); aux: nmemb/alignment (< 2^32) */
+    TAPE_ALLOC_ARG,  /* the same, arg too large for aux: next record's a is arg */
+    TAPE_FREE,       /* free(ptr[slot]) */
+    TAPE_REALLOC,    /* ptr[slot] = realloc(ptr[aux], size); next record's a: the old size */
+    TAPE_REALLOC0,   /* ptr[slot] = realloc(NULL, size) */
+    TAPE_TRIM,       /* malloc_trim(size) */
+    TAPE_ARG,        /* operand of the record before */
+    TAPE_GROW,       /* slot records and pointers now hold size slots */
+    TAPE_CLOCK,      /* the fork ancestors' heap is built: the measured replay starts */
+    TAPE_SAMPLE,     /* sample at event size; slot: slots in use; aux: keep the hole list */
+    TAPE_END,        /* no more records */
+};
+#define TAPE_SIZE_MAX ((1ull << 48) - 1)
+struct tape_op {
+    uint64_t a;
+    uint32_t slot, aux;
+};
+static inline struct tape_op tape_op(int kind, int op, uint64_t size, uint64_t slot, uint64_t aux)
+{
+    return (struct tape_op){size << 16 | (uint64_t)(op & 0xff) << 8 | (uint64_t)kind,
+                            (uint32_t)slot, (uint32_t)aux};
+}
+#define TAPE_KIND(o) ((int)((o)->a & 0xff))
+#define TAPE_OP(o) ((int)(((o)->a >> 8) & 0xff))
+#define TAPE_SIZE(o) ((o)->a >> 16)
+
+/* A single-producer single-consumer ring of records in shared memory (MAP_SHARED, so the
+ * producer may be a forked process). Counters only grow; the ring index is counter & mask. The
+ * producer publishes every TAPE_PUBLISH records (or on tape_flush), the consumer returns space
+ * as it goes; a side that cannot go on sleeps on a futex (shared: across processes) and is
+ * woken only when the other side has made enough progress, so there is no spinning and about
+ * one wake per few thousand records. */
+#define TAPE_PUBLISH 256u
+struct tape {
+    _Alignas(64) _Atomic uint64_t tail; /* records published by the producer */
+    _Atomic uint32_t tail_seq;          /* futex word: bumped on each publish the consumer awaits */
+    _Atomic uint32_t cons_wait;         /* consumer sleeps until tail >= cons_want */
+    _Atomic uint64_t cons_want;
+    _Alignas(64) _Atomic uint64_t head; /* records consumed */
+    _Atomic uint32_t head_seq;          /* futex word for the producer */
+    _Atomic uint32_t prod_wait;         /* producer sleeps until head >= prod_want */
+    _Atomic uint64_t prod_want;
+    _Alignas(64) _Atomic uint32_t ack; /* samples taken (the decoder waits for each) */
+    _Atomic uint32_t quit;             /* the consumer gave up: the producer stops */
+    _Alignas(64) uint64_t mask;
+    uint64_t w, w_pub; /* producer's private cursor and last published */
+    _Alignas(64) uint64_t r, r_pub; /* consumer's private cursor and last returned */
+    _Alignas(64) struct tape_op ops[];
+};
+/* Maps a ring of 2^order records (shared memory, named mallog:tape). NULL on failure. */
+struct tape *tape_new(unsigned order);
+void tape_free(struct tape *t);
+/* Producer: appends one record, sleeping while the ring is full. Returns 0, or -1 if the
+ * consumer quit. */
+int tape_put(struct tape *t, struct tape_op op);
+/* Producer: a record and its TAPE_ARG operand, never split across the ring's end. */
+int tape_put2(struct tape *t, struct tape_op op, struct tape_op arg);
+/* Producer: publishes everything written so far and wakes the consumer if it waits. */
+void tape_flush(struct tape *t);
+/* Consumer: waits until at least one record is published (sleeping; want: how many to wait
+ * for when the ring is empty, fewer if the producer flushes), then returns the readable run
+ * up to the ring's end: *ops and the count. timeout_ms > 0: returns 0 records after that
+ * long without any (the caller checks the producer is alive). */
+uint64_t tape_get(struct tape *t, uint64_t want, int timeout_ms, const struct tape_op **ops);
+/* Consumer: n records of the last run are done (their space goes back to the producer). */
+void tape_done(struct tape *t, uint64_t n);
+/* Producer: waits until the consumer has acknowledged `n` samples (or quit: returns -1). */
+int tape_wait_ack(struct tape *t, uint32_t n);
+/* Consumer: acknowledges one more sample; quit: also tells the producer to stop. */
+void tape_ack(struct tape *t, int quit);
 
 /* ---- holes.c: gaps between live blocks inside the allocator's mappings --------------------- */
 struct hole_block {
@@ -174,6 +270,7 @@ struct engine_opts {
     uint64_t every;                  /* sample period in events */
     uint64_t peak_event, stop_event; /* UINT64_MAX = none */
     int strict, touch;
+    int in_process;              /* serial mode: decode in this process (no pipeline; tests) */
     int keep_holes;              /* at stop_event: keep the hole list */
     volatile uint64_t *progress; /* shared word: events done, or NULL */
 };
@@ -183,7 +280,12 @@ struct engine_result {
     uint64_t events, bad_frees, inversions, skipped; /* bad: free of a block not live */
     uint64_t replay_ns, sample_ns;
     uint64_t stopped_at; /* the event the state is at */
-    struct slots slots;
+    /* Slot i's record (size, event, thread, stack, usable once asked; a view of the decoder's)
+     * and its replayed block (NULL: the replayed call failed). Live: meta[i].thread !=
+     * SLOT_DEAD, i < nslots (as of the last sample). */
+    struct slot *meta;
+    void **ptrs;
+    uint64_t nslots, cap_slots;
     struct holes holes;
     struct mlg_error err;
     int err_code;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../replay/replay.h"
@@ -19,28 +20,141 @@ static void test_slots(void **state)
     struct slots s;
     assert_int_equal(slots_init(&s), 0);
     assert_int_equal(slots_find(&s, 0x1000), SLOTS_UNKNOWN);
-    int64_t a = slots_add(&s, 0x1000, 0xa000, 100, 112, 5, 0);
-    int64_t b = slots_add(&s, 0x2000, 0xb000, 50, 56, 6, 1);
+    int64_t a = slots_add(&s, 0x1000, 100, 5, 0, 0);
+    int64_t b = slots_add(&s, 0x2000, 50, 6, 1, 77);
     assert_true(a >= 0 && b >= 0 && a != b);
     assert_int_equal(slots_find(&s, 0x1000), a);
     assert_int_equal(s.live_blocks, 2);
-    assert_int_equal(s.live_bytes, 150);
-    assert_int_equal(s.live_usable, 168);
-    slots_resize(&s, b, 70, 72);
-    assert_int_equal(s.live_bytes, 170);
+    assert_int_equal(s.v[b].stack, 77);
+    assert_true(s.v[b].usable == SLOT_UNASKED);
+    s.v[b].usable = 56; /* asked at a sample */
+    slots_resize(&s, b, 70, 8);
+    assert_int_equal(s.v[b].size, 70);
+    assert_int_equal(s.v[b].event, 8);
+    assert_true(s.v[b].usable == SLOT_UNASKED); /* a realloc in place asks again */
     slots_remove(&s, a, 0x1000);
     assert_int_equal(slots_find(&s, 0x1000), SLOTS_UNKNOWN); /* a second free finds nothing */
+    assert_int_equal(s.v[a].thread, SLOT_DEAD);
     assert_int_equal(s.live_blocks, 1);
-    assert_int_equal(s.live_bytes, 70);
-    int64_t c = slots_add(&s, 0x1000, 0xc000, 8, 24, 9, 2); /* the address comes back */
-    assert_int_equal(c, a);                                 /* and the slot is reused */
+    int64_t c = slots_add(&s, 0x1000, 8, 9, 2, 0); /* the address comes back */
+    assert_int_equal(c, a);                        /* and the slot is reused */
     assert_int_equal(slots_find(&s, 0x1000), c);
-    /* growth past the first mapping */
+    /* find_bucket / add_at / remove_at agree with find / add / remove */
+    uint64_t j;
+    assert_int_equal(slots_find_bucket(&s, 0x3000, &j), SLOTS_UNKNOWN);
+    int64_t d = slots_add_at(&s, j, 0x3000, 1, 10, 0, 0);
+    assert_int_equal(slots_find_bucket(&s, 0x3000, &j), d);
+    slots_remove_at(&s, d, j);
+    assert_int_equal(slots_find(&s, 0x3000), SLOTS_UNKNOWN);
+    /* growth past the first mappings: the records stay readable through a second mapping of
+     * the memfd, as the replaying process reads them */
     for (uint64_t i = 0; i < 100000; i++)
-        assert_true(slots_add(&s, 0x100000 + 16 * i, i, 1, 1, i, 0) >= 0);
+        assert_true(slots_add(&s, 0x100000 + 16 * i, 1, i, 0, (uint32_t)i) >= 0);
     assert_int_equal(s.live_blocks, 100002);
-    assert_int_equal(s.v[slots_find(&s, 0x100000 + 16 * 777)].event, 777);
+    int64_t k = slots_find(&s, 0x100000 + 16 * 777);
+    assert_int_equal(s.v[k].event, 777);
+    struct slot *view = mem_map_shared(s.fd, s.cap * sizeof *view, "mallog:test");
+    assert_non_null(view);
+    assert_int_equal(view[k].stack, 777);
+    mem_unmap(view, s.cap * sizeof *view);
+    /* removing every other key keeps the rest findable (backward-shift delete) */
+    for (uint64_t i = 0; i < 100000; i += 2)
+        slots_remove(&s, slots_find(&s, 0x100000 + 16 * i), 0x100000 + 16 * i);
+    for (uint64_t i = 0; i < 100000; i++) {
+        int64_t x = slots_find(&s, 0x100000 + 16 * i);
+        if (i % 2)
+            assert_true(x >= 0 && s.v[x].event == i);
+        else
+            assert_int_equal(x, SLOTS_UNKNOWN);
+    }
     slots_fini(&s);
+}
+
+/* The ring across two processes: a forked producer writes records (pairs that must not be split
+ * by the ring's end among them) through a 16-record ring, so both sides wait often; the
+ * consumer checks every record and acknowledges "samples" the producer waits for. */
+static void test_tape(void **state)
+{
+    (void)state;
+    struct tape *t = tape_new(4);
+    assert_non_null(t);
+    const uint64_t N = 200000;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (uint64_t i = 0; i < N; i++) {
+            int rc;
+            if (i % 7 == 3)
+                rc = tape_put2(t, tape_op(TAPE_REALLOC, 0, i, i, i + 1),
+                               (struct tape_op){i * 3, 0, 0});
+            else
+                rc = tape_put(t, tape_op(TAPE_ALLOC, 1, i, i, 0));
+            if (rc < 0)
+                _exit(2);
+            if (i % 5000 == 4999) {
+                if (tape_put(t, tape_op(TAPE_SAMPLE, 0, i, 0, 0)) < 0 ||
+                    tape_wait_ack(t, (uint32_t)(i / 5000 + 1)) < 0)
+                    _exit(3);
+            }
+        }
+        tape_put(t, tape_op(TAPE_END, 0, 0, 0, 0));
+        tape_flush(t);
+        _exit(0);
+    }
+    uint64_t expect = 0, acks = 0;
+    int end = 0, bad = 0;
+    while (!end && !bad) {
+        const struct tape_op *v;
+        uint64_t n = tape_get(t, 8, 1000, &v);
+        for (uint64_t i = 0; i < n && !bad; i++) {
+            int kind = TAPE_KIND(&v[i]);
+            if (kind == TAPE_NOP)
+                continue;
+            if (kind == TAPE_END) {
+                end = 1;
+                break;
+            }
+            if (kind == TAPE_SAMPLE) {
+                bad |= TAPE_SIZE(&v[i]) != expect - 1;
+                tape_ack(t, 0);
+                acks++;
+                continue;
+            }
+            bad |= TAPE_SIZE(&v[i]) != expect || v[i].slot != expect;
+            if (kind == TAPE_REALLOC) { /* the operand is in the same run */
+                bad |= expect % 7 != 3 || i + 1 >= n || v[i + 1].a != expect * 3 ||
+                       v[i].aux != expect + 1;
+                i++;
+            } else {
+                bad |= kind != TAPE_ALLOC || TAPE_OP(&v[i]) != 1;
+            }
+            expect++;
+        }
+        tape_done(t, n);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_false(bad);
+    assert_int_equal(expect, N);
+    assert_int_equal(acks, N / 5000);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    tape_free(t);
+
+    /* a consumer that quits stops a producer waiting for room */
+    t = tape_new(4);
+    pid = fork();
+    if (pid == 0) {
+        for (uint64_t i = 0;; i++)
+            if (tape_put(t, tape_op(TAPE_ALLOC, 1, i, i, 0)) < 0)
+                _exit(5);
+    }
+    const struct tape_op *v;
+    while (tape_get(t, 1, 1000, &v) == 0)
+        ;
+    tape_ack(t, 1);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+    tape_free(t);
 }
 
 static struct mlg_writer *w;
@@ -94,43 +208,71 @@ static void write_log(const char *path)
     assert_int_equal(mlg_writer_finish(w, &tr, &err), 0);
 }
 
+/* Replays the log: mode 0 pipelined (a decoder process), 1 decoded in this process, 2 strict.
+ * Every mode must give the same live bytes and blocks (the heap itself differs: each run starts
+ * where the one before left the allocator). */
 static void run_on(const char *kind, const char *path)
 {
     struct backend b;
     static struct engine_result r;
-    struct engine_opts o = {
-        .log = path, .every = 5, .peak_event = 3, .stop_event = UINT64_MAX, .touch = TOUCH_PAGE};
+    static struct sample first[16];
+    uint64_t nfirst = 0;
     assert_int_equal(backend_open(&b, kind, kind), 0);
-    assert_int_equal(engine_run(&o, &b, &r), 0);
-    assert_int_equal(r.events, 12);
-    assert_int_equal(r.bad_frees, 2); /* one unknown, one double: counted and skipped */
-    assert_int_equal(r.slots.live_blocks, 4);
-    assert_int_equal(r.slots.live_bytes, 232 + 500 + 30 + 100);
-    /* samples: event 3 (peak), 4 (every 5), 9, 11 (end) */
-    assert_int_equal(r.nsamples, 4);
-    assert_int_equal(r.samples[0].event, 3);
-    assert_int_equal(r.samples[0].live_requested, (3u << 20) + 464);
-    assert_int_equal(r.samples[0].live_blocks, 4);
-    assert_true(r.samples[0].live_usable >= r.samples[0].live_requested);
+    for (int mode = 0; mode < 3; mode++) {
+        struct engine_opts o = {.log = path, .every = 5, .peak_event = 3,
+                                .stop_event = UINT64_MAX, .touch = TOUCH_PAGE,
+                                .in_process = mode == 1, .strict = mode == 2};
+        assert_int_equal(engine_run(&o, &b, &r), 0);
+        assert_int_equal(r.events, 12);
+        assert_int_equal(r.bad_frees, 2); /* one unknown, one double: counted and skipped */
+        /* samples: event 3 (peak), 4 (every 5), 9, 11 (end) */
+        assert_int_equal(r.nsamples, 4);
+        assert_int_equal(r.samples[0].event, 3);
+        assert_int_equal(r.samples[0].live_requested, (3u << 20) + 464);
+        assert_int_equal(r.samples[0].live_blocks, 4);
+        assert_true(r.samples[0].live_usable >= r.samples[0].live_requested);
 #ifndef __SANITIZE_ADDRESS__ /* under ASan, mallinfo2 describes glibc's unused heap */
-    assert_true(r.samples[0].sys_mapped >= (3u << 20));
+        assert_true(r.samples[0].sys_mapped >= (3u << 20));
 #endif
-    assert_int_equal(r.samples[3].event, 11);
-    /* every replayed block is where the allocator says, with the requested alignment */
-    int64_t m = slots_find(&r.slots, 0x120000);
-    assert_true(m >= 0);
-    assert_int_equal(r.slots.v[m].ptr % 4096, 0);
-    struct summary s = {0};
-    output_summarize(&r, &s);
-    assert_int_equal(s.peak_live_requested, (3u << 20) + 464);
-    assert_int_equal(s.peak_live_event, 3);
+        assert_int_equal(r.samples[3].event, 11);
+        assert_int_equal(r.samples[3].live_blocks, 4);
+        assert_int_equal(r.samples[3].live_requested, 232 + 500 + 30 + 100);
+        /* every replayed block is where the allocator says, with the requested alignment; the
+         * records name the allocating event */
+        int found = 0;
+        for (uint64_t i = 0; i < r.nslots; i++) {
+            if (r.meta[i].thread == SLOT_DEAD)
+                continue;
+            assert_non_null(r.ptrs[i]);
+            assert_true(r.meta[i].usable != SLOT_UNASKED); /* asked at the last sample */
+            if (r.meta[i].event == 10) {
+                assert_int_equal(r.meta[i].size, 100);
+                assert_int_equal((uint64_t)r.ptrs[i] % 4096, 0);
+                found = 1;
+            }
+        }
+        assert_true(found);
+        struct summary s = {0};
+        output_summarize(&r, &s);
+        assert_int_equal(s.peak_live_requested, (3u << 20) + 464);
+        assert_int_equal(s.peak_live_event, 3);
 #ifndef __SANITIZE_ADDRESS__
-    assert_true(s.footprint_ratio_at_peak >= 1.0);
+        assert_true(s.footprint_ratio_at_peak >= 1.0);
 #endif
-    assert_int_equal(s.bad_frees, 2);
-    for (uint64_t i = 0; i < r.slots.n; i++)
-        if (r.slots.v[i].thread != SLOT_DEAD)
-            b.free((void *)r.slots.v[i].ptr);
+        assert_int_equal(s.bad_frees, 2);
+        if (mode == 0) {
+            nfirst = r.nsamples;
+            memcpy(first, r.samples, nfirst * sizeof *first);
+        } else {
+            for (uint64_t i = 0; i < nfirst; i++) {
+                assert_int_equal(r.samples[i].live_requested, first[i].live_requested);
+                assert_int_equal(r.samples[i].live_blocks, first[i].live_blocks);
+            }
+        }
+        for (uint64_t i = 0; i < r.nslots; i++)
+            if (r.meta[i].thread != SLOT_DEAD)
+                b.free(r.ptrs[i]);
+    }
 }
 
 static void test_engine_glibc(void **state)
@@ -246,7 +388,7 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_slots),        cmocka_unit_test(test_engine_glibc),
+        cmocka_unit_test(test_slots), cmocka_unit_test(test_tape),        cmocka_unit_test(test_engine_glibc),
         cmocka_unit_test(test_engine_arena), cmocka_unit_test(test_engine_missing_log),
         cmocka_unit_test(test_tsv),          cmocka_unit_test(test_json),
     };
