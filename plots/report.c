@@ -639,8 +639,17 @@ static void write_holes_tables(FILE *f, const struct report *r)
                 json_u64(a->holes, p, &age);
                 snprintf(p, sizeof p, "holes[%d].%s.thread", k, sd);
                 json_u64(a->holes, p, &th);
-                fprintf(f, "<td>%s from event %s (live %s events, thread %" PRIu64 ")</td>",
-                        B(bs), N(be), N(age), th);
+                char site[1024] = "";
+                snprintf(p, sizeof p, "holes[%d].%s.site", k, sd);
+                json_string(a->holes, p, site, sizeof site);
+                fprintf(f, "<td>%s from event %s (live %s events, thread %" PRIu64 ")", B(bs),
+                        N(be), N(age), th);
+                if (site[0]) {
+                    fprintf(f, "<br>allocated in <code>");
+                    cli_xml_escape(f, site);
+                    fprintf(f, "</code>");
+                }
+                fprintf(f, "</td>");
             }
             fprintf(f, "</tr>\n");
         }

@@ -537,14 +537,42 @@ static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs
 
 /* ---- the worker --------------------------------------------------------------------------- */
 
+/* Call sites of the blocks that bound holes, for a log recorded with --stacks: loaded and
+ * symbolized once the replay is over (nothing here runs during the measured phase). */
+static struct mlg_sites *hole_sites;
+
+static void load_hole_sites(const char *log, const struct engine_result *r)
+{
+    int any = 0;
+    for (uint64_t i = 0; i < r->holes.nh && !any; i++)
+        any = r->meta[r->holes.b[r->holes.h[i].left].slot].stack ||
+              r->meta[r->holes.b[r->holes.h[i].right].slot].stack;
+    struct mlg_error err;
+    if (!any || mlg_sites_load(&hole_sites, log, &err) != 0 || mlg_sites_symbolize(hole_sites) != 0)
+        return; /* without symbols a site still reads module+offset */
+}
+
+/* "main (fragment.c:57)" for a block's stack, or "" */
+static const char *site_name(uint32_t stack, char *buf, size_t len)
+{
+    uint64_t pc = hole_sites && stack ? mlg_sites_site_pc(hole_sites, stack) : 0;
+    if (!pc) {
+        buf[0] = 0;
+        if (stack)
+            snprintf(buf, len, "#%u", stack);
+        return buf;
+    }
+    return mlg_sites_frame_name(hole_sites, pc, buf, len);
+}
+
 static void print_block(FILE *f, const char *side, const struct engine_result *r, uint64_t bi,
                         uint64_t at)
 {
     const struct hole_block *b = &r->holes.b[bi];
     const struct slot *s = &r->meta[b->slot];
-    char sz[32], site[24] = "";
+    char sz[32], site[1100] = "", name[1024];
     if (s->stack)
-        snprintf(site, sizeof site, ", site #%u", s->stack);
+        snprintf(site, sizeof site, ", site %s", site_name(s->stack, name, sizeof name));
     fprintf(f,
             "    %-6s %s (%" PRIu64 " B) at 0x%" PRIx64 ", allocated at event %" PRIu64
             ", age %" PRIu64 " events, thread %u%s\n",
@@ -556,10 +584,17 @@ static void json_block(FILE *f, const char *side, const struct engine_result *r,
                        uint64_t at)
 {
     const struct slot *s = &r->meta[r->holes.b[bi].slot];
+    char name[1024];
     fprintf(f,
             "\"%s\": {\"size\": %" PRIu64 ", \"event\": %" PRIu64 ", \"age\": %" PRIu64
-            ", \"thread\": %u, \"stack\": %u}",
+            ", \"thread\": %u, \"stack\": %u, \"site\": \"",
             side, s->size, s->event, at - s->event, s->thread, s->stack);
+    for (const char *c = site_name(s->stack, name, sizeof name); *c; c++)
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if ((unsigned char)*c >= 0x20)
+            fputc(*c, f);
+    fputs("\"}", f);
 }
 
 static void print_holes(const struct alloc_spec *a, const struct engine_result *r, const char *fmt,
@@ -791,8 +826,10 @@ static int worker(int argc, char **argv)
                      eo.log, eo.stop_event, res.events);
             sum.ok = 0;
         } else {
+            load_hole_sites(eo.log, &res);
             print_holes(&a, &res, hfmt, label);
             fflush(stdout);
+            mlg_sites_free(hole_sites);
         }
     }
     if (rfd >= 0) {
