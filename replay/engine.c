@@ -240,7 +240,7 @@ static uint64_t key_of(const struct mlg_event *e)
     }
 }
 
-#define AHEAD 16
+#define AHEAD 64
 
 /* The whole decoding: the fork ancestors' logs (unmeasured), CLOCK, the log with its samples,
  * END. Results in d->out. */
@@ -284,12 +284,21 @@ static void decode_all(struct dec *d)
     uint64_t head = 0, have = 0;
     int n = 1;
     for (;;) {
-        while (have < AHEAD && n == 1) {
-            struct mlg_event *e = &ring[(head + have) % AHEAD];
-            if ((n = mlg_reader_next(rd, e)) == 1) {
-                slots_prefetch_bucket(&d->slots, key_of(e) ? key_of(e) : e->ptr);
-                have++;
+        /* refill in batches (the reader's fast path) once half the ring is used */
+        while (have <= AHEAD / 2 && n == 1) {
+            uint64_t pos = (head + have) % AHEAD, room = AHEAD - have;
+            if (pos + room > AHEAD)
+                room = AHEAD - pos;
+            int k = mlg_reader_next_batch(rd, &ring[pos], (int)room);
+            if (k <= 0) {
+                n = k;
+                break;
             }
+            for (int i = 0; i < k; i++) {
+                const struct mlg_event *e = &ring[pos + (uint64_t)i];
+                slots_prefetch_bucket(&d->slots, key_of(e) ? key_of(e) : e->ptr);
+            }
+            have += (uint64_t)k;
         }
         if (!have)
             break;
