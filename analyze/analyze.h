@@ -55,7 +55,8 @@ struct stats_opts {
     int progress;              /* a "\r" progress line on stderr, <= 6 updates/s */
 };
 
-/* One live block. 64 bytes: a realloc chain travels with the block through moves. */
+/* One live block, whole: a realloc chain travels with the block through moves. The table keeps
+ * it packed (struct stats_slot); this form is what the code works on and the side table holds. */
 struct stats_block {
     uint64_t ptr, size;
     uint64_t birth, birth_time; /* event index and time of the allocation that started it */
@@ -66,11 +67,23 @@ struct stats_block {
 };
 #define STATS_BLK_INHERITED 1u /* live in the fork parent when this process was forked */
 #define STATS_BLK_EARLY 2u     /* allocated before the range */
+#define STATS_BLK_SIDE 4u      /* slot meta only: the whole record is side[meta >> 3] */
+
+/* One slot of the live-block table: 32 bytes, two to a cache line. size and birth_time are always
+ * valid; meta packs birth << 17 | thread << 3 | flags for the common block (no realloc chain,
+ * birth < 2^47, thread < 2^14). Any other block has STATS_BLK_SIDE and its index in the side
+ * array (few: the blocks reallocated at least once). ptr 0 = empty. */
+struct stats_slot {
+    uint64_t ptr, size, birth_time, meta;
+};
 
 struct stats_blocks {
-    struct stats_block *v;
+    struct stats_slot *v;
     uint64_t mask, count;
     int shift;
+    struct stats_block *side; /* whole records of chained (or unpackable) blocks */
+    uint64_t nside, side_cap; /* entries used (free ones included), allocated */
+    uint64_t side_free;       /* first free entry + 1 (a list through .ptr), 0 = none */
 };
 
 struct stats_chain {

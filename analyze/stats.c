@@ -1,7 +1,8 @@
 /* stats.c - the streaming summary of one log: totals, peak, size classes, lifetimes, realloc
  * chains, leaks, threads, timeline. One pass; memory is proportional to the live blocks (plus
- * fixed-size tables), never to the number of events. The hot path is stats_event(): one probe of
- * an open-addressing table per allocation or free, no calls into lib/, no allocation. */
+ * fixed-size tables), never to the number of events. An event is two halves: stats_count (what
+ * the event alone decides; run by the reader thread) and stats_track (one probe of the live-block
+ * table per allocation or free). The hot paths make no calls into lib/ and no allocation. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ uint64_t stats_class_max(int k)
     return k == 0 ? 0 : k == 64 ? UINT64_MAX : (1ull << k) - 1;
 }
 
-/* ---- live blocks: open addressing, linear probing, backward-shift delete -------------------- */
+/* ---- hashing, big tables -------------------------------------------------------------------- */
 
 static inline uint64_t slot_of(const struct stats_blocks *t, uint64_t ptr)
 {
@@ -59,12 +60,87 @@ static int blocks_init(struct stats_blocks *t, int bits)
     return t->v ? 0 : -1;
 }
 
-static inline struct stats_block *blocks_find(const struct stats_blocks *t, uint64_t ptr)
+/* ---- the side array: whole records of the blocks a slot cannot pack ------------------------ */
+
+#define META_BIRTH_BITS 47
+#define META_THREAD_BITS 14
+
+/* A free entry of the side array, or UINT64_MAX if it cannot grow. */
+static uint64_t side_get(struct stats_blocks *t)
+{
+    if (t->side_free) {
+        uint64_t i = t->side_free - 1;
+        t->side_free = t->side[i].ptr;
+        return i;
+    }
+    if (t->nside == t->side_cap) {
+        /* 64-byte aligned: one record = one cache line */
+        uint64_t n = t->side_cap ? 2 * t->side_cap : 256;
+        struct stats_block *v = aligned_alloc(64, n * sizeof *v);
+        if (!v)
+            return UINT64_MAX;
+        if (t->nside)
+            memcpy(v, t->side, t->nside * sizeof *v);
+        free(t->side);
+        t->side = v;
+        t->side_cap = n;
+    }
+    return t->nside++;
+}
+
+static inline void side_put(struct stats_blocks *t, uint64_t i)
+{
+    t->side[i].ptr = t->side_free;
+    t->side_free = i + 1;
+}
+
+/* The whole record of the block in slot e. */
+static inline struct stats_block slot_load(const struct stats_blocks *t, const struct stats_slot *e)
+{
+    if (__builtin_expect(e->meta & STATS_BLK_SIDE, 0)) {
+        struct stats_block b = t->side[e->meta >> 3];
+        b.ptr = e->ptr;
+        return b;
+    }
+    return (struct stats_block){e->ptr, e->size, e->meta >> 17, e->birth_time, e->size, 0, 0, 0,
+                                (uint32_t)(e->meta >> 3) & ((1u << META_THREAD_BITS) - 1),
+                                (uint32_t)e->meta & 3u};
+}
+
+/* Writes b into slot e (e->meta: 0 for a fresh slot, or the block it replaces). Returns -1 if the
+ * side array could not grow (the slot is then left empty-handed: the caller reports nomem). */
+static inline int slot_store(struct stats_blocks *t, struct stats_slot *e,
+                             const struct stats_block *b)
+{
+    e->ptr = b->ptr;
+    e->size = b->size;
+    e->birth_time = b->birth_time;
+    if (__builtin_expect(!b->len && b->birth >> META_BIRTH_BITS == 0 &&
+                             b->thread >> META_THREAD_BITS == 0 && b->start_size == b->size,
+                         1)) {
+        if (__builtin_expect(e->meta & STATS_BLK_SIDE, 0))
+            side_put(t, e->meta >> 3);
+        e->meta = b->birth << 17 | (uint64_t)b->thread << 3 | (b->flags & 3u);
+        return 0;
+    }
+    uint64_t i = e->meta & STATS_BLK_SIDE ? e->meta >> 3 : side_get(t);
+    if (i == UINT64_MAX) {
+        e->meta = 0;
+        return -1;
+    }
+    t->side[i] = *b;
+    e->meta = i << 3 | STATS_BLK_SIDE;
+    return 0;
+}
+
+/* ---- live blocks: open addressing, linear probing, backward-shift delete -------------------- */
+
+static inline struct stats_slot *blocks_find(const struct stats_blocks *t, uint64_t ptr)
 {
     if (!ptr) /* 0 marks an empty slot: never a block (a damaged or foreign stream) */
         return NULL;
     for (uint64_t i = slot_of(t, ptr);; i = (i + 1) & t->mask) {
-        struct stats_block *b = &t->v[i];
+        struct stats_slot *b = &t->v[i];
         if (b->ptr == ptr)
             return b;
         if (!b->ptr)
@@ -74,7 +150,7 @@ static inline struct stats_block *blocks_find(const struct stats_blocks *t, uint
 
 static int blocks_grow(struct stats_blocks *t)
 {
-    struct stats_blocks n;
+    struct stats_blocks n = *t;
     if (blocks_init(&n, 64 - t->shift + 1) != 0)
         return -1;
     for (uint64_t i = 0; i <= t->mask; i++) {
@@ -92,7 +168,7 @@ static int blocks_grow(struct stats_blocks *t)
 }
 
 /* Returns the slot for ptr, which must not be present (ptr != 0), or NULL if out of memory. */
-static inline struct stats_block *blocks_add(struct stats_blocks *t, uint64_t ptr)
+static inline struct stats_slot *blocks_add(struct stats_blocks *t, uint64_t ptr)
 {
     if ((t->count + 1) * 2 > t->mask + 1 && blocks_grow(t) != 0)
         return NULL;
@@ -105,13 +181,13 @@ static inline struct stats_block *blocks_add(struct stats_blocks *t, uint64_t pt
 
 /* One probe: the slot holding ptr (*found = 1) or the empty slot where it goes (*found = 0,
  * counted as added). NULL if the table had to grow and could not. */
-static inline struct stats_block *blocks_slot(struct stats_blocks *t, uint64_t ptr, int *found)
+static inline struct stats_slot *blocks_slot(struct stats_blocks *t, uint64_t ptr, int *found)
 {
     if ((t->count + 1) * 2 > t->mask + 1 && blocks_grow(t) != 0)
         return NULL;
     uint64_t i = slot_of(t, ptr);
     for (;; i = (i + 1) & t->mask) {
-        struct stats_block *b = &t->v[i];
+        struct stats_slot *b = &t->v[i];
         if (b->ptr == ptr) {
             *found = 1;
             return b;
@@ -124,10 +200,12 @@ static inline struct stats_block *blocks_slot(struct stats_blocks *t, uint64_t p
     }
 }
 
-/* Removes the block at b (a pointer into the table). */
-static inline void blocks_del(struct stats_blocks *t, struct stats_block *b)
+/* Removes the block at b (a pointer into the table) and its side record. */
+static inline void blocks_del(struct stats_blocks *t, struct stats_slot *b)
 {
     uint64_t i = (uint64_t)(b - t->v), j = i;
+    if (__builtin_expect(b->meta & STATS_BLK_SIDE, 0))
+        side_put(t, b->meta >> 3);
     t->count--;
     for (;;) {
         j = (j + 1) & t->mask;
@@ -141,6 +219,7 @@ static inline void blocks_del(struct stats_blocks *t, struct stats_block *b)
         }
     }
     t->v[i].ptr = 0;
+    t->v[i].meta = 0; /* a fresh slot owns no side record */
 }
 
 /* ---- exact sizes: bounded table; when full, the rarer half is dropped -------------------- */
@@ -359,7 +438,9 @@ int stats_init(struct stats *s, const struct stats_opts *o)
 void stats_free(struct stats *s)
 {
     free(s->blocks.v);
+    free(s->blocks.side);
     s->blocks.v = NULL;
+    s->blocks.side = NULL;
     free(s->sizes);
     free(s->sizes_spare);
     free(s->top_chains);
@@ -388,24 +469,18 @@ static inline void peak_check(struct stats *s, const struct mlg_event *ev)
     }
 }
 
-/* A request was served: size tables and the cumulative figures. */
+/* A request was served: the cumulative figures (the timeline samples them, so they stay on the
+ * table's side; the size tables are counted by stats_count). */
 static inline void requested(struct stats *s, uint64_t size, uint64_t growth)
 {
     s->cumulative_requested += size;
     s->cumulative_compensated += growth;
-    if (!s->counting)
-        return;
-    int k = stats_class(size);
-    s->class_count[k]++;
-    s->class_bytes[k] += size;
-    s->class_max[k] = size > s->class_max[k] ? size : s->class_max[k];
-    sizes_add(s, size);
 }
 
 static void new_block(struct stats *s, const struct mlg_event *ev, struct stats_thread *t)
 {
     int found;
-    struct stats_block *b = blocks_slot(&s->blocks, ev->ptr, &found);
+    struct stats_slot *b = blocks_slot(&s->blocks, ev->ptr, &found);
     if (!b) {
         s->nomem = 1;
         return;
@@ -415,8 +490,12 @@ static void new_block(struct stats *s, const struct mlg_event *ev, struct stats_
         s->live_bytes -= b->size;
         s->live_blocks--;
     }
-    *b = (struct stats_block){ev->ptr, ev->size, ev->index, ev->time_ns, ev->size, 0, 0, 0,
+    struct stats_block rec = {ev->ptr, ev->size, ev->index, ev->time_ns, ev->size, 0, 0, 0,
                               ev->thread, s->counting ? 0 : STATS_BLK_EARLY};
+    if (slot_store(&s->blocks, b, &rec) != 0) {
+        s->nomem = 1;
+        return;
+    }
     s->live_bytes += ev->size;
     s->live_blocks++;
     s->allocations += s->counting;
@@ -425,10 +504,11 @@ static void new_block(struct stats *s, const struct mlg_event *ev, struct stats_
     peak_check(s, ev);
 }
 
-/* The end of a block's life (free or realloc(p, 0)). */
+/* The end of a block's life (free or realloc(p, 0)); e is its slot. */
 static void end_block(struct stats *s, const struct mlg_event *ev, struct stats_thread *t,
-                      struct stats_block *b)
+                      struct stats_slot *e)
 {
+    struct stats_block rec = slot_load(&s->blocks, e), *b = &rec;
     s->live_bytes -= b->size;
     s->live_blocks--;
     if (s->counting && !(b->flags & STATS_BLK_INHERITED)) {
@@ -456,7 +536,7 @@ static void end_block(struct stats *s, const struct mlg_event *ev, struct stats_
         }
         chain_done(s, b, ev->index, 0);
     }
-    blocks_del(&s->blocks, b);
+    blocks_del(&s->blocks, e);
 }
 
 /* A realloc resized (or moved) block rec from old size to ev->size; rec is a copy. */
@@ -470,7 +550,7 @@ static void resized(struct stats *s, const struct mlg_event *ev, struct stats_bl
         rec.copied += old < size ? old : size;
     }
     rec.size = size;
-    struct stats_block *b = moved ? blocks_find(&s->blocks, ev->ptr) : NULL;
+    struct stats_slot *b = moved ? blocks_find(&s->blocks, ev->ptr) : NULL;
     if (b) {
         s->inversions += s->counting;
         s->live_bytes -= b->size;
@@ -482,7 +562,10 @@ static void resized(struct stats *s, const struct mlg_event *ev, struct stats_bl
         b = blocks_find(&s->blocks, ev->ptr);
     }
     rec.ptr = ev->ptr;
-    *b = rec;
+    if (slot_store(&s->blocks, b, &rec) != 0) {
+        s->nomem = 1;
+        return;
+    }
     s->live_bytes += size;
     s->live_blocks++;
     if (s->counting) {
@@ -517,7 +600,90 @@ static const char kinds[MLG_OP_COUNT] = {
 #undef STATS_X_KIND
 };
 
-int stats_event(struct stats *s, const struct mlg_event *ev)
+/* Per op: bit 0 = allocating (kind A), bit 1 = resizing (R); bit 2: a successful call of that op
+ * with a pointer is a request when its outcome is in the mask below (A: any outcome that is not a
+ * failure; R: ok, in place, moved). */
+static const uint8_t op_bits[MLG_OP_COUNT] = {
+#define STATS_X_BITS(name, code, str, kind) [code] = #kind[0] == 'A' ? 1 : #kind[0] == 'R' ? 2 : 0,
+    MLG_OPS(STATS_X_BITS)
+#undef STATS_X_BITS
+};
+#define OUT_BIT(o) (1u << MLG_OUT_##o)
+#define OUT_FAILED_MASK (OUT_BIT(FAILED) | OUT_BIT(OVERFLOW) | OUT_BIT(EINVAL))
+#define OUT_RESIZE_MASK (OUT_BIT(OK) | OUT_BIT(INPLACE) | OUT_BIT(MOVED) | OUT_BIT(OLD_RELEASED))
+
+/* The figures that depend on the event alone, never on the live-block table: events, ops,
+ * per-thread counts, failures, realloc calls, lost events, size classes and exact sizes. In the
+ * pipeline the reader thread runs this on its own struct stats (merged by stats_merge_counts);
+ * stats_event runs both halves on one. Returns 1 once the event is past the range end.
+ * Which events are requests must match stats_track exactly: an allocating call that did not fail
+ * and returned a pointer, and a realloc that returned a pointer with outcome ok, in place, moved
+ * or moved* (whether or not its old block was known, it then makes or resizes a block).
+ * Branch-free where the op mix is random (a branch on malloc-or-free mispredicts half the time):
+ * counters add 0 or 1, byte counters add size & -flag. */
+static inline int stats_count(struct stats *s, const struct mlg_event *ev)
+{
+    if (__builtin_expect(ev->index >= s->o.to, 0)) {
+        s->done = 1;
+        return 1;
+    }
+    uint8_t op = ev->op < MLG_OP_COUNT ? ev->op : 0;
+    struct stats_thread *t = ev->thread < s->nthr ? &s->thr[ev->thread]
+                                                   : thread_get(s, ev->thread);
+    if (__builtin_expect(!t, 0)) {
+        s->nomem = 1;
+        return 0;
+    }
+    if (__builtin_expect(op >= MLG_OP_THREAD_START, 0)) {
+        if (op == MLG_OP_THREAD_START) /* before the range too */
+            t->os_tid = ev->result;
+        else if (op == MLG_OP_LOST && ev->index >= s->o.from)
+            s->lost_events += (uint64_t)ev->result;
+    }
+    if (__builtin_expect(ev->index < s->o.from, 0))
+        return 0;
+    uint32_t obit = ev->outcome < 32 ? 1u << ev->outcome : 0;
+    uint64_t failed = (obit & OUT_FAILED_MASK) != 0, bits = op_bits[op];
+    uint64_t is_r = bits >> 1, served = (bits != 0) & !failed;
+    uint64_t req = (ev->ptr != 0) &
+                   ((bits & 1 & (failed ^ 1)) | (is_r & ((obit & OUT_RESIZE_MASK) != 0)));
+    uint64_t size = ev->size;
+    s->events++;
+    s->last_index = ev->index;
+    s->last_time = ev->time_ns;
+    s->calls[op]++;
+    if (__builtin_expect(!t->seen, 0)) {
+        t->seen = 1;
+        t->first_event = ev->index;
+        s->threads++;
+    }
+    t->events++;
+    t->last_event = ev->index;
+    s->failed_op[op] += failed;
+    s->failed += failed;
+    t->failed += failed;
+    s->bytes_op[op] += size & -served;
+    t->bytes += size & -served;
+    s->realloc_calls += is_r;
+    t->reallocs += is_r;
+    s->realloc_failed += is_r & failed;
+    s->realloc_freed += is_r & (ev->outcome == MLG_OUT_FREED);
+    /* size tables: a non-request adds 0 to class 0..64 of its size field */
+    uint64_t rsize = size & -req;
+    int k = stats_class(size);
+    s->class_count[k] += req;
+    s->class_bytes[k] += rsize;
+    s->class_max[k] = rsize > s->class_max[k] ? rsize : s->class_max[k];
+    if (size < STATS_SMALL_SIZES)
+        s->small_sizes[size] += req;
+    else if (req)
+        sizes_add(s, size);
+    return 0;
+}
+
+/* The figures that need the live-block table (the rest of stats_event): the heap, peaks,
+ * lifetimes, chains, cross-thread frees, timeline. */
+static inline int stats_track(struct stats *s, const struct mlg_event *ev)
 {
     if (__builtin_expect(!s->counting, 0)) {
         if (ev->index >= s->o.to) {
@@ -540,28 +706,7 @@ int stats_event(struct stats *s, const struct mlg_event *ev)
     int failed = ev->outcome < 32 && ((1u << MLG_OUT_FAILED | 1u << MLG_OUT_OVERFLOW |
                                          1u << MLG_OUT_EINVAL) >> ev->outcome & 1);
     char kind = kinds[op];
-    if (s->counting) {
-        s->events++;
-        s->last_index = ev->index;
-        s->last_time = ev->time_ns;
-        s->calls[op]++;
-        if (!t->seen) {
-            t->seen = 1;
-            t->first_event = ev->index;
-            s->threads++;
-        }
-        t->events++;
-        t->last_event = ev->index;
-        if (failed) {
-            s->failed_op[op]++;
-            s->failed++;
-            t->failed++;
-        } else if (kind == 'A' || kind == 'R') {
-            s->bytes_op[op] += ev->size;
-            t->bytes += ev->size;
-        }
-    }
-    struct stats_block *b;
+    struct stats_slot *b;
     switch (kind) {
     case 'A':
         if (!failed && ev->ptr)
@@ -577,7 +722,7 @@ int stats_event(struct stats *s, const struct mlg_event *ev)
                 s->unknown_frees += s->counting;
         } else { /* REALLOC_RELEASE: the realloc's acquire comes later as OLD_RELEASED */
             if ((b = blocks_find(&s->blocks, ev->old_ptr))) {
-                t->pending = *b;
+                t->pending = slot_load(&s->blocks, b);
                 t->pending_valid = 1;
                 s->live_bytes -= b->size;
                 s->live_blocks--;
@@ -588,11 +733,6 @@ int stats_event(struct stats *s, const struct mlg_event *ev)
         }
         break;
     case 'R':
-        if (s->counting) {
-            s->realloc_calls++;
-            t->reallocs++;
-            s->realloc_failed += failed;
-        }
         switch (ev->outcome) {
         case MLG_OUT_OK: /* realloc(NULL, n) */
             if (ev->ptr)
@@ -605,7 +745,7 @@ int stats_event(struct stats *s, const struct mlg_event *ev)
                     end_block(s, ev, t, b);
                     break;
                 }
-                struct stats_block rec = *b;
+                struct stats_block rec = slot_load(&s->blocks, b);
                 int moved = ev->ptr != ev->old_ptr; /* whatever the outcome says */
                 s->live_bytes -= rec.size;
                 s->live_blocks--;
@@ -628,7 +768,6 @@ int stats_event(struct stats *s, const struct mlg_event *ev)
             }
             break;
         case MLG_OUT_FREED:
-            s->realloc_freed += s->counting;
             if ((b = blocks_find(&s->blocks, ev->old_ptr)))
                 end_block(s, ev, t, b);
             else
@@ -638,12 +777,6 @@ int stats_event(struct stats *s, const struct mlg_event *ev)
             break;
         }
         break;
-    case 'L':
-        if (op == MLG_OP_THREAD_START)
-            t->os_tid = ev->result;
-        else if (op == MLG_OP_LOST && s->counting)
-            s->lost_events += (uint64_t)ev->result;
-        break;
     default:
         break;
     }
@@ -652,16 +785,21 @@ int stats_event(struct stats *s, const struct mlg_event *ev)
     return 0;
 }
 
+int stats_event(struct stats *s, const struct mlg_event *ev)
+{
+    return stats_count(s, ev) || stats_track(s, ev);
+}
+
 void stats_inherit(struct stats *s, uint64_t ptr, uint64_t size)
 {
     if (!ptr || blocks_find(&s->blocks, ptr))
         return;
-    struct stats_block *b = blocks_add(&s->blocks, ptr);
-    if (!b) {
+    struct stats_slot *b = blocks_add(&s->blocks, ptr);
+    struct stats_block rec = {ptr, size, 0, 0, size, 0, 0, 0, 0, STATS_BLK_INHERITED};
+    if (!b || slot_store(&s->blocks, b, &rec) != 0) {
         s->nomem = 1;
         return;
     }
-    *b = (struct stats_block){ptr, size, 0, 0, size, 0, 0, 0, 0, STATS_BLK_INHERITED};
     s->live_bytes += size;
     s->live_blocks++;
     s->inherited_blocks++;
@@ -711,9 +849,9 @@ int stats_finish(struct stats *s)
     if (!live)
         return MLG_E_NOMEM;
     for (uint64_t i = 0; i <= s->blocks.mask; i++) {
-        struct stats_block *b = &s->blocks.v[i];
-        if (!b->ptr)
+        if (!s->blocks.v[i].ptr)
             continue;
+        struct stats_block rec = slot_load(&s->blocks, &s->blocks.v[i]), *b = &rec;
         if (b->thread < s->nthr) {
             s->thr[b->thread].live_blocks++;
             s->thr[b->thread].live_bytes += b->size;
@@ -760,12 +898,17 @@ int stats_finish(struct stats *s)
 
 /* Touches the table slots an event will probe (its key and its record, the exact-size entry of a
  * large request), so that the cache misses of a batch overlap instead of queueing one by one. */
-static inline void prefetch_event(const struct stats *s, const struct mlg_event *ev)
+__attribute__((always_inline)) static inline void prefetch_event(const struct stats *s,
+                                                                 const struct mlg_event *ev,
+                                                                 int sizes)
 {
+    /* always_inline: a function holding only prefetches looks side-effect free to gcc's IPA
+     * (pure-const), which then deletes every call to it - the prefetches of the first batch
+     * version were never emitted. */
     __builtin_prefetch(&s->blocks.v[slot_of(&s->blocks, ev->ptr)], 1);
     if (ev->old_ptr)
         __builtin_prefetch(&s->blocks.v[slot_of(&s->blocks, ev->old_ptr)], 1);
-    if (ev->size >= STATS_SMALL_SIZES) {
+    if (sizes && ev->size >= STATS_SMALL_SIZES) {
         uint64_t j = ((ev->size + 1) * 0x9e3779b97f4a7c15ull) >> s->sizes_shift;
         __builtin_prefetch(&s->sizes[j], 1);
     }
@@ -773,25 +916,128 @@ static inline void prefetch_event(const struct stats *s, const struct mlg_event 
 
 /* Events this far ahead are prefetched: at ~20-30 ns an event, 32 events cover a miss to DRAM. */
 #define STATS_AHEAD 32
+/* The side record of a chained block is prefetched this far ahead: by then the table slot that
+ * names it (prefetched STATS_AHEAD events ahead) is in cache. */
+#define STATS_AHEAD_SIDE 12
+
+/* Prefetches the side record of the block an event will end or resize, if its home slot holds
+ * one (a block further along the probe sequence is not looked for: a wasted prefetch at worst). */
+__attribute__((always_inline)) static inline void prefetch_side(const struct stats *s,
+                                                                const struct mlg_event *ev)
+{
+    uint64_t p = ev->old_ptr ? ev->old_ptr : ev->ptr;
+    const struct stats_slot *e = &s->blocks.v[slot_of(&s->blocks, p)];
+    if (s->blocks.side) {
+        uint64_t side = (e->meta >> 2) & 1;
+        __builtin_prefetch(&s->blocks.side[(e->meta >> 3) & -side], 1);
+    }
+}
 
 int stats_events(struct stats *s, const struct mlg_event *ev, int n)
 {
     for (int i = 0; i < n && i < STATS_AHEAD; i++)
-        prefetch_event(s, &ev[i]);
+        prefetch_event(s, &ev[i], 1);
     for (int i = 0; i < n; i++) {
         if (i + STATS_AHEAD < n)
-            prefetch_event(s, &ev[i + STATS_AHEAD]);
+            prefetch_event(s, &ev[i + STATS_AHEAD], 1);
         if (stats_event(s, &ev[i]))
             return 1;
     }
     return 0;
 }
 
-/* Decoding runs in a second thread, a few batches ahead of the analysis: the reader alone is about
- * as fast as the analysis alone, so the pipeline nearly doubles the throughput on two cores.
+/* The analysis side of the pipeline: stats_track over a batch, the table prefetched ahead. */
+static int track_events(struct stats *s, const struct mlg_event *ev, int n)
+{
+    for (int i = 0; i < n && i < STATS_AHEAD; i++)
+        prefetch_event(s, &ev[i], 0);
+    for (int i = 0; i < n; i++) {
+        if (i + STATS_AHEAD < n)
+            prefetch_event(s, &ev[i + STATS_AHEAD], 0);
+        if (i + STATS_AHEAD_SIDE < n)
+            prefetch_side(s, &ev[i + STATS_AHEAD_SIDE]);
+        if (stats_track(s, &ev[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* The reader side: stats_count over a batch (1 once the range has ended), with the exact-size
+ * entries of the large requests ahead prefetched (the table of 16384 sizes is beyond L1/L2). */
+static int count_events(struct stats *c, const struct mlg_event *ev, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i + STATS_AHEAD < n && ev[i + STATS_AHEAD].size >= STATS_SMALL_SIZES) {
+            uint64_t j = ((ev[i + STATS_AHEAD].size + 1) * 0x9e3779b97f4a7c15ull) >> c->sizes_shift;
+            __builtin_prefetch(&c->sizes[j], 1);
+        }
+        if (stats_count(c, &ev[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Moves the figures stats_count gathered in c (the reader thread's) into s, whose stats_track
+ * figures are disjoint from them. c keeps nothing it owns but its empty tables. */
+static void stats_merge_counts(struct stats *s, struct stats *c)
+{
+#define MERGE(f) s->f = c->f
+    MERGE(events);
+    MERGE(last_index);
+    MERGE(last_time);
+    MERGE(threads);
+    MERGE(failed);
+    MERGE(realloc_calls);
+    MERGE(realloc_failed);
+    MERGE(realloc_freed);
+    MERGE(lost_events);
+    MERGE(sizes_pruned_max);
+#undef MERGE
+    memcpy(s->calls, c->calls, sizeof s->calls);
+    memcpy(s->failed_op, c->failed_op, sizeof s->failed_op);
+    memcpy(s->bytes_op, c->bytes_op, sizeof s->bytes_op);
+    memcpy(s->class_count, c->class_count, sizeof s->class_count);
+    memcpy(s->class_bytes, c->class_bytes, sizeof s->class_bytes);
+    memcpy(s->class_max, c->class_max, sizeof s->class_max);
+    memcpy(s->small_sizes, c->small_sizes, sizeof s->small_sizes);
+    /* the exact-size tables change hands */
+    struct stats_size *v = s->sizes, *spare = s->sizes_spare;
+    s->sizes = c->sizes;
+    s->sizes_spare = c->sizes_spare;
+    c->sizes = v;
+    c->sizes_spare = spare;
+    s->sizes_mask = c->sizes_mask;
+    s->sizes_count = c->sizes_count;
+    s->sizes_shift = c->sizes_shift;
+    s->nomem |= c->nomem;
+    if (c->nthr && !thread_get(s, (uint32_t)(c->nthr - 1))) {
+        s->nomem = 1;
+        return;
+    }
+    for (uint64_t i = 0; i < c->nthr; i++) {
+        struct stats_thread *d = &s->thr[i];
+        const struct stats_thread *e = &c->thr[i];
+        d->os_tid = e->os_tid;
+        d->events = e->events;
+        d->failed = e->failed;
+        d->bytes = e->bytes;
+        d->reallocs = e->reallocs;
+        d->first_event = e->first_event;
+        d->last_event = e->last_event;
+        d->seen = e->seen;
+    }
+}
+
+/* Decoding runs in a second thread, a few batches ahead of the analysis, and that thread also
+ * counts what needs no live-block table (stats_count into its own struct stats): the two sides
+ * then cost about the same per event, and the pipeline nearly doubles the throughput on two cores.
  * Batches travel through a ring under one mutex; each hand-off moves STATS_BATCH events. */
+#ifndef STATS_BATCH /* overridable (-D) for bench experiments only */
 #define STATS_BATCH 2048
+#endif
+#ifndef STATS_RING
 #define STATS_RING 8
+#endif
 
 struct pipe_batch {
     struct mlg_event ev[STATS_BATCH];
@@ -802,6 +1048,7 @@ struct pipe_batch {
 
 struct pipe {
     struct mlg_reader *r;
+    struct stats *c; /* the reader thread's counts */
     struct pipe_batch *b;
     uint64_t head, tail; /* batches produced, consumed */
     int stop;            /* the consumer wants no more */
@@ -813,7 +1060,7 @@ struct pipe {
 static void *pipe_reader(void *arg)
 {
     struct pipe *p = arg;
-    int status = 1;
+    int status = 1, counted = 0; /* counted: the range has ended for stats_count */
     while (status > 0) {
         pthread_mutex_lock(&p->mu);
         while (p->head - p->tail == STATS_RING && !p->stop)
@@ -830,6 +1077,8 @@ static void *pipe_reader(void *arg)
         b->status = status;
         if (status < 0)
             p->err = *mlg_reader_error(p->r);
+        if (!counted)
+            counted = count_events(p->c, b->ev, b->n);
         pthread_mutex_lock(&p->mu);
         p->head++;
         pthread_cond_broadcast(&p->cv);
@@ -838,8 +1087,6 @@ static void *pipe_reader(void *arg)
     return NULL;
 }
 
-/* Runs the events of r through s; returns the reader's final status (0 end, < 0 error, 1 when
- * the range ended first). Falls back to a single thread if no thread can be started. */
 static double now_s(void)
 {
     struct timespec t;
@@ -848,21 +1095,25 @@ static double now_s(void)
 }
 
 /* One "\r" line: events done, percent of the file, events/s. */
-static void progress(const struct stats *s, uint64_t offset, uint64_t size, double t0)
+static void progress(uint64_t events, uint64_t offset, uint64_t size, double t0)
 {
     double dt = now_s() - t0;
-    fprintf(stderr, "\r  %" PRIu64 " events, %.0f%%, %.1fM events/s   ", s->last_index + 1,
+    fprintf(stderr, "\r  %" PRIu64 " events, %.0f%%, %.1fM events/s   ", events,
             size ? 100.0 * (double)offset / (double)size : 0.0,
-            dt > 0 ? (double)(s->last_index + 1) / dt / 1e6 : 0.0);
+            dt > 0 ? (double)events / dt / 1e6 : 0.0);
 }
 
+/* Runs the events of r through s; returns the reader's final status (0 end, < 0 error, 1 when
+ * the range ended first). Falls back to a single thread if no thread can be started. */
 static int run_events(struct stats *s, struct mlg_reader *r)
 {
     double t0 = s->o.progress ? now_s() : 0, last = t0;
     uint64_t size = mlg_reader_file_size(r);
-    struct pipe p = {.r = r};
+    struct stats c;
+    struct pipe p = {.r = r, .c = &c};
     pthread_t th;
-    p.b = malloc(STATS_RING * sizeof *p.b);
+    int have_c = stats_init(&c, &s->o) == 0;
+    p.b = have_c ? malloc(STATS_RING * sizeof *p.b) : NULL;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
     int status = 1;
@@ -877,6 +1128,8 @@ static int run_events(struct stats *s, struct mlg_reader *r)
         if (status < 0)
             s->err = *mlg_reader_error(r);
         free(p.b);
+        if (have_c)
+            stats_free(&c);
         return stop ? 1 : status;
     }
     int stop = 0;
@@ -886,13 +1139,13 @@ static int run_events(struct stats *s, struct mlg_reader *r)
             pthread_cond_wait(&p.cv, &p.mu);
         pthread_mutex_unlock(&p.mu);
         struct pipe_batch *b = &p.b[p.tail % STATS_RING];
-        stop = stats_events(s, b->ev, b->n);
+        stop = track_events(s, b->ev, b->n);
         status = b->status;
         if (status < 0)
             s->err = p.err;
-        if (s->o.progress && now_s() - last >= 1.0 / 6) {
+        if (s->o.progress && b->n && now_s() - last >= 1.0 / 6) {
             last = now_s();
-            progress(s, b->offset, size, t0);
+            progress(b->ev[b->n - 1].index + 1, b->offset, size, t0);
         }
         if (status <= 0)
             stop = 1;
@@ -904,6 +1157,10 @@ static int run_events(struct stats *s, struct mlg_reader *r)
         pthread_mutex_unlock(&p.mu);
     }
     pthread_join(th, NULL);
+    /* the reader counted every batch the analysis consumed, and maybe a few more: its counts stop
+     * at the same event (the range end) or at the log's end, like the analysis */
+    stats_merge_counts(s, &c);
+    stats_free(&c);
     if (s->o.progress && last != t0)
         fprintf(stderr, "\r%60s\r", "");
     pthread_mutex_destroy(&p.mu);

@@ -37,6 +37,8 @@ struct stream {
     uint64_t index, seq, time;
 };
 
+static int64_t emit_result; /* the result field of the events emit() makes */
+
 static struct mlg_event emit(struct stream *st, int op, uint32_t thread, uint64_t ptr,
                              uint64_t old_ptr, uint64_t size, int outcome)
 {
@@ -52,6 +54,7 @@ static struct mlg_event emit(struct stream *st, int op, uint32_t thread, uint64_
     ev.thread = thread;
     ev.op = (uint8_t)op;
     ev.outcome = (uint8_t)outcome;
+    ev.result = emit_result;
     if (st->s)
         stats_event(st->s, &ev);
     if (st->w) {
@@ -517,6 +520,134 @@ static void test_events_batch(void **state)
     free(evs);
 }
 
+static char *json_of(struct stats *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    statsout_json(out, s);
+    statsout_text(out, s, 50);
+    fclose(out);
+    return buf;
+}
+
+/* stats_run splits the work: the reader thread counts what needs no live-block table
+ * (stats_count, on its own struct stats, merged at the end) while the analysis thread tracks the
+ * heap. On a churning log written with the real writer - several threads (one with a serial
+ * beyond what a table slot packs), failures, calloc, realloc chains moved and in place, realloc
+ * splits across threads, realloc(p, 0), thread starts, lost events, thousands of large sizes (the
+ * exact-size table prunes) - the report and JSON must be byte for byte those of stats_event one
+ * event at a time, whole and in ranges (one ending inside a batch), and on a truncated copy. */
+static void test_pipeline_split(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("split.mlog"), *cut = tmp_path("split_cut.mlog");
+    struct mlg_header h = {0};
+    h.version = MLG_FORMAT_VERSION;
+    h.pid = 4242;
+    struct mlg_writer *w;
+    struct mlg_error err;
+    struct mlg_writer_options opt = {.zstd_level = 1, .frame_bytes = 65536};
+    unlink(path);
+    assert_int_equal(mlg_writer_create(&w, path, &h, &opt, &err), 0);
+    struct stream st = {NULL, w, 0, 0, 0};
+    enum { SLOTS = 3000, N = 150000 };
+    static uint64_t live[SLOTS];
+    memset(live, 0, sizeof live);
+    uint64_t next_ptr = 0x100000;
+    uint32_t threads[4] = {0, 1, 2, 20000};
+    emit_result = 31337;
+    emit(&st, MLG_OP_THREAD_START, 0, 0, 0, 0, MLG_OUT_OK);
+    emit_result = 0;
+    while (st.index < N) {
+        int k = (int)(rnd() % SLOTS);
+        uint32_t t = threads[rnd() % 16 == 0 ? 3 : rnd() % 3];
+        uint64_t size = rnd() % 3 ? rnd() % 300 : rnd() % 100000;
+        int r = (int)(rnd() % 100);
+        if (r == 0) {
+            emit(&st, MLG_OP_MALLOC, t, 0, 0, size, MLG_OUT_FAILED);
+        } else if (r == 1) {
+            emit_result = 3;
+            emit(&st, MLG_OP_LOST, t, 0, 0, 0, MLG_OUT_OK);
+            emit_result = 0;
+        } else if (!live[k]) {
+            live[k] = next_ptr += 16 * (1 + rnd() % 4);
+            emit(&st, r < 10 ? MLG_OP_CALLOC : MLG_OP_MALLOC, t, live[k], 0, size, MLG_OUT_OK);
+        } else if (r < 30) {
+            int move = (int)(rnd() % 2);
+            uint64_t n = move ? (next_ptr += 16) : live[k];
+            emit(&st, MLG_OP_REALLOC, t, n, live[k], size, move ? MLG_OUT_MOVED : MLG_OUT_INPLACE);
+            live[k] = n;
+        } else if (r < 33) { /* a realloc split by another thread */
+            uint64_t n = next_ptr += 16;
+            emit(&st, MLG_OP_REALLOC_RELEASE, t, 0, live[k], 0, MLG_OUT_OK);
+            emit(&st, MLG_OP_MALLOC, threads[(t + 1) % 3], next_ptr += 16, 0, 24, MLG_OUT_OK);
+            emit(&st, MLG_OP_REALLOC, t, n, live[k], size, MLG_OUT_OLD_RELEASED);
+            live[k] = n;
+        } else if (r < 35) {
+            emit(&st, MLG_OP_REALLOC, t, 0, live[k], 0, MLG_OUT_FREED);
+            live[k] = 0;
+        } else if (r < 36) {
+            emit(&st, MLG_OP_REALLOC, t, live[k], live[k], size, MLG_OUT_FAILED);
+        } else {
+            emit(&st, MLG_OP_FREE, t, live[k], 0, 0, MLG_OUT_OK);
+            live[k] = 0;
+        }
+    }
+    struct mlg_trailer tr = {.end = MLG_END_EXIT};
+    assert_int_equal(mlg_writer_finish(w, &tr, &err), 0);
+
+    /* the events as the reader delivers them */
+    struct mlg_event *evs = calloc(st.index + 1, sizeof *evs);
+    assert_non_null(evs);
+    struct mlg_reader *rd;
+    assert_int_equal(mlg_reader_open(&rd, path, NULL, &err), 0);
+    uint64_t n = 0;
+    for (int k; (k = mlg_reader_next_batch(rd, evs + n, (int)(st.index + 1 - n))) > 0;)
+        n += (uint64_t)k;
+    mlg_reader_close(rd);
+    assert_int_equal(n, st.index);
+
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "head -c %lld %s > %s", (long long)sb.st_size * 2 / 3, path, cut);
+    assert_int_equal(system(cmd), 0);
+
+    static const uint64_t ranges[][2] = {{0, UINT64_MAX}, {1000, 77777}, {5, 6}, {0, 4095}};
+    for (int c = 0; c < 5; c++) {
+        int damaged = c == 4;
+        uint64_t from = damaged ? 0 : ranges[c][0], to = damaged ? UINT64_MAX : ranges[c][1];
+        struct stats *a = new_stats(from, to, 0), *b = new_stats(from, to, 0);
+        assert_int_equal(stats_run(b, damaged ? cut : path), 0);
+        assert_int_equal(stats_finish(b), 0);
+        uint64_t end = damaged ? b->err.event : n;
+        if (damaged) {
+            assert_int_not_equal(b->err.code, 0);
+            assert_true(end > 0 && end < n);
+        }
+        snprintf(a->path, sizeof a->path, "%s", b->path);
+        a->header = b->header;
+        a->complete = b->complete;
+        a->end = b->end;
+        a->end_status = b->end_status;
+        a->err = b->err;
+        for (uint64_t i = 0; i < end; i++)
+            if (stats_event(a, &evs[i]))
+                break;
+        assert_int_equal(stats_finish(a), 0);
+        char *ja = json_of(a), *jb = json_of(b);
+        assert_string_equal(ja, jb);
+        assert_true(c == 2 ? a->events == 1 : a->events > 1000);
+        assert_true(c == 2 || a->lost_events > 0);
+        free(ja);
+        free(jb);
+        done(a);
+        done(b);
+    }
+    free(evs);
+}
+
 /* Writes the stream of test_peak_leaks_lifetimes many times over into a log with small frames. */
 static uint64_t write_log(const char *path, int rounds)
 {
@@ -785,7 +916,7 @@ int main(void)
         cmocka_unit_test(test_random_against_check), cmocka_unit_test(test_log_and_damage),
         cmocka_unit_test(test_output_contract),      cmocka_unit_test(test_summary_roundtrip),
         cmocka_unit_test(test_commands),             cmocka_unit_test(test_garbage_stream),
-        cmocka_unit_test(test_events_batch),
+        cmocka_unit_test(test_events_batch),         cmocka_unit_test(test_pipeline_split),
     };
     int failed = cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
     if (!failed) {
