@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../cli/cli.h"
+#include "analyze.h"
 #include "callsites.h"
 
 struct block {
@@ -165,21 +166,6 @@ static void pass_reset(struct pass *p)
 
 /* ---- output ----------------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static int cmp_rows(const void *a, const void *b)
 {
     const struct row *x = a, *y = b;
@@ -295,13 +281,13 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
         if (pc)
             mlg_sites_frame(sites, pc, &fi);
         fprintf(f, "%s{\"site\":", i ? "," : "");
-        json_str(f, r->name);
+        statsout_json_string(f, r->name);
         fprintf(f, ",\"function\":");
-        json_str(f, fi.function ? fi.function : "");
+        statsout_json_string(f, fi.function ? fi.function : "");
         fprintf(f, ",\"file\":");
-        json_str(f, fi.file ? fi.file : "");
+        statsout_json_string(f, fi.file ? fi.file : "");
         fprintf(f, ",\"line\":%u,\"module\":", fi.line);
-        json_str(f, fi.module ? fi.module : "");
+        statsout_json_string(f, fi.module ? fi.module : "");
         fprintf(f, ",\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
                    ",\"peak_blocks\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64
                    ",\"leaked_bytes\":%" PRIu64 ",\"temporary_blocks\":%" PRIu64
@@ -316,7 +302,7 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
             if (mlg_sites_stack(sites, r->first_stack, &pcs, &depth))
                 for (uint32_t k = 0; k < depth; k++) {
                     fprintf(f, "%s", k ? "," : "");
-                    json_str(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
+                    statsout_json_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
                 }
             fprintf(f, "]");
         }
