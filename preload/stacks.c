@@ -120,11 +120,16 @@ static int is_ours(uint64_t pc)
  * of sending it into unmapped memory. */
 static __attribute__((noinline)) unsigned unwind_fp(struct tstate *t, uint64_t *pcs, unsigned max)
 {
-    if (!t->stack_top)
-        t->stack_top = t->tid == (uint32_t)mlg_rec.pid ? (uintptr_t)__libc_stack_end
-                                                       : (uintptr_t)pthread_self();
-    uintptr_t top = t->stack_top;
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    if (!t->stack_top) {
+        /* The main thread's stack ends at __libc_stack_end; a pthread's just below its thread
+         * descriptor. Decided by where we run, not by tid == pid, which a forked child's thread
+         * also satisfies. Other threads' stacks are mapped at least 128 MiB below the main one. */
+        uintptr_t main_top = (uintptr_t)__libc_stack_end;
+        t->stack_top = fp < main_top && main_top - fp < (64u << 20) ? main_top
+                                                                   : (uintptr_t)pthread_self();
+    }
+    uintptr_t top = t->stack_top;
     unsigned n = 0;
     if (fp >= top || top - fp > (256u << 20))
         return 0; /* not on the thread's own stack (sigaltstack, a coroutine): give up */

@@ -47,19 +47,21 @@ expect_eq "only one leaking stack" "$(wc -l < leaks.folded)" 1
 "$MALLOG" stats "$(only_log dwarf)" --folded=allocs | grep -qE ';main;small_objects 100$' || die "folded allocs"
 "$MALLOG" stats "$(only_log dwarf)" --by stack | grep -qE '^ +main \(sites\.c:[0-9]+\)$' || die "--by stack frames"
 
-# threads: 0 anomalies, every allocation with a stack, sites inside the worker function
-"$MALLOG" -q record --stacks=8 -o mt -- "$PROGS/stress_mt" 4 20000
-log=$(only_log mt)
-expect_eq "threads: anomalies" "$(anomalies "$log")" 0
-nostack=$("$MALLOG" dump "$log" | grep -E ' (malloc|calloc|realloc)\(' | grep -vc ' stack=' || true)
-expect_eq "threads: allocations without a stack" "$nostack" 0
-"$MALLOG" stats "$log" --by site --json > mt.json
-python3 -c '
+# threads (both unwinders): 0 anomalies, every allocation with a stack, sites in the worker function
+for unwind in dwarf fp; do
+    "$MALLOG" -q record --stacks=8 --unwind=$unwind -o mt$unwind -- "$PROGS/stress_mt" 4 20000
+    log=$(only_log mt$unwind)
+    expect_eq "threads $unwind: anomalies" "$(anomalies "$log")" 0
+    nostack=$("$MALLOG" dump "$log" | grep -E ' (malloc|calloc|realloc)\(' | grep -vc ' stack=' || true)
+    expect_eq "threads $unwind: allocations without a stack" "$nostack" 0
+    "$MALLOG" stats "$log" --by site --json > mt.json
+    python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 w = sum(s["allocs"] for s in d["sites"] if s["function"] == "worker")
 t = sum(s["allocs"] for s in d["sites"])
-assert w > 0.99 * t, (w, t)' mt.json || die "threads: worker sites"
+assert w > 0.99 * t, (w, t)' mt.json || die "threads $unwind: worker sites"
+done
 
 # fork: each child's log has its own stack table, from 1
 "$MALLOG" -q record --stacks -o fk -- "$PROGS/lifecycle" fork_storm 2 3
