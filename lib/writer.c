@@ -229,11 +229,14 @@ static uint8_t *sites_reserve(struct mlg_writer *w, size_t need)
     return w->sites + w->sites_len;
 }
 
-/* A long run of new definitions need not wait for the next event frame. */
+/* A long run of new definitions need not wait for the next event frame; a sites frame stays
+ * well under the 1 MiB readers accept for a metadata frame even if it does not compress. */
+#define SITES_FLUSH_BYTES (512u * 1024)
+
 static int sites_added(struct mlg_writer *w, uint8_t *end, struct mlg_error *err)
 {
     w->sites_len = (size_t)(end - w->sites);
-    return w->sites_len >= MLG_FRAME_RAW_MAX / 2 ? flush_sites(w, err) : 0;
+    return w->sites_len >= SITES_FLUSH_BYTES ? flush_sites(w, err) : 0;
 }
 
 int mlg_writer_add_module(struct mlg_writer *w, uint32_t id, const struct mlg_module *m,
