@@ -135,6 +135,9 @@ struct stats {
 
     uint64_t first_index, last_index, first_time, last_time;
     uint64_t calls[MLG_OP_COUNT], failed_op[MLG_OP_COUNT], bytes_op[MLG_OP_COUNT];
+    /* events in the range per op and outcome (column 8: any other value); stats_finish folds
+     * events, calls, failed_op, failed and the realloc calls/failed/freed from it */
+    uint64_t op_outcome[MLG_OP_COUNT][9];
 
 #define STATS_X_FIELD(name, what) uint64_t name;
     STATS_METRICS(STATS_X_FIELD)

@@ -905,6 +905,49 @@ static void test_commands(void **state)
     assert_int_equal(quiet(cmd_check, 4, check3), 2);
 }
 
+/* Calls, failures and the realloc outcome counts are counted per (op, outcome) and folded by
+ * stats_finish: every op and outcome (also one beyond the known ones) lands in its figure, and
+ * the events before the range in none. */
+static void test_call_outcomes(void **state)
+{
+    (void)state;
+    struct stream st = {new_stats(2, UINT64_MAX, 0), NULL, 0, 0, 0};
+    struct stats *s = st.s;
+    m(&st, P(0), 10);                                                     /* 0: before the range */
+    emit(&st, MLG_OP_REALLOC, 0, 0, P(0), 99, MLG_OUT_FAILED);            /* 1: before the range */
+    emit(&st, MLG_OP_MALLOC, 0, 0, 0, 1ull << 62, MLG_OUT_FAILED);        /* 2 */
+    emit(&st, MLG_OP_CALLOC, 0, 0, 0, UINT64_MAX, MLG_OUT_OVERFLOW);      /* 3 */
+    emit(&st, MLG_OP_POSIX_MEMALIGN, 0, 0, 0, 64, MLG_OUT_EINVAL);        /* 4 */
+    emit(&st, MLG_OP_REALLOC, 0, P(1), P(0), 20, MLG_OUT_MOVED);          /* 5 */
+    emit(&st, MLG_OP_REALLOC, 0, 0, P(1), 0, MLG_OUT_FREED);              /* 6 */
+    emit(&st, MLG_OP_REALLOCARRAY, 0, 0, 0, 1ull << 63, MLG_OUT_FAILED);  /* 7 */
+    emit(&st, MLG_OP_REALLOC, 0, P(2), P(3), 30, 200);                    /* 8: no such outcome */
+    emit(&st, MLG_OP_FREE, 0, P(9), 0, 0, 9);                             /* 9: unknown free */
+    emit(&st, MLG_OP_USABLE_SIZE, 0, P(2), 0, 0, MLG_OUT_OK);             /* 10 */
+    assert_int_equal(stats_finish(s), 0);
+    assert_int_equal(s->events, 9);
+    assert_int_equal(s->calls[MLG_OP_MALLOC], 1);
+    assert_int_equal(s->calls[MLG_OP_CALLOC], 1);
+    assert_int_equal(s->calls[MLG_OP_POSIX_MEMALIGN], 1);
+    assert_int_equal(s->calls[MLG_OP_REALLOC], 3);
+    assert_int_equal(s->calls[MLG_OP_REALLOCARRAY], 1);
+    assert_int_equal(s->calls[MLG_OP_FREE], 1);
+    assert_int_equal(s->calls[MLG_OP_USABLE_SIZE], 1);
+    assert_int_equal(s->failed_op[MLG_OP_MALLOC], 1);
+    assert_int_equal(s->failed_op[MLG_OP_CALLOC], 1);
+    assert_int_equal(s->failed_op[MLG_OP_POSIX_MEMALIGN], 1);
+    assert_int_equal(s->failed_op[MLG_OP_REALLOC], 0);
+    assert_int_equal(s->failed_op[MLG_OP_REALLOCARRAY], 1);
+    assert_int_equal(s->failed, 4);
+    assert_int_equal(s->realloc_calls, 4);
+    assert_int_equal(s->realloc_failed, 1);
+    assert_int_equal(s->realloc_freed, 1);
+    assert_int_equal(s->realloc_moved, 1);
+    assert_int_equal(s->unknown_frees, 1);
+    assert_int_equal(s->frees, 1); /* realloc(p, 0) */
+    done(s);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mallog-unit-analyze.%d", (int)getpid());
@@ -917,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_output_contract),      cmocka_unit_test(test_summary_roundtrip),
         cmocka_unit_test(test_commands),             cmocka_unit_test(test_garbage_stream),
         cmocka_unit_test(test_events_batch),         cmocka_unit_test(test_pipeline_split),
+        cmocka_unit_test(test_call_outcomes),
     };
     int failed = cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
     if (!failed) {
