@@ -212,38 +212,34 @@ static int default_specs(struct alloc_spec *v)
 
 /* ---- the pre-pass: events, peak, anomalies --------------------------------------------------- */
 
-struct prepass {
-    int damaged;
-    uint64_t events, peak_event, peak_bytes, peak_blocks, threads;
-    struct mlg_check check;
-};
-
-static int prepass(const char *cmd, const char *path, struct prepass *pp)
+/* The pre-pass with mlg_check, for what prepass_run cannot count exactly (a damaged log). */
+static int prepass_check(const char *cmd, const char *path, struct prepass *pp)
 {
     struct mlg_reader *r;
     struct mlg_error err;
     struct mlg_event ev;
+    struct mlg_check check;
     memset(pp, 0, sizeof *pp);
     if (mlg_reader_open(&r, path, NULL, &err) != 0) {
         cli_log_error(cmd, path, &err);
         return -1;
     }
-    if (mlg_check_init(&pp->check, NULL) != 0) {
+    if (mlg_check_init(&check, NULL) != 0) {
         mlg_reader_close(r);
         cli_error(cmd, "out of memory");
         return -1;
     }
     struct mlg_header h = *mlg_reader_header(r);
-    cli_seed_inherited(&pp->check, path, &h);
+    cli_seed_inherited(&check, path, &h);
     int n;
     while ((n = mlg_reader_next(r, &ev)) == 1) {
-        mlg_check_event(&pp->check, &ev);
-        if (pp->check.live_bytes > pp->peak_bytes) {
-            pp->peak_bytes = pp->check.live_bytes;
+        mlg_check_event(&check, &ev);
+        if (check.live_bytes > pp->peak_bytes) {
+            pp->peak_bytes = check.live_bytes;
             pp->peak_event = ev.index;
         }
-        if (pp->check.live_blocks > pp->peak_blocks)
-            pp->peak_blocks = pp->check.live_blocks;
+        if (check.live_blocks > pp->peak_blocks)
+            pp->peak_blocks = check.live_blocks;
         if (ev.thread >= pp->threads)
             pp->threads = ev.thread + 1;
         pp->events = ev.index + 1;
@@ -252,8 +248,29 @@ static int prepass(const char *cmd, const char *path, struct prepass *pp)
         cli_log_error(cmd, path, mlg_reader_error(r));
         pp->damaged = 1;
     }
+    pp->unknown_frees = check.unknown_frees;
+    pp->double_frees = check.double_frees;
     mlg_reader_close(r);
-    mlg_check_fini(&pp->check);
+    mlg_check_fini(&check);
+    return 0;
+}
+
+/* Events, peak, anomalies (prepass.c; mlg_check if that cannot be exact). Returns 0 or -1
+ * (message printed). */
+static int prepass(const char *cmd, const char *path, struct prepass *pp)
+{
+    struct mlg_error err;
+    int rc = prepass_run(path, pp, &err);
+    if (rc > 0) {
+        cli_log_error(cmd, path, &err);
+        return -1;
+    }
+    if (rc < 0) {
+        if (prepass_check(cmd, path, pp) < 0)
+            return -1;
+    } else if (pp->damaged) { /* a damaged log replays up to the damage: say so, go on, exit 2 */
+        cli_log_error(cmd, path, &pp->err);
+    }
     if (pp->events == 0) {
         cli_error(cmd, "%s: no events to replay", path);
         return -1;
@@ -992,8 +1009,8 @@ static int prepare_run(const char *cmd, struct run_opts *ro, struct prepass *pp,
         ro->every = sample_period(pp, samples, samples_set);
     ro->peak_event = pp->peak_event;
     ro->stop_event = UINT64_MAX;
-    ro->unknown_frees = pp->check.unknown_frees;
-    ro->double_frees = pp->check.double_frees;
+    ro->unknown_frees = pp->unknown_frees;
+    ro->double_frees = pp->double_frees;
     return 0;
 }
 

@@ -68,7 +68,7 @@ void mem_buf_free(struct mem_buf *b);
  * them; the replayed pointers are not here (the replaying process keeps them, engine.c). */
 struct slot {        /* 32 bytes: two per cache line, never split across two */
     uint64_t size;   /* requested bytes */
-    uint64_t event;  /* event that allocated it (a realloc counts as allocating); dead: next free */
+    uint64_t event;  /* event that allocated it (a realloc counts as allocating) */
     uint64_t usable; /* malloc_usable_size, asked at the first sample the block is live in;
                         SLOT_UNASKED until then (written by the replaying side at a sample) */
     uint32_t thread; /* recorded thread; SLOT_DEAD once freed */
@@ -76,15 +76,30 @@ struct slot {        /* 32 bytes: two per cache line, never split across two */
 };
 #define SLOT_DEAD UINT32_MAX
 #define SLOT_UNASKED UINT64_MAX
+/* One bucket of the address map: a probe reads key, slot and hash from one cache line (4
+ * buckets a line); the stored hash spares recomputing it when entries move. */
+struct slot_ent {
+    uint64_t key; /* recorded ptr, 0 = empty */
+    uint32_t val; /* its slot index */
+    uint32_t hash;
+};
 struct slots {
-    uint64_t *keys; /* open addressing: recorded ptr (0 = empty) ... */
-    uint32_t *vals; /* ... and its slot index: two arrays, so a probe reads 8 keys a line */
+    struct slot_ent *t; /* open addressing, linear probing, load at most 1/2 */
     uint64_t mask, count;
     struct slot *v; /* cap records, shared mapping of fd */
-    uint64_t n, cap, free_head; /* free_head: index + 1 of a reusable slot, 0 = none */
+    uint64_t n, cap;
+    uint32_t *free; /* freed slot indexes, a stack (newest reused first); cap entries */
+    uint64_t nfree;
     int fd;
     uint64_t live_blocks; /* as recorded (a replayed call that fails is still here) */
 };
+static inline uint32_t slots_hash(uint64_t k)
+{
+    k ^= k >> 29;
+    k *= 0xbf58476d1ce4e5b9ull;
+    k ^= k >> 32;
+    return (uint32_t)k;
+}
 int slots_init(struct slots *s);
 void slots_fini(struct slots *s);
 #define SLOTS_UNKNOWN (-1) /* not live: never allocated, or already freed */
@@ -92,23 +107,79 @@ void slots_fini(struct slots *s);
 int64_t slots_find(const struct slots *s, uint64_t rec_ptr);
 /* The same, and *bucket: where rec_ptr is (for slots_remove_at) or would go (for
  * slots_add_at), valid until the table next changes. */
-int64_t slots_find_bucket(const struct slots *s, uint64_t rec_ptr, uint64_t *bucket);
+static inline int64_t slots_find_bucket(const struct slots *s, uint64_t rec_ptr,
+                                        uint64_t *bucket)
+{
+    uint64_t j = slots_hash(rec_ptr) & s->mask, k;
+    while ((k = s->t[j].key) != 0) {
+        if (k == rec_ptr) {
+            *bucket = j;
+            return (int64_t)s->t[j].val;
+        }
+        j = (j + 1) & s->mask;
+    }
+    *bucket = j;
+    return SLOTS_UNKNOWN;
+}
 /* New live slot for rec_ptr; returns its index or -1 (no memory). A live slot already under
  * rec_ptr must have been removed first. May grow s->cap (the records' mapping moves). */
 int64_t slots_add(struct slots *s, uint64_t rec_ptr, uint64_t size, uint64_t event,
                   uint32_t thread, uint32_t stack);
-/* slots_add with the bucket from a slots_find_bucket that found nothing. */
-int64_t slots_add_at(struct slots *s, uint64_t bucket, uint64_t rec_ptr, uint64_t size,
-                     uint64_t event, uint32_t thread, uint32_t stack);
+/* slots_add_at when the table or the records must grow first (slots.c). */
+int64_t slots_add_grow(struct slots *s, uint64_t rec_ptr, uint64_t size, uint64_t event,
+                       uint32_t thread, uint32_t stack);
+/* slots_add with the bucket from a slots_find_bucket that found nothing. Inline: the decoder
+ * calls it for every allocation. */
+static inline int64_t slots_add_at(struct slots *s, uint64_t bucket, uint64_t rec_ptr,
+                                   uint64_t size, uint64_t event, uint32_t thread,
+                                   uint32_t stack)
+{
+    if (__builtin_expect((s->count + 1) * 2 > s->mask + 1 || (!s->nfree && s->n == s->cap), 0))
+        return slots_add_grow(s, rec_ptr, size, event, thread, stack);
+    uint64_t idx = s->nfree ? s->free[--s->nfree] : s->n++;
+    s->t[bucket] = (struct slot_ent){rec_ptr, (uint32_t)idx, slots_hash(rec_ptr)};
+    s->count++;
+    s->v[idx] = (struct slot){size, event, SLOT_UNASKED, thread == SLOT_DEAD ? 0 : thread, stack};
+    s->live_blocks++;
+    return (int64_t)idx;
+}
 /* Frees slot idx (its index is reused by a later slots_add). */
 void slots_remove(struct slots *s, int64_t idx, uint64_t rec_ptr);
 /* slots_remove with the bucket slots_find_bucket gave. */
-void slots_remove_at(struct slots *s, int64_t idx, uint64_t bucket);
+static inline void slots_remove_at(struct slots *s, int64_t idx, uint64_t j)
+{
+    /* only writes the record (a store does not wait for its cache line; a load would) */
+    s->v[idx].thread = SLOT_DEAD;
+    s->free[s->nfree++] = (uint32_t)idx;
+    s->live_blocks--;
+    s->count--;
+    /* backward shift: pull later entries of the cluster into the gap when their home allows */
+    struct slot_ent *t = s->t;
+    uint64_t mask = s->mask;
+    for (;;) {
+        t[j].key = 0;
+        uint64_t k = j;
+        for (;;) {
+            k = (k + 1) & mask;
+            if (!t[k].key)
+                return;
+            uint64_t home = t[k].hash & mask;
+            /* k's entry may move to j if its home is not in (j, k] cyclically */
+            if (j <= k ? (home <= j || home > k) : (home <= j && home > k))
+                break;
+        }
+        t[j] = t[k];
+        j = k;
+    }
+}
 /* A realloc in place: same slot, new size and allocating event, usable unasked. */
 void slots_resize(struct slots *s, int64_t idx, uint64_t size, uint64_t event);
 /* Read-ahead hints for an event a few events away (they change nothing): the bucket of rec_ptr;
  * its record (reads the bucket; only a realloc reads the record of the block it looks up). */
-void slots_prefetch_bucket(const struct slots *s, uint64_t rec_ptr);
+static inline void slots_prefetch_bucket(const struct slots *s, uint64_t rec_ptr)
+{
+    __builtin_prefetch(&s->t[slots_hash(rec_ptr) & s->mask]);
+}
 void slots_prefetch_slot(const struct slots *s, uint64_t rec_ptr);
 
 /* ---- tape.c: the op tape, decoder -> replaying side ---------------------------------------- */
@@ -162,12 +233,32 @@ struct tape {
     _Atomic uint32_t quit;             /* the consumer gave up: the producer stops */
     _Alignas(64) uint64_t mask;
     uint64_t w, w_pub; /* producer's private cursor and last published */
+    uint64_t w_lim;    /* w may reach this without looking at head: min(room, the ring's end) */
     _Alignas(64) uint64_t r, r_pub; /* consumer's private cursor and last returned */
     _Alignas(64) struct tape_op ops[];
 };
 /* Maps a ring of 2^order records (shared memory, named mallog:tape). NULL on failure. */
 struct tape *tape_new(unsigned order);
 void tape_free(struct tape *t);
+/* Producer: k (<= 64) contiguous free records at the write cursor, for the caller to fill and
+ * then tape_commit: the ring's end is padded with TAPE_NOP records first if it would split them,
+ * and it sleeps while the ring is full. NULL if the consumer quit. The fast path is a compare. */
+struct tape_op *tape_reserve_slow(struct tape *t, unsigned k);
+void tape_publish(struct tape *t);
+static inline struct tape_op *tape_reserve(struct tape *t, unsigned k)
+{
+    if (__builtin_expect(t->w + k > t->w_lim, 0))
+        return tape_reserve_slow(t, k);
+    return &t->ops[t->w & t->mask];
+}
+/* Producer: n (<= k of the last tape_reserve) records are written. Published every
+ * TAPE_PUBLISH records, so an event's records are never split by a publish. */
+static inline void tape_commit(struct tape *t, unsigned n)
+{
+    t->w += n;
+    if (t->w - t->w_pub >= TAPE_PUBLISH)
+        tape_publish(t);
+}
 /* Producer: appends one record, sleeping while the ring is full. Returns 0, or -1 if the
  * consumer quit. */
 int tape_put(struct tape *t, struct tape_op op);
@@ -297,6 +388,19 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
 /* Times the same allocator calls in a tight loop, without decoding or lookups (bench). */
 int engine_bare(const struct engine_opts *o, const struct backend *b, uint64_t *ns,
                 uint64_t *calls);
+
+/* ---- prepass.c: what the parent learns from the log before starting workers -------------- */
+struct prepass {
+    int damaged; /* the log is damaged after `events` events (err) */
+    uint64_t events, peak_event, peak_bytes, peak_blocks, threads;
+    uint64_t unknown_frees, double_frees; /* as mlg_check classifies them */
+    struct mlg_error err;
+};
+/* One pass over the log at path, its fork ancestors' live blocks seeded first (as
+ * cli_seed_inherited does): the counts above, exactly mlg_check's. Returns 0; a reader error
+ * code if the log cannot be opened (*err); -1 if the result would not be exact (no memory, or a
+ * block of 2^63 bytes or more in a damaged log): the caller then uses mlg_check. */
+int prepass_run(const char *path, struct prepass *pp, struct mlg_error *err);
 
 /* ---- output.c ----------------------------------------------------------------------------- */
 struct summary {

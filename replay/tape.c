@@ -69,6 +69,11 @@ void tape_flush(struct tape *t)
     publish(t, 1);
 }
 
+void tape_publish(struct tape *t)
+{
+    publish(t, 0);
+}
+
 /* Producer: waits for room for k more records. Returns 0, or -1 if the consumer quit. */
 static int room(struct tape *t, uint64_t k)
 {
@@ -90,29 +95,42 @@ static int room(struct tape *t, uint64_t k)
     }
 }
 
+struct tape_op *tape_reserve_slow(struct tape *t, unsigned k)
+{
+    uint64_t cap = t->mask + 1, at = t->w & t->mask;
+    if (at + k > cap) { /* pad to the ring's end: k records are never split by it */
+        if (room(t, cap - at) < 0)
+            return NULL;
+        memset(&t->ops[at], 0, (cap - at) * sizeof *t->ops);
+        t->w += cap - at;
+    }
+    if (room(t, k) < 0)
+        return NULL;
+    /* head was just read: everything up to head + cap is free, but not past the ring's end */
+    uint64_t lim = atomic_load_explicit(&t->head, memory_order_acquire) + cap,
+             end = (t->w | t->mask) + 1;
+    t->w_lim = lim < end ? lim : end;
+    return &t->ops[t->w & t->mask];
+}
+
 int tape_put(struct tape *t, struct tape_op op)
 {
-    if (room(t, 1) < 0)
+    struct tape_op *o = tape_reserve(t, 1);
+    if (!o)
         return -1;
-    t->ops[t->w & t->mask] = op;
-    t->w++;
-    if (t->w - t->w_pub >= TAPE_PUBLISH)
-        publish(t, 0);
+    o[0] = op;
+    tape_commit(t, 1);
     return 0;
 }
 
 int tape_put2(struct tape *t, struct tape_op op, struct tape_op arg)
 {
-    /* a record and its operand are never split by the ring's end, nor by a publish */
-    if ((t->w & t->mask) == t->mask && tape_put(t, (struct tape_op){0, 0, 0}) < 0)
+    struct tape_op *o = tape_reserve(t, 2);
+    if (!o)
         return -1;
-    if (room(t, 2) < 0)
-        return -1;
-    t->ops[t->w & t->mask] = op;
-    t->ops[(t->w + 1) & t->mask] = arg;
-    t->w += 2;
-    if (t->w - t->w_pub >= TAPE_PUBLISH)
-        publish(t, 0);
+    o[0] = op;
+    o[1] = arg;
+    tape_commit(t, 2);
     return 0;
 }
 

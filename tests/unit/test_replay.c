@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../cli/cli.h"
 #include "../../replay/replay.h"
 
 static void test_slots(void **state)
@@ -385,12 +386,125 @@ static void test_json(void **state)
     mem_buf_free(&b);
 }
 
+/* mlg_check's pass, as the pre-pass did before prepass.c: the reference. */
+static void check_pass(const char *path, struct prepass *pp)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    struct mlg_event ev;
+    struct mlg_check c;
+    memset(pp, 0, sizeof *pp);
+    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
+    assert_int_equal(mlg_check_init(&c, NULL), 0);
+    struct mlg_header h = *mlg_reader_header(r);
+    cli_seed_inherited(&c, path, &h);
+    while (mlg_reader_next(r, &ev) == 1) {
+        mlg_check_event(&c, &ev);
+        if (c.live_bytes > pp->peak_bytes) {
+            pp->peak_bytes = c.live_bytes;
+            pp->peak_event = ev.index;
+        }
+        if (c.live_blocks > pp->peak_blocks)
+            pp->peak_blocks = c.live_blocks;
+        if (ev.thread >= pp->threads)
+            pp->threads = ev.thread + 1;
+        pp->events = ev.index + 1;
+    }
+    pp->unknown_frees = c.unknown_frees;
+    pp->double_frees = c.double_frees;
+    mlg_reader_close(r);
+    mlg_check_fini(&c);
+}
+
+/* Random events over a few addresses, so every anomaly happens often: double and unknown
+ * frees, inversions, reallocs of unknown or freed blocks, in place, moved, freed. */
+static void random_log(const char *path, uint64_t pid, uint64_t parent, uint64_t fork_seq,
+                       unsigned seed, int n)
+{
+    struct mlg_header h;
+    struct mlg_error err;
+    memset(&h, 0, sizeof h);
+    h.version = MLG_FORMAT_VERSION;
+    h.pid = pid;
+    h.parent_pid = parent;
+    h.fork_seq = fork_seq;
+    h.page_size = 4096;
+    unlink(path);
+    seq_no = 0;
+    srand(seed);
+    assert_int_equal(mlg_writer_create(&w, path, &h, NULL, &err), 0);
+    for (int i = 0; i < n; i++) {
+        uint64_t a = 0x10000 + 16 * (uint64_t)(rand() % 64);
+        uint64_t b = 0x10000 + 16 * (uint64_t)(rand() % 64);
+        uint64_t size = 1 + (uint64_t)(rand() % 5000);
+        switch (rand() % 9) {
+        case 0:
+        case 1:
+        case 2:
+            put(MLG_OP_MALLOC, MLG_OUT_OK, a, 0, size, 0);
+            break;
+        case 3:
+        case 4:
+            put(MLG_OP_FREE, MLG_OUT_OK, a, 0, 0, 0);
+            break;
+        case 5:
+            put(MLG_OP_REALLOC, MLG_OUT_MOVED, b, a, size, 0);
+            break;
+        case 6:
+            put(MLG_OP_REALLOC, MLG_OUT_INPLACE, a, a, size, 0);
+            break;
+        case 7:
+            put(MLG_OP_REALLOC, rand() % 2 ? MLG_OUT_FREED : MLG_OUT_OLD_RELEASED, a, b, size, 0);
+            break;
+        default:
+            put(MLG_OP_REALLOC_RELEASE, MLG_OUT_OK, 0, a, 0, 0);
+            break;
+        }
+    }
+    struct mlg_trailer tr = {.end = MLG_END_EXIT};
+    assert_int_equal(mlg_writer_finish(w, &tr, &err), 0);
+}
+
+/* prepass_run counts exactly what mlg_check does, fork ancestors seeded the same way. */
+static void test_prepass(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mallog-test-prepass-XXXXXX", parent[128], child[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(parent, sizeof parent, "%s/t.42.mlog", dir);
+    snprintf(child, sizeof child, "%s/t.43.mlog", dir);
+    for (unsigned seed = 1; seed <= 20; seed++) {
+        random_log(parent, 42, 0, 0, seed, 3000);
+        random_log(child, 43, 42, 1000 + seed * 50, seed * 7919, 3000);
+        for (int k = 0; k < 2; k++) {
+            const char *path = k ? child : parent;
+            struct prepass a, b;
+            struct mlg_error err;
+            assert_int_equal(prepass_run(path, &a, &err), 0);
+            check_pass(path, &b);
+            assert_int_equal(a.events, b.events);
+            assert_int_equal(a.peak_event, b.peak_event);
+            assert_int_equal(a.peak_bytes, b.peak_bytes);
+            assert_int_equal(a.peak_blocks, b.peak_blocks);
+            assert_int_equal(a.threads, b.threads);
+            assert_int_equal(a.unknown_frees, b.unknown_frees);
+            assert_int_equal(a.double_frees, b.double_frees);
+            assert_true(a.unknown_frees > 0 && a.double_frees > 0);
+            assert_false(a.damaged);
+        }
+    }
+    unlink(parent);
+    unlink(child);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slots), cmocka_unit_test(test_tape),        cmocka_unit_test(test_engine_glibc),
         cmocka_unit_test(test_engine_arena), cmocka_unit_test(test_engine_missing_log),
         cmocka_unit_test(test_tsv),          cmocka_unit_test(test_json),
+        cmocka_unit_test(test_prepass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,250 @@
+/* prepass.c - what `mallog replay` learns from a log before starting workers: the event count,
+ * the event where live requested bytes peak, the peak of live blocks, the threads, and the
+ * anomalies split as mlg_check splits them (unknown frees, double frees). It computes exactly
+ * mlg_check's live_bytes, live_blocks, unknown_frees and double_frees, with one map instead of
+ * two: an address once allocated stays in it, live or dead. mlg_check's "freed" set is exactly
+ * "allocated once and not live now" (no transition leads back to never-allocated), so an
+ * allocation is one probe instead of three map operations, a free one instead of two. The map
+ * is never shrunk, so it holds what mlg_check's two maps hold together. Runs in the parent,
+ * before any worker; its memory is mapped (mem.c) like the rest of replay/'s. */
+#include <limits.h>
+#include <string.h>
+
+#include "../cli/cli.h"
+#include "replay.h"
+
+/* value: size << 1 | live. A size of 2^63 or more cannot be stored: the caller then falls back
+ * to mlg_check (only a damaged log can claim such a block succeeded). */
+struct pent {
+    uint64_t key, value;
+};
+
+struct pmap {
+    struct pent *t;
+    uint64_t mask, count;
+    uint64_t live_bytes, live_blocks, unknown_frees, double_frees;
+    int too_big; /* a size >= 2^63: the result is not exact, use mlg_check */
+    int nomem;
+};
+
+static inline uint64_t phash(uint64_t k)
+{
+    k ^= k >> 29;
+    k *= 0xbf58476d1ce4e5b9ull;
+    k ^= k >> 32;
+    return k;
+}
+
+/* The entry of key (nonzero), or the empty bucket where it would go. */
+static inline struct pent *pfind(const struct pmap *m, uint64_t key)
+{
+    uint64_t j = phash(key) & m->mask;
+    while (m->t[j].key && m->t[j].key != key)
+        j = (j + 1) & m->mask;
+    return &m->t[j];
+}
+
+static int pgrow(struct pmap *m)
+{
+    uint64_t old_n = m->mask + 1, n = old_n * 2;
+    struct pent *t = mem_map(n * sizeof *t, "mallog:prepass"), *ot = m->t;
+    if (!t)
+        return -1;
+    m->t = t;
+    m->mask = n - 1;
+    for (uint64_t i = 0; i < old_n; i++)
+        if (ot[i].key)
+            *pfind(m, ot[i].key) = ot[i];
+    mem_unmap(ot, old_n * sizeof *ot);
+    return 0;
+}
+
+/* mlg_check's add_block: a live block of size at ptr (a live one there is replaced). */
+static void padd(struct pmap *m, uint64_t ptr, uint64_t size)
+{
+    if (size >> 63) {
+        m->too_big = 1;
+        return;
+    }
+    if (ptr) { /* address 0 is never a key: counted live, never found (as in lib's map) */
+        struct pent *e = pfind(m, ptr);
+        if (!e->key) {
+            if ((m->count + 1) * 2 > m->mask + 1) {
+                if (pgrow(m) < 0) {
+                    m->nomem = 1;
+                    return;
+                }
+                e = pfind(m, ptr);
+            }
+            e->key = ptr;
+            m->count++;
+        } else if (e->value & 1) { /* an inversion: the older block goes */
+            m->live_bytes -= e->value >> 1;
+            m->live_blocks--;
+        }
+        e->value = size << 1 | 1;
+    }
+    m->live_blocks++;
+    m->live_bytes += size;
+}
+
+/* mlg_check's drop_block: a free of ptr. */
+static void pdrop(struct pmap *m, uint64_t ptr)
+{
+    if (!ptr) { /* only in a damaged log: unknown, as the replay counts it */
+        m->unknown_frees++;
+        return;
+    }
+    struct pent *e = pfind(m, ptr);
+    if (e->key && (e->value & 1)) {
+        m->live_blocks--;
+        m->live_bytes -= e->value >> 1;
+        e->value &= ~1ull;
+    } else if (e->key) {
+        m->double_frees++;
+    } else {
+        m->unknown_frees++;
+    }
+}
+
+/* mlg_check_event, the parts the pre-pass uses. */
+static inline void pevent(struct pmap *m, const struct mlg_event *ev)
+{
+    switch (ev->op) {
+    case MLG_OP_MALLOC:
+    case MLG_OP_CALLOC:
+    case MLG_OP_POSIX_MEMALIGN:
+    case MLG_OP_ALIGNED_ALLOC:
+    case MLG_OP_MEMALIGN:
+    case MLG_OP_VALLOC:
+    case MLG_OP_PVALLOC:
+        if (ev->ptr && ev->outcome == MLG_OUT_OK)
+            padd(m, ev->ptr, ev->size);
+        break;
+    case MLG_OP_FREE:
+        if (ev->ptr)
+            pdrop(m, ev->ptr);
+        break;
+    case MLG_OP_REALLOC_RELEASE:
+        pdrop(m, ev->old_ptr);
+        break;
+    case MLG_OP_REALLOC:
+    case MLG_OP_REALLOCARRAY:
+        switch (ev->outcome) {
+        case MLG_OUT_OK:
+        case MLG_OUT_OLD_RELEASED:
+            if (ev->ptr)
+                padd(m, ev->ptr, ev->size);
+            break;
+        case MLG_OUT_MOVED:
+            pdrop(m, ev->old_ptr);
+            padd(m, ev->ptr, ev->size);
+            break;
+        case MLG_OUT_FREED:
+            pdrop(m, ev->old_ptr);
+            break;
+        case MLG_OUT_INPLACE: {
+            if (ev->size >> 63) {
+                m->too_big = 1;
+                break;
+            }
+            struct pent *e = ev->old_ptr ? pfind(m, ev->old_ptr) : NULL;
+            if (e && e->key && (e->value & 1)) {
+                m->live_bytes = m->live_bytes - (e->value >> 1) + ev->size;
+                e->value = ev->size << 1 | 1;
+            } else {
+                m->unknown_frees++;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+#define BATCH 32
+
+/* Applies the log's events (all, or those with seq < upto), BATCH at a time, prefetching the
+ * buckets they look up. fn (if not NULL) sees each event after it is applied. Returns 0, or a
+ * reader error code (*err; the events before the damage were applied). */
+static int papply(struct pmap *m, struct mlg_reader *r, uint64_t upto, struct prepass *pp,
+                  struct mlg_error *err)
+{
+    struct mlg_event ev[BATCH];
+    int n;
+    while ((n = mlg_reader_next_batch(r, ev, BATCH)) > 0) {
+        for (int i = 0; i < n; i++) { /* the buckets the batch will probe */
+            if (ev[i].ptr)
+                __builtin_prefetch(&m->t[phash(ev[i].ptr) & m->mask]);
+            if (ev[i].old_ptr)
+                __builtin_prefetch(&m->t[phash(ev[i].old_ptr) & m->mask]);
+        }
+        for (int i = 0; i < n; i++) {
+            if (ev[i].seq >= upto)
+                return 0;
+            pevent(m, &ev[i]);
+            if (!pp)
+                continue;
+            if (m->live_bytes > pp->peak_bytes) {
+                pp->peak_bytes = m->live_bytes;
+                pp->peak_event = ev[i].index;
+            }
+            if (m->live_blocks > pp->peak_blocks)
+                pp->peak_blocks = m->live_blocks;
+            if (ev[i].thread >= pp->threads)
+                pp->threads = ev[i].thread + 1;
+            pp->events = ev[i].index + 1;
+        }
+    }
+    if (n < 0) {
+        *err = *mlg_reader_error(r);
+        return err->code ? err->code : MLG_E_IO;
+    }
+    return 0;
+}
+
+/* cli_seed_inherited with this map: the fork ancestors' live blocks, oldest first. */
+static void pseed(struct pmap *m, const char *path, const struct mlg_header *h)
+{
+    char parent[PATH_MAX];
+    struct mlg_reader *r;
+    struct mlg_error err;
+    if (cli_parent_log(path, h, parent, sizeof parent) != 0)
+        return;
+    if (mlg_reader_open(&r, parent, mem_allocator(), &err) != 0)
+        return;
+    struct mlg_header ph = *mlg_reader_header(r);
+    pseed(m, parent, &ph);
+    papply(m, r, h->fork_seq, NULL, &err);
+    mlg_reader_close(r);
+    m->unknown_frees = m->double_frees = 0; /* the parent's own anomalies are its report */
+}
+
+int prepass_run(const char *path, struct prepass *pp, struct mlg_error *err)
+{
+    struct pmap m = {0};
+    struct mlg_reader *r;
+    int rc;
+    memset(pp, 0, sizeof *pp);
+    if ((rc = mlg_reader_open(&r, path, mem_allocator(), err)) != 0)
+        return rc;
+    m.mask = 4095;
+    if (!(m.t = mem_map((m.mask + 1) * sizeof *m.t, "mallog:prepass"))) {
+        mlg_reader_close(r);
+        err->code = MLG_E_NOMEM;
+        return MLG_E_NOMEM;
+    }
+    struct mlg_header h = *mlg_reader_header(r);
+    pseed(&m, path, &h);
+    if (papply(&m, r, UINT64_MAX, pp, &pp->err) != 0)
+        pp->damaged = 1;
+    mlg_reader_close(r);
+    mem_unmap(m.t, (m.mask + 1) * sizeof *m.t);
+    pp->unknown_frees = m.unknown_frees;
+    pp->double_frees = m.double_frees;
+    return m.nomem || m.too_big ? -1 : 0; /* -1: not exact, the caller uses mlg_check */
+}
