@@ -14,8 +14,8 @@ command -v gnuplot > /dev/null || { echo "demo: gnuplot missing (make deps insta
 
 rm -rf "$out"
 mkdir -p "$out"
-echo "demo: recording $prog (mallog record)"
-"$MALLOG" record -o "$out/trace" -- "$prog"
+echo "demo: recording $prog (mallog record --stacks)"
+"$MALLOG" record --stacks -o "$out/trace" -- "$prog"
 log=$(ls "$out"/trace.*.mlog)
 echo "demo: replaying on every installed allocator, analyzing, plotting (mallog report)"
 "$MALLOG" report "$log" -o "$out/report"
