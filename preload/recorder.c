@@ -369,8 +369,8 @@ uint8_t *rec_claim_chunk(uint32_t thread, uint32_t tid)
 }
 
 /* Gives t a fresh chunk (outermost hook only). Returns 0, or -1 if the spool cannot grow.
- * The new chunk is claimed and stamped first and swapped in with a few stores, so a signal
- * handler's record is dropped only in that instant, never for the length of a syscall. */
+ * The new chunk is claimed and stamped first (a signal handler's hook meanwhile writes into the
+ * old chunk's reserved room), then swapped in with a few stores under blocked signals. */
 static int roll_chunk(struct tstate *t)
 {
     uint8_t *old = t->chunk;
@@ -384,7 +384,13 @@ static int roll_chunk(struct tstate *t)
     uint8_t *chunk = rec_claim_chunk(t->serial, t->tid);
     if (!chunk)
         return -1;
-    t->chunk = NULL; /* a nested hook in the next few stores drops its record, never races us */
+    /* A signal handler's hook in the next few stores would find no chunk and drop its record;
+     * with signals blocked (one syscall pair per 64 KiB chunk) it runs after the swap instead,
+     * even when this thread is preempted in the middle and the signal is due when it resumes. */
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
+    t->chunk = NULL; /* a nested hook cannot get here now; NULL still never races us */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->cursor = 0;
     t->enc.prev_seq = 0;
@@ -392,6 +398,8 @@ static int roll_chunk(struct tstate *t)
     t->since_time = UINT32_MAX; /* every chunk starts with a clock reading */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->chunk = chunk;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     if (old)
         seal_chunk(old); /* nested records in it are complete: they ran before we resumed */
     return 0;
