@@ -234,7 +234,6 @@ void statsout_json(FILE *f, const struct stats *s);
 /* Writes DIR/timeline.tsv, sizes.tsv, lifetimes.tsv, lifetimes_ns.tsv, reallocs.tsv, leaks.tsv,
  * threads.tsv, exact_sizes.tsv. Returns 0 or -1 (errno set, *what = the file). */
 int statsout_tsv(const char *dir, const struct stats *s, const char **what);
-void statsout_json_string(FILE *f, const char *str);
 
 /* summary.c */
 /* Parses a `stats --json` object. Returns 0, or -1 with "JSON: what at line N" in err. */

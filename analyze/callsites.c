@@ -281,13 +281,13 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
         if (pc)
             mlg_sites_frame(sites, pc, &fi);
         fprintf(f, "%s{\"site\":", i ? "," : "");
-        statsout_json_string(f, r->name);
+        cli_json_string(f, r->name);
         fprintf(f, ",\"function\":");
-        statsout_json_string(f, fi.function ? fi.function : "");
+        cli_json_string(f, fi.function ? fi.function : "");
         fprintf(f, ",\"file\":");
-        statsout_json_string(f, fi.file ? fi.file : "");
+        cli_json_string(f, fi.file ? fi.file : "");
         fprintf(f, ",\"line\":%u,\"module\":", fi.line);
-        statsout_json_string(f, fi.module ? fi.module : "");
+        cli_json_string(f, fi.module ? fi.module : "");
         fprintf(f, ",\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
                    ",\"peak_blocks\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64
                    ",\"leaked_bytes\":%" PRIu64 ",\"temporary_blocks\":%" PRIu64
@@ -302,7 +302,7 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
             if (mlg_sites_stack(sites, r->first_stack, &pcs, &depth))
                 for (uint32_t k = 0; k < depth; k++) {
                     fprintf(f, "%s", k ? "," : "");
-                    statsout_json_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
+                    cli_json_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
                 }
             fprintf(f, "]");
         }

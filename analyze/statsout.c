@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../cli/cli.h"
 #include "analyze.h"
 
 static double pct(uint64_t part, uint64_t whole)
@@ -275,27 +276,13 @@ void statsout_text(FILE *f, const struct stats *s, int top)
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
-void statsout_json_string(FILE *f, const char *str)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 void statsout_json(FILE *f, const struct stats *s)
 {
     fprintf(f, "{\"log\": ");
-    statsout_json_string(f, s->path);
+    cli_json_string(f, s->path);
     fprintf(f, ", \"pid\": %" PRIu64 ", \"exec_gen\": %u, \"exe\": ", s->header.pid,
             s->header.exec_gen);
-    statsout_json_string(f, s->header.exe);
+    cli_json_string(f, s->header.exe);
     fprintf(f, ",\n \"complete\": %s, \"range\": [%" PRIu64 ", ", s->complete ? "true" : "false",
             s->o.from);
     if (s->o.to == UINT64_MAX)
@@ -306,7 +293,7 @@ void statsout_json(FILE *f, const struct stats *s)
     if (s->err.code) {
         char buf[512];
         damage_text(s, buf, sizeof buf);
-        statsout_json_string(f, buf);
+        cli_json_string(f, buf);
         fprintf(f, ", \"damage_offset\": %" PRIu64 ", \"damage_event\": %" PRIu64, s->err.offset,
                 s->err.event);
     } else {
@@ -423,7 +410,7 @@ void statsout_json(FILE *f, const struct stats *s)
     for (uint64_t i = 0; i < s->nprocs; i++) {
         const struct stats_proc *p = &s->procs[i];
         fprintf(f, "%s\n  {\"log\": ", i ? "," : "");
-        statsout_json_string(f, p->path);
+        cli_json_string(f, p->path);
         fprintf(f, ", \"pid\": %" PRIu64 ", \"parent_pid\": %" PRIu64 ", \"exec_gen\": %u"
                    ", \"damaged\": %s, \"events\": %" PRIu64 ", \"threads\": %" PRIu64
                    ", \"allocations\": %" PRIu64 ", \"frees\": %" PRIu64

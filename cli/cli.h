@@ -17,6 +17,8 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 const char *cli_self_dir(void);
 /* Text for HTML or XML (JUnit): < > & " ' escaped. */
 void cli_xml_escape(FILE *f, const char *s);
+/* s as a JSON string, quotes included. */
+void cli_json_string(FILE *f, const char *s);
 
 /* logs.c: finding the logs of a recording. A LOG argument is a .mlog file, a directory, or a
  * recording prefix ("trace" for trace.<pid>[.<gen>].mlog). */

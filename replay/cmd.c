@@ -604,14 +604,10 @@ static void json_block(FILE *f, const char *side, const struct engine_result *r,
     char name[1024];
     fprintf(f,
             "\"%s\": {\"size\": %" PRIu64 ", \"event\": %" PRIu64 ", \"age\": %" PRIu64
-            ", \"thread\": %u, \"stack\": %u, \"site\": \"",
+            ", \"thread\": %u, \"stack\": %u, \"site\": ",
             side, s->size, s->event, at - s->event, s->thread, s->stack);
-    for (const char *c = site_name(s->stack, name, sizeof name); *c; c++)
-        if (*c == '"' || *c == '\\')
-            fprintf(f, "\\%c", *c);
-        else if ((unsigned char)*c >= 0x20)
-            fputc(*c, f);
-    fputs("\"}", f);
+    cli_json_string(f, site_name(s->stack, name, sizeof name));
+    fputc('}', f);
 }
 
 static void print_holes(const struct alloc_spec *a, const struct engine_result *r, const char *fmt,
