@@ -19,6 +19,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,6 +304,8 @@ struct run_opts {
     uint64_t unknown_frees, double_frees; /* from the pre-pass */
     const char *holes_fmt;                /* NULL, "text" or "json" */
     const char *at_label;
+    int decode_each; /* --decode=each: every worker decodes the log itself */
+    int tape_fd, meta_fd; /* > 0: the log decoded once (tapefile.c), inherited by workers */
 };
 
 /* The chain of logs a forked child's heap comes from, oldest ancestor first. */
@@ -345,7 +348,7 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     int fds[2];
     if (pipe(fds) < 0)
         return -1;
-    char every[24], peak[24], stop[24], rfd[16], pfd[16], pslot[16], anom[48];
+    char every[24], peak[24], stop[24], rfd[16], pfd[16], pslot[16], anom[48], tfd[32];
     snprintf(anom, sizeof anom, "%" PRIu64 ",%" PRIu64, ro->unknown_frees, ro->double_frees);
     snprintf(every, sizeof every, "%" PRIu64, ro->every);
     snprintf(peak, sizeof peak, "%" PRIu64, ro->peak_event);
@@ -391,6 +394,11 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
         argv[k++] = ro->holes_fmt;
         argv[k++] = "--at-label";
         argv[k++] = ro->at_label;
+    }
+    if (ro->tape_fd > 0 && !ro->strict) {
+        snprintf(tfd, sizeof tfd, "%d,%d", ro->tape_fd, ro->meta_fd);
+        argv[k++] = "--tape-fds";
+        argv[k++] = tfd;
     }
     for (int i = 0; i < ro->nseeds; i++) {
         argv[k++] = "--seed";
@@ -680,6 +688,7 @@ static int worker(int argc, char **argv)
                                          {"bare", no_argument, NULL, 'B'},
                                          {"anomalies", required_argument, NULL, 'N'},
                                          {"seed", required_argument, NULL, 'D'},
+                                         {"tape-fds", required_argument, NULL, 'F'},
                                          {NULL, 0, NULL, 0}};
     static struct alloc_spec a;
     static struct summary sum;
@@ -748,6 +757,12 @@ static int worker(int argc, char **argv)
             break;
         case 'B':
             bare = 1;
+            break;
+        case 'F': /* OPS,META */
+            eo.tape_fd = (int)strtol(optarg, &endp, 10);
+            eo.meta_fd = *endp == ',' ? atoi(endp + 1) : 0;
+            if (eo.meta_fd <= 0)
+                eo.tape_fd = 0;
             break;
         case 'N': /* the pre-pass's classification: "unknown,double" */
             sum.unknown_frees = strtoull(optarg, &endp, 10);
@@ -873,6 +888,10 @@ static void replay_usage(FILE *f)
            "      --samples N      about N timeline samples (default 2000), plus the peak\n"
            "      --every N        sample every N events instead\n"
            "      --pid PID        with a recording prefix or directory: that process's log\n"
+           "      --decode MODE    once (default): translate the log once into a tape in\n"
+           "                       $TMPDIR that every allocator replays (if it fits: ~24\n"
+           "                       bytes/event); each: every allocator's replay decodes the\n"
+           "                       log itself, in a second process (no disk, more CPU)\n"
            "  -h, --help\n");
 }
 
@@ -888,7 +907,7 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
         {"samples", required_argument, NULL, 'n'}, {"every", required_argument, NULL, 'e'},
         {"at", required_argument, NULL, 'A'},      {"json", no_argument, NULL, 'j'},
         {"pid", required_argument, NULL, 'p'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"decode", required_argument, NULL, 'd'},  {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     opt_pid = 0;
@@ -929,6 +948,13 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
             break;
         case 'p':
             opt_pid = strtoull(optarg, NULL, 10);
+            break;
+        case 'd':
+            if (strcmp(optarg, "once") != 0 && strcmp(optarg, "each") != 0) {
+                cli_error(cmd, "--decode: once or each, not '%s'", optarg);
+                return EXIT_ERROR;
+            }
+            ro->decode_each = strcmp(optarg, "each") == 0;
             break;
         case 'h':
             return -1;
@@ -1010,6 +1036,92 @@ static int prepare_run(const char *cmd, struct run_opts *ro, struct prepass *pp,
     return 0;
 }
 
+/* ---- the log decoded once ------------------------------------------------------------------ */
+
+static uint64_t decode_total;
+
+static void decode_progress(uint64_t done)
+{
+    fprintf(stderr, "\r\033[Kdecoding %" PRIu64 "/%" PRIu64 " %.0f%%", done, decode_total,
+            decode_total ? 100.0 * (double)done / (double)decode_total : 0);
+}
+
+/* An unnamed file in $TMPDIR (or /tmp) for a tape of about `bytes`, if they fit with half the
+ * free space to spare: its fd (>= 3, no close-on-exec: the workers inherit it), or -1. */
+static int tape_file(uint64_t bytes)
+{
+    const char *dir = getenv("TMPDIR");
+    struct statvfs sv;
+    if (!dir || !*dir)
+        dir = "/tmp";
+    if (statvfs(dir, &sv) < 0 || bytes > (uint64_t)sv.f_bavail * sv.f_frsize / 2)
+        return -1;
+    int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+    if (fd < 0) { /* a file system without O_TMPFILE */
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/mallog-tape.XXXXXX", dir);
+        if ((fd = mkstemp(path)) >= 0)
+            unlink(path);
+    }
+    if (fd >= 0 && fd < 3) {
+        int high = fcntl(fd, F_DUPFD, 3);
+        close(fd);
+        fd = high;
+    }
+    return fd;
+}
+
+/* Decodes the log once for all workers (--decode=once, serial threads, when it fits); else the
+ * workers decode it themselves. Never fails: each worker decoding is always possible. */
+static void decode_once(struct run_opts *ro, uint64_t events)
+{
+    static char seeds[MAX_SEEDS][4200];
+    ro->tape_fd = ro->meta_fd = 0;
+    if (ro->decode_each || ro->strict)
+        return;
+    /* ~1.5 records an event (a free: 1, an allocation: 2), 16 bytes each; room for 2 */
+    int fd = tape_file(events * 32 + (1u << 20)), meta_fd = fd >= 0 ? tape_file(0) : -1;
+    if (meta_fd < 0) {
+        if (fd >= 0)
+            close(fd);
+        if (cli_verbosity > 0)
+            fprintf(stderr, "mallog replay: the log's tape (~%" PRIu64 " MiB) does not fit in "
+                            "$TMPDIR: every allocator decodes the log itself\n",
+                    events * 24 >> 20);
+        return;
+    }
+    struct engine_opts eo = {0};
+    eo.log = ro->log;
+    for (int i = 0; i < ro->nseeds; i++) { /* "PATH@SEQ" */
+        memcpy(seeds[i], ro->seeds[i], sizeof seeds[i]);
+        char *at = strrchr(seeds[i], '@');
+        *at = 0;
+        eo.seed_log[i] = seeds[i];
+        eo.seed_upto[i] = strtoull(at + 1, NULL, 10);
+    }
+    eo.nseeds = ro->nseeds;
+    eo.every = ro->every;
+    eo.peak_event = ro->peak_event;
+    eo.stop_event = ro->stop_event;
+    eo.keep_holes = ro->holes_fmt != NULL;
+    int tty = isatty(2) && cli_verbosity > 0;
+    decode_total = events;
+    int rc = tapefile_make(&eo, fd, meta_fd, tty ? decode_progress : NULL);
+    if (tty)
+        fprintf(stderr, "\r\033[K");
+    if (rc < 0) {
+        if (cli_verbosity > 0)
+            fprintf(stderr, "mallog replay: cannot write the log's tape (%s): every allocator "
+                            "decodes the log itself\n",
+                    strerror(errno));
+        close(fd);
+        close(meta_fd);
+        return;
+    }
+    ro->tape_fd = fd;
+    ro->meta_fd = meta_fd;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     static struct alloc_spec specs[MAX_ALLOCS];
@@ -1045,7 +1157,12 @@ int cmd_replay(int argc, char **argv)
         return EXIT_ERROR;
     for (int i = 0; i < n; i++)
         jobs[i] = (struct job){.spec = &specs[i]};
+    decode_once(&ro, pp.events);
     int failed = run_jobs("replay", &ro, jobs, n, pp.events);
+    if (ro.tape_fd > 0) {
+        close(ro.tape_fd);
+        close(ro.meta_fd);
+    }
     print_table(&ro, &pp, jobs, n);
     return failed || pp.damaged ? EXIT_ERROR : 0;
 }

@@ -56,13 +56,6 @@ static void touch(int mode, char *p, uint64_t from, uint64_t to)
 /* ---- the decoder ------------------------------------------------------------------------------
  */
 
-/* What the decoder reports (shared memory when it is a forked process). */
-struct dec_out {
-    uint64_t events, bad_frees, inversions, skipped, log_threads, stopped_at;
-    struct mlg_error err;
-    int err_code;
-};
-
 /* Where the decoder's records go: the ring (pipeline) or this process (strict, in-process).
  * emit gets the records of one event (ev) or one control record (ev NULL: CLOCK, SAMPLE, END;
  * it returns once that is done). Returns 0, or -1 to stop decoding. */
@@ -70,7 +63,8 @@ struct sink {
     int (*emit)(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev);
 };
 
-/* Room kept for one event's records: at most 4 (GROW, an inversion's FREE, ALLOC_ARG, ARG). */
+/* Room kept for one event's records: at most 5 (GROW, an inversion's FREE, META, ALLOC_ARG,
+ * ARG). */
 #define EVENT_OPS 8
 
 struct dec {
@@ -83,6 +77,7 @@ struct dec {
     struct tape_op *w; /* where decode_event writes (the ring, or buf) */
     struct tape_op buf[EVENT_OPS];
     int n;
+    int meta; /* for a tape file: a TAPE_META before each allocating record */
 };
 
 static void put(struct dec *d, struct tape_op op)
@@ -103,6 +98,13 @@ static const char op_kind[256] = {
 #undef MLG_X_KIND
 };
 
+/* What the slot record of an allocating event's block gets (the event index is kept to 48
+ * bits: 2.8e14 events). */
+static inline struct tape_op meta_op(uint64_t event, uint32_t thread, uint32_t stack)
+{
+    return tape_op(TAPE_META, 0, event & TAPE_SIZE_MAX, stack, thread);
+}
+
 /* A new block for recorded address rec in a slot; ops: the call that makes it. Returns the slot
  * or -1 (no memory). The log may have the address live twice (a missed free): the older block
  * goes first. */
@@ -116,7 +118,10 @@ static int64_t new_block(struct dec *d, const struct mlg_event *ev, uint64_t rec
         slots_remove_at(&d->slots, old, j);
         slots_find_bucket(&d->slots, rec, &j);
     }
-    return slots_add_at(&d->slots, j, rec, ev->size, ev->index, ev->thread, ev->stack);
+    int64_t idx = slots_add_at(&d->slots, j, rec, ev->size, ev->index, ev->thread, ev->stack);
+    if (d->meta && idx >= 0)
+        put(d, meta_op(ev->index, ev->thread, ev->stack));
+    return idx;
 }
 
 static void alloc_call(struct dec *d, const struct mlg_event *ev, int64_t idx)
@@ -193,6 +198,8 @@ static int decode_event(struct dec *d, const struct mlg_event *ev)
             if (ev->ptr == ev->old_ptr) {
                 idx = old;
                 slots_resize(&d->slots, idx, ev->size, ev->index);
+                if (d->meta)
+                    put(d, meta_op(ev->index, d->slots.v[idx].thread, d->slots.v[idx].stack));
             } else {
                 slots_remove_at(&d->slots, old, j);
                 /* the old slot is free now but its block is read by this very call: a slot
@@ -235,9 +242,11 @@ static int emit_ctl(struct dec *d, int kind, uint64_t size, uint64_t slot, uint6
 
 /* The two commonest events, an allocation that succeeded and the free of a live block, when
  * nothing unusual goes with them (no inversion, no growth, operands that fit one record):
- * decoded with the fewest steps into w. Returns how many records it wrote (0 or 1), or -1 for
+ * decoded with the fewest steps into w. Returns how many records it wrote (0, 1, or 2 with the
+ * TAPE_META of a tape file), or -1 for
  * "not handled here" (nothing changed: decode_event does it). */
-static inline int fast_event(struct slots *s, const struct mlg_event *ev, struct tape_op *w)
+static inline int fast_event(struct slots *s, const struct mlg_event *ev, struct tape_op *w,
+                             int meta)
 {
     uint64_t j;
     if (ev->op == MLG_OP_FREE) {
@@ -257,6 +266,11 @@ static inline int fast_event(struct slots *s, const struct mlg_event *ev, struct
         (!s->nfree && s->n == s->cap))
         return -1; /* an inversion, or the table or the records grow */
     int64_t idx = slots_add_at(s, j, ev->ptr, ev->size, ev->index, ev->thread, ev->stack);
+    if (meta) {
+        w[0] = meta_op(ev->index, ev->thread, ev->stack);
+        w[1] = tape_op(TAPE_ALLOC, ev->op, ev->size, (uint64_t)idx, ev->arg);
+        return 2;
+    }
     w[0] = tape_op(TAPE_ALLOC, ev->op, ev->size, (uint64_t)idx, ev->arg);
     return 1;
 }
@@ -271,7 +285,7 @@ static inline __attribute__((always_inline)) int emit_event(struct dec *d,
         struct tape_op *w = tape_reserve(d->tape, EVENT_OPS);
         if (!w)
             return -1;
-        int k = fast_event(&d->slots, ev, w);
+        int k = fast_event(&d->slots, ev, w, d->meta);
         if (k < 0) {
             d->w = w;
             if (decode_event(d, ev) < 0)
@@ -775,6 +789,29 @@ static void decoder_process(struct dec *d, struct tape *t, pid_t parent)
     _exit(0);
 }
 
+pid_t engine_spawn_file_decoder(const struct engine_opts *o, struct tape *t, struct dec_out *out)
+{
+    static struct dec d;
+    static struct engine_opts fo;
+    fo = *o;
+    memset(&d, 0, sizeof d);
+    d.o = &fo;
+    d.out = out;
+    d.meta = 1;
+    pid_t parent = getpid(), child = fork();
+    if (child == 0) {
+        if (slots_init(&d.slots) < 0) {
+            out->err.code = out->err_code = MLG_E_NOMEM;
+            tape_put(t, tape_op(TAPE_END, 0, 0, 0, 0));
+            tape_flush(t);
+            _exit(1);
+        }
+        d.announced = d.slots.cap; /* as the worker's slots start: GROW records stay valid */
+        decoder_process(&d, t, parent);
+    }
+    return child;
+}
+
 /* The replaying side of the pipeline. Returns when END is read, or on failure. */
 static void consume(struct player *pl, struct tape *t, pid_t child, uint64_t *t0)
 {
@@ -814,6 +851,56 @@ static void consume(struct player *pl, struct tape *t, pid_t child, uint64_t *t0
     }
 }
 
+/* ---- replaying tape files (tapefile.c) -------------------------------------------------------
+ */
+
+/* Plays the op file, in chunks read into the ring's memory (the same memory the pipeline maps,
+ * so the allocator's mappings land where they would there). The slot records are brought up to
+ * date at each sample, outside the measured time. Returns at END or on failure (r->err_code). */
+static void replay_files(struct player *pl, const struct engine_opts *o, struct tape *t,
+                         const struct slots *s, struct dec_out *out, uint64_t *t0)
+{
+    struct engine_result *r = pl->r;
+    struct tapefile_catchup c;
+    uint64_t records;
+    struct tape_op *buf = t->ops; /* then two chunks for the catch-up */
+    if (tapefile_open(o->tape_fd, &records, out) < 0) {
+        r->err.code = r->err_code = MLG_E_IO;
+        return;
+    }
+    tapefile_catchup_init(&c, o->tape_fd, o->meta_fd, records, buf + TAPEFILE_CHUNK, s->fd,
+                          s->cap);
+    for (uint64_t at = 0; at < records;) {
+        uint64_t n = tapefile_read(o->tape_fd, buf, at, records);
+        if (n == 0)
+            goto damaged;
+        for (uint64_t i = 0; i < n;) {
+            int64_t ctl;
+            const struct tape_op *run = buf + i;
+            i += play(pl, run, n - i, &ctl);
+            if (ctl < 0)
+                continue;
+            const struct tape_op *op = &run[ctl];
+            if (TAPE_KIND(op) == TAPE_SAMPLE) {
+                uint64_t c0 = now_ns();
+                int bad = tapefile_catchup(&c, r->meta, r->cap_slots) < 0;
+                r->sample_ns += now_ns() - c0;
+                if (bad)
+                    goto damaged;
+            }
+            if (o->progress && TAPE_KIND(op) == TAPE_SAMPLE)
+                *o->progress = TAPE_SIZE(op) + 1;
+            if (control(pl, op, t0) != 0)
+                return;
+        }
+        at += n;
+    }
+damaged: /* no END, or the files disagree */
+    r->err.code = r->err_code = MLG_E_IO;
+}
+
+_Static_assert(3 * TAPEFILE_CHUNK <= 1u << TAPE_ORDER, "the files' three chunk buffers fit the ring");
+
 int engine_run(const struct engine_opts *o, const struct backend *b, struct engine_result *r)
 {
     static struct dec d;
@@ -836,15 +923,21 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
     }
     r->cap_slots = d.announced = d.slots.cap;
     d.out = out;
-    int piped = !o->strict && !o->in_process && (t = tape_new(TAPE_ORDER)) != NULL;
-    if (piped) {
+    /* from tape files or piped, the same memory is mapped (the ring is the read buffer of the
+     * files), so the allocator's mappings land where they would in the other mode */
+    int serial = !o->strict && !o->in_process && (t = tape_new(TAPE_ORDER)) != NULL;
+    int from_files = serial && o->tape_fd > 0, piped = 0;
+    if (serial && !from_files) {
         pid_t parent = getpid();
         child = fork();
         if (child == 0)
             decoder_process(&d, t, parent);
         piped = child > 0;
     }
-    if (piped) {
+    if (from_files) {
+        replay_files(&pl, o, t, &d.slots, out, &t0);
+        slots_fini(&d.slots);
+    } else if (piped) {
         /* The address map is the decoder's alone. It is left mapped here, not unmapped: the
          * gap an unmap leaves would be where the allocator's next mapping goes, and the
          * allocator's address space would then differ from a replay without the pipeline. */

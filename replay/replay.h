@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../lib/mallog.h"
 
@@ -198,6 +199,10 @@ enum {
     TAPE_CLOCK,      /* the fork ancestors' heap is built: the measured replay starts */
     TAPE_SAMPLE,     /* sample at event size; slot: slots in use; aux: keep the hole list */
     TAPE_END,        /* no more records */
+    /* Only on the way to a tape file (tapefile.c), never played: what the decoder's slot
+     * record of the next allocating record's block holds: event in size, stack in slot,
+     * thread in aux. */
+    TAPE_META,
 };
 #define TAPE_SIZE_MAX ((1ull << 48) - 1)
 struct tape_op {
@@ -364,6 +369,8 @@ struct engine_opts {
     int in_process;              /* serial mode: decode in this process (no pipeline; tests) */
     int keep_holes;              /* at stop_event: keep the hole list */
     volatile uint64_t *progress; /* shared word: events done, or NULL */
+    int tape_fd, meta_fd;        /* serial mode, > 0: the tape files to replay (tapefile.c);
+                                    0: decode the log here */
 };
 struct engine_result {
     struct sample *samples;
@@ -384,6 +391,50 @@ struct engine_result {
 };
 /* Replays opts->log on b. Returns 0 or an mlg error code (r->err). */
 int engine_run(const struct engine_opts *o, const struct backend *b, struct engine_result *r);
+
+/* What the decoder reports (shared memory when it is a forked process). */
+struct dec_out {
+    uint64_t events, bad_frees, inversions, skipped, log_threads, stopped_at;
+    struct mlg_error err;
+    int err_code;
+};
+/* Forks a decoder process that writes the tape of o's log into t, with a TAPE_META before each
+ * allocating record, and its results into out (shared memory). Returns its pid or -1. */
+pid_t engine_spawn_file_decoder(const struct engine_opts *o, struct tape *t, struct dec_out *out);
+
+/* ---- tapefile.c: a log decoded once into files, replayed by every worker ----------------- */
+#define TAPEFILE_CHUNK 4096u /* op records per read; no record and operand straddle two */
+/* Writes the tape of o's log (samples as o says) to fd (op records) and meta_fd (what the slot
+ * records of allocated blocks hold), two empty files: a forked decoder fills the ring, this
+ * process drains it into the files. Returns 0, or -1 with errno (decode in each worker
+ * instead). progress, if not NULL, is called now and then with the events decoded so far. */
+int tapefile_make(const struct engine_opts *o, int fd, int meta_fd,
+                  void (*progress)(uint64_t events));
+/* The op file's record count and the decoder's results; 0, or -1 if fd is not a tape file. */
+int tapefile_open(int fd, uint64_t *records, struct dec_out *out);
+/* Reads the chunk of op records starting at `at` (a multiple of TAPEFILE_CHUNK) into buf
+ * (TAPEFILE_CHUNK records of room); returns how many (0: a read error). */
+uint64_t tapefile_read(int fd, struct tape_op *buf, uint64_t at, uint64_t records);
+/* The slot records (size, allocating event, thread, call site) that samples read are kept
+ * apart from the measured loop: at each sample, the op records from the last sample on are read
+ * again, with their meta records, and applied (time counted as the sample's). */
+struct tapefile_catchup {
+    int fd, meta_fd;
+    uint64_t records;
+    struct tape_op *ops; /* a chunk of op records: [next, n) not applied yet, from `at` */
+    uint64_t at, n, next;
+    void *metas; /* a chunk of meta records: [next_meta, n_metas), from meta_at */
+    uint64_t meta_at, n_metas, next_meta;
+    int slots_fd;       /* the memfd behind the slot records */
+    uint64_t slots_cap; /* records it holds */
+};
+/* buf: 2 * TAPEFILE_CHUNK records of room; slots_fd holds slots_cap records now. */
+void tapefile_catchup_init(struct tapefile_catchup *c, int fd, int meta_fd, uint64_t records,
+                           struct tape_op *buf, int slots_fd, uint64_t slots_cap);
+/* Applies records to v (cap records: the view, grown as TAPE_GROW was played) up to the next
+ * TAPE_SAMPLE, extending the memfd on TAPE_GROW. Returns 0, or -1 if the files end first or
+ * disagree with each other (damaged). */
+int tapefile_catchup(struct tapefile_catchup *c, struct slot *v, uint64_t cap);
 
 /* Times the same allocator calls in a tight loop, without decoding or lookups (bench). */
 int engine_bare(const struct engine_opts *o, const struct backend *b, uint64_t *ns,

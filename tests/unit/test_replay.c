@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -209,7 +210,26 @@ static void write_log(const char *path)
     assert_int_equal(mlg_writer_finish(w, &tr, &err), 0);
 }
 
-/* Replays the log: mode 0 pipelined (a decoder process), 1 decoded in this process, 2 strict.
+/* An unnamed file for a tape (tapefile.c). */
+static int tmp_file(void)
+{
+    char path[] = "/tmp/mallog-test-tape-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 3);
+    unlink(path);
+    return fd;
+}
+
+/* o with its log decoded once into tape files (which the caller closes). */
+static void make_tape(struct engine_opts *o)
+{
+    o->tape_fd = tmp_file();
+    o->meta_fd = tmp_file();
+    assert_int_equal(tapefile_make(o, o->tape_fd, o->meta_fd, NULL), 0);
+}
+
+/* Replays the log: mode 0 pipelined (a decoder process), 1 decoded in this process, 2 strict,
+ * 3 from tape files (decoded once).
  * Every mode must give the same live bytes and blocks (the heap itself differs: each run starts
  * where the one before left the allocator). */
 static void run_on(const char *kind, const char *path)
@@ -219,11 +239,17 @@ static void run_on(const char *kind, const char *path)
     static struct sample first[16];
     uint64_t nfirst = 0;
     assert_int_equal(backend_open(&b, kind, kind), 0);
-    for (int mode = 0; mode < 3; mode++) {
+    for (int mode = 0; mode < 4; mode++) {
         struct engine_opts o = {.log = path, .every = 5, .peak_event = 3,
                                 .stop_event = UINT64_MAX, .touch = TOUCH_PAGE,
                                 .in_process = mode == 1, .strict = mode == 2};
+        if (mode == 3)
+            make_tape(&o);
         assert_int_equal(engine_run(&o, &b, &r), 0);
+        if (mode == 3) {
+            close(o.tape_fd);
+            close(o.meta_fd);
+        }
         assert_int_equal(r.events, 12);
         assert_int_equal(r.bad_frees, 2); /* one unknown, one double: counted and skipped */
         /* samples: event 3 (peak), 4 (every 5), 9, 11 (end) */
@@ -418,8 +444,8 @@ static void check_pass(const char *path, struct prepass *pp)
 
 /* Random events over a few addresses, so every anomaly happens often: double and unknown
  * frees, inversions, reallocs of unknown or freed blocks, in place, moved, freed. */
-static void random_log(const char *path, uint64_t pid, uint64_t parent, uint64_t fork_seq,
-                       unsigned seed, int n)
+static void random_log_over(const char *path, uint64_t pid, uint64_t parent, uint64_t fork_seq,
+                            unsigned seed, int n, int addresses)
 {
     struct mlg_header h;
     struct mlg_error err;
@@ -434,8 +460,8 @@ static void random_log(const char *path, uint64_t pid, uint64_t parent, uint64_t
     srand(seed);
     assert_int_equal(mlg_writer_create(&w, path, &h, NULL, &err), 0);
     for (int i = 0; i < n; i++) {
-        uint64_t a = 0x10000 + 16 * (uint64_t)(rand() % 64);
-        uint64_t b = 0x10000 + 16 * (uint64_t)(rand() % 64);
+        uint64_t a = 0x10000 + 16 * (uint64_t)(rand() % addresses);
+        uint64_t b = 0x10000 + 16 * (uint64_t)(rand() % addresses);
         uint64_t size = 1 + (uint64_t)(rand() % 5000);
         switch (rand() % 9) {
         case 0:
@@ -463,6 +489,76 @@ static void random_log(const char *path, uint64_t pid, uint64_t parent, uint64_t
     }
     struct mlg_trailer tr = {.end = MLG_END_EXIT};
     assert_int_equal(mlg_writer_finish(w, &tr, &err), 0);
+}
+
+static void random_log(const char *path, uint64_t pid, uint64_t parent, uint64_t fork_seq,
+                       unsigned seed, int n)
+{
+    random_log_over(path, pid, parent, fork_seq, seed, n, 64);
+}
+
+/* A log replayed from tape files gives what the pipeline gives, sample by sample (what the log
+ * decides: the heap differs, each run starts where the one before left the arena): every
+ * anomaly, slot records grown several times (more than 4096 live blocks), the stop event with
+ * its hole list. A damaged tape file is an error, never a crash. */
+static void test_tape_files(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mallog-test-replay-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    struct backend b;
+    assert_int_equal(backend_open(&b, "arena", "arena"), 0);
+    static struct engine_result r;
+    static struct sample piped[64];
+    static uint64_t events, bad, nsamples;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        random_log_over(path, 42, 0, 0, seed, 60000, 40000);
+        for (int mode = 0; mode < 2; mode++) {
+            struct engine_opts o = {.log = path, .every = 2000, .peak_event = 777,
+                                    .stop_event = seed == 3 ? 45000 : UINT64_MAX,
+                                    .touch = TOUCH_NONE, .keep_holes = 1};
+            if (mode == 1)
+                make_tape(&o);
+            int rc = engine_run(&o, &b, &r);
+            assert_int_equal(rc, 0);
+            if (mode == 0) {
+                assert_true(r.cap_slots > 4096); /* the records grew */
+                assert_true(r.nsamples > 20 && r.nsamples <= 64);
+                memcpy(piped, r.samples, r.nsamples * sizeof *piped);
+                nsamples = r.nsamples;
+                events = r.events;
+                bad = r.bad_frees;
+            } else {
+                assert_int_equal(r.nsamples, nsamples);
+                assert_int_equal(r.events, events);
+                assert_int_equal(r.bad_frees, bad);
+                for (uint64_t i = 0; i < nsamples; i++) {
+                    assert_int_equal(r.samples[i].event, piped[i].event);
+                    assert_int_equal(r.samples[i].live_requested, piped[i].live_requested);
+                    assert_int_equal(r.samples[i].live_blocks, piped[i].live_blocks);
+                }
+                if (seed == 3) { /* cut the op file: the replay fails cleanly */
+                    struct stat st;
+                    assert_int_equal(fstat(o.tape_fd, &st), 0);
+                    assert_int_equal(ftruncate(o.tape_fd, st.st_size / 2), 0);
+                    for (uint64_t i = 0; i < r.nslots; i++)
+                        if (r.meta[i].thread != SLOT_DEAD)
+                            b.free(r.ptrs[i]);
+                    assert_int_equal(engine_run(&o, &b, &r), MLG_E_IO);
+                    assert_int_equal(ftruncate(o.meta_fd, 0), 0); /* and the meta file */
+                    assert_int_equal(ftruncate(o.tape_fd, st.st_size), 0);
+                    assert_int_equal(engine_run(&o, &b, &r), MLG_E_IO);
+                }
+                close(o.tape_fd);
+                close(o.meta_fd);
+            }
+            for (uint64_t i = 0; i < r.nslots; i++)
+                if (r.meta[i].thread != SLOT_DEAD)
+                    b.free(r.ptrs[i]);
+        }
+    }
+    unlink(path);
 }
 
 /* prepass_run counts exactly what mlg_check does, fork ancestors seeded the same way. */
@@ -504,7 +600,7 @@ int main(void)
         cmocka_unit_test(test_slots), cmocka_unit_test(test_tape),        cmocka_unit_test(test_engine_glibc),
         cmocka_unit_test(test_engine_arena), cmocka_unit_test(test_engine_missing_log),
         cmocka_unit_test(test_tsv),          cmocka_unit_test(test_json),
-        cmocka_unit_test(test_prepass),
+        cmocka_unit_test(test_prepass),      cmocka_unit_test(test_tape_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
