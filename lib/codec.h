@@ -115,6 +115,74 @@ static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_
     return mlg_codec_get_ptr_(c, p, end, out, 0);
 }
 
+/* The 7-bit groups of a varint (continuation bits already cleared) squeezed together. */
+static inline uint64_t mlg_varint_squeeze(uint64_t x)
+{
+    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+    return ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+}
+
+/* A plain event: a malloc or a free of the current thread with nothing unusual (no thread, gap or
+ * outcome in its tag), each varint at most 8 bytes - nearly every event of a log. It is decoded
+ * without a branch on which of the two it is (a log mixes them at random: such a branch
+ * mispredicts every other event), and its length comes from one 8-byte load, so the chain from an
+ * event's position to the next one's is a load and a few bit operations, not two varint decodes.
+ * Returns the position after the event with *op, *size (0 for a free) and *ptr, or NULL if the
+ * event at p is not a plain one (the general decoder then takes it, and finds any damage). The
+ * buffer needs MLG_VARINT_PAD readable bytes past end; the codec state is unchanged on NULL.
+ * The state is c's ring with its other fields in the caller's variables (registers in a loop:
+ * gcc keeps a struct with an indexed array in memory, every field of it). */
+static inline __attribute__((always_inline)) const uint8_t *
+mlg_codec_get_plain(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uint64_t *prev_seq,
+                    const uint8_t *p, const uint8_t *end, unsigned *op, uint64_t *size,
+                    uint64_t *ptr)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    unsigned t = p[0];
+    uint64_t x;
+    __builtin_memcpy(&x, p + 1, 8);
+    /* Selections are masks (m = all ones for a malloc), not ?:, which gcc turns into branches. */
+    uint64_t m = -(uint64_t)(t == MLG_OP_MALLOC);
+    uint64_t stops = ~x & 0x8080808080808080ull; /* the last byte of each varint */
+    uint64_t stops2 = stops & (stops - 1);       /* from the second varint on */
+    /* a malloc is size then pointer, a free the pointer alone: either way the event ends with
+     * its last varint */
+    uint64_t last = stops ^ ((stops ^ stops2) & m);
+    size_t len = ((unsigned)__builtin_ctzll(last | 1ull << 63) >> 3) + 2; /* tag + varints */
+    if (__builtin_expect(((t == MLG_OP_MALLOC) | (t == MLG_OP_FREE)) == 0 || last == 0 ||
+                             len > (size_t)(end - p),
+                         0))
+        return NULL;
+    uint64_t first = (stops ^ (stops - 1)) & 0x7f7f7f7f7f7f7f7full; /* the first varint's bits */
+    unsigned shift = ((unsigned)__builtin_ctzll(stops) + 1) & 63;   /* bits of the first varint */
+    /* the pointer code: the second varint of a malloc, moved down; the first of a free */
+    uint64_t second = ((x & (stops2 ^ (stops2 - 1)) & 0x7f7f7f7f7f7f7f7full) & ~first) >> shift;
+    uint64_t v0 = x & first;
+    uint64_t v = mlg_varint_squeeze(v0 ^ ((v0 ^ second) & m));
+    *op = t;
+    *size = mlg_varint_squeeze(v0) & m;
+    /* mlg_codec_get_ptr_ after its varint: a ring hit or a delta, both read, one kept */
+    uint64_t out = 0;
+    if (__builtin_expect(v != 0, 1)) {
+        uint64_t hit = ring[(*ring_head - (uint32_t)v) & (MLG_MRU - 1)];
+        uint64_t w = v - MLG_MRU - 1;
+        uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
+        uint64_t delta = *last_ptr + (d << (~w << 2 & 4)); /* w odd: bytes, even: 16s */
+        out = delta ^ ((delta ^ hit) & -(uint64_t)(v <= MLG_MRU));
+        ring[(*ring_head)++ & (MLG_MRU - 1)] = out;
+        *last_ptr = out;
+    }
+    *ptr = out;
+    ++*prev_seq;
+    return p + len;
+#else
+    (void)ring, (void)ring_head, (void)last_ptr, (void)prev_seq, (void)p, (void)end, (void)op;
+    (void)size, (void)ptr;
+    return NULL;
+#endif
+}
+
 /* The seq an event would have if nothing was skipped: realloc takes two numbers when nothing ran
  * between its release and acquire points. */
 static inline uint64_t mlg_codec_expected_seq(const struct mlg_codec *c, unsigned fields, uint64_t d)

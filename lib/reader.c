@@ -463,22 +463,20 @@ static inline __attribute__((always_inline)) uint32_t decode_run_(struct mlg_rea
     memcpy(&c, &r->codec, offsetof(struct mlg_codec, where));
     const uint8_t *p = r->pos, *end = r->end;
     uint64_t index = r->next_event;
+    /* the plain decoder's part of the state, in registers; back in c for the general decoder */
+    uint32_t ring_head = c.ring_head;
+    uint64_t last_ptr = c.last_ptr, prev_seq = c.prev_seq;
     uint32_t i = 0;
     for (; i < k; i++) {
         struct mlg_event *e = &((struct mlg_event *)out)[i], tmp;
         struct mlg_rec *v = &((struct mlg_rec *)out)[i];
         const uint8_t *q;
-        unsigned t = *p; /* the frame is padded: readable even at end */
         /* The two commonest events, a malloc and a free in the current thread with nothing
          * unusual, take a straight path; everything else the general decoder. */
-        if (t == MLG_OP_MALLOC || t == MLG_OP_FREE) {
-            uint64_t size = 0, ptr;
-            q = p + 1;
-            if (t == MLG_OP_MALLOC && !(q = mlg_varint_get_padded(q, end, &size)))
-                break;
-            if (p >= end || !(q = mlg_codec_get_ptr_(&c, q, end, &ptr, 1)))
-                break;
-            uint64_t seq = ++c.prev_seq; /* a record has no seq; the next event's gap needs it */
+        unsigned op;
+        uint64_t size, ptr;
+        if ((q = mlg_codec_get_plain(c.ring, &ring_head, &last_ptr, &prev_seq, p, end, &op, &size,
+                                     &ptr))) {
             if (rec) {
                 v->ptr = ptr;
                 v->old_ptr = 0;
@@ -486,11 +484,11 @@ static inline __attribute__((always_inline)) uint32_t decode_run_(struct mlg_rea
                 v->result = 0;
                 v->time_ns = c.time_ns;
                 v->thread = c.thread;
-                v->op = (uint8_t)t;
+                v->op = (uint8_t)op;
                 v->outcome = MLG_OUT_OK;
             } else {
                 e->index = index;
-                e->seq = seq;
+                e->seq = prev_seq;
                 e->seq_rel = 0;
                 e->time_ns = c.time_ns;
                 e->ptr = ptr;
@@ -500,21 +498,30 @@ static inline __attribute__((always_inline)) uint32_t decode_run_(struct mlg_rea
                 e->result = 0;
                 e->thread = c.thread;
                 e->stack = 0;
-                e->op = (uint8_t)t;
+                e->op = (uint8_t)op;
                 e->outcome = MLG_OUT_OK;
             }
-        } else if (rec) {
-            if (!(q = mlg_codec_get_padded(&c, p, end, &tmp)))
-                break;
-            rec_of(v, &tmp);
         } else {
-            if (!(q = mlg_codec_get_padded(&c, p, end, e)))
+            c.ring_head = ring_head;
+            c.last_ptr = last_ptr;
+            c.prev_seq = prev_seq;
+            q = mlg_codec_get_padded(&c, p, end, rec ? &tmp : e);
+            ring_head = c.ring_head;
+            last_ptr = c.last_ptr;
+            prev_seq = c.prev_seq;
+            if (!q)
                 break;
-            e->index = index;
+            if (rec)
+                rec_of(v, &tmp);
+            else
+                e->index = index;
         }
         index++;
         p = q;
     }
+    c.ring_head = ring_head;
+    c.last_ptr = last_ptr;
+    c.prev_seq = prev_seq;
     memcpy(&r->codec, &c, offsetof(struct mlg_codec, where));
     r->pos = p;
     r->next_event = index;
