@@ -1015,28 +1015,60 @@ static inline void hot_store(const struct hot *h, struct stats *s)
 
 /* What the fast path counted for thread t since it was chosen, into s and t. */
 struct tally {
-    uint64_t mallocs, malloc_bytes, frees;
+    uint64_t mallocs, malloc_bytes, frees, reallocs, realloc_bytes;
 };
 
 static inline void tally_store(struct tally *y, struct stats *s, struct stats_thread *t,
                                uint64_t last)
 {
-    t->events += y->mallocs + y->frees;
-    t->bytes += y->malloc_bytes;
+    t->events += y->mallocs + y->frees + y->reallocs;
+    t->bytes += y->malloc_bytes + y->realloc_bytes;
     t->allocations += y->mallocs;
+    t->reallocs += y->reallocs;
     t->last_event = last;
     s->op_outcome[MLG_OP_MALLOC][MLG_OUT_OK] += y->mallocs;
     s->op_outcome[MLG_OP_FREE][MLG_OUT_OK] += y->frees;
     s->bytes_op[MLG_OP_MALLOC] += y->malloc_bytes;
+    s->bytes_op[MLG_OP_REALLOC] += y->realloc_bytes;
     s->allocations += y->mallocs;
-    *y = (struct tally){0, 0, 0};
+    *y = (struct tally){0, 0, 0, 0, 0};
+}
+
+/* count_one's size tables, for a request. */
+static inline __attribute__((always_inline)) void count_size(struct stats *s, uint64_t size)
+{
+    int k = stats_class(size);
+    s->class_count[k]++;
+    s->class_bytes[k] += size;
+    s->class_max[k] = size > s->class_max[k] ? size : s->class_max[k];
+    if (size < STATS_SMALL_SIZES)
+        s->small_sizes[size]++;
+    else
+        sizes_add(s, size);
+}
+
+/* peak_check on the hot figures. */
+static inline __attribute__((always_inline)) void hot_peak(struct hot *h, struct stats *s,
+                                                           uint64_t ix, uint64_t time_ns)
+{
+    h->interval_peak = h->live_bytes > h->interval_peak ? h->live_bytes : h->interval_peak;
+    if (h->live_bytes > h->peak_bytes) {
+        h->peak_bytes = h->live_bytes;
+        s->peak_event = ix;
+        s->peak_time_ns = time_ns;
+    }
+    if (h->live_blocks > h->peak_blocks) {
+        h->peak_blocks = h->live_blocks;
+        s->peak_blocks_event = ix;
+    }
 }
 
 /* The fast path, for n events all inside the range (s->counting set). A malloc or free with a
- * pointer, outcome ok, by the thread of the event before it - nearly every event of a log - is
- * done here with the hot figures in registers; any other event goes through event_one. The result
- * is exactly event_one's on each event in turn (test_events_batch): this is count_one + new_block
- * and count_one + end_block, specialised. */
+ * pointer and outcome ok, or a realloc in place or moved of a known block, by the thread of the
+ * event before it - nearly every event of a log - is done here with the hot figures in
+ * registers; any other event goes through event_one. The result is exactly event_one's on each
+ * event in turn (test_events_batch): these are count_one + new_block, count_one + end_block and
+ * count_one + stats_track's realloc case + resized, specialised. */
 static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, int n)
 {
     struct stats_blocks *tb = &s->blocks;
@@ -1044,7 +1076,7 @@ static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, i
     hot_load(&h, s);
     uint64_t cur = UINT64_MAX; /* the thread t is, UINT64_MAX = none yet */
     struct stats_thread *t = NULL;
-    struct tally y = {0, 0, 0};
+    struct tally y = {0, 0, 0, 0, 0};
     for (int i = 0; i < n && i < STATS_AHEAD; i++)
         prefetch_rec(s, &v[i]);
     for (int i = 0; i < n; i++) {
@@ -1054,37 +1086,17 @@ static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, i
             prefetch_rec(s, &v[i + STATS_AHEAD]);
         if (s->blocks.side && i + STATS_AHEAD_SIDE < n)
             prefetch_side(s, &v[i + STATS_AHEAD_SIDE]);
-        if (__builtin_expect(e->thread != cur || e->outcome != MLG_OUT_OK || !e->ptr ||
-                                 (e->op != MLG_OP_MALLOC && e->op != MLG_OP_FREE),
-                             0)) {
-            /* the general path: the figures back into s, the event, the figures out again */
-            if (t)
-                tally_store(&y, s, t, ix - 1);
-            hot_store(&h, s);
-            event_one(s, e, ix);
-            hot_load(&h, s);
-            cur = e->thread;
-            t = cur < s->nthr ? &s->thr[cur] : NULL; /* NULL: out of memory (event_one said) */
-            if (!t)
-                cur = UINT64_MAX;
-            continue;
-        }
         uint64_t size = e->size, ptr = e->ptr;
-        if (e->op == MLG_OP_MALLOC) {
-            /* count_one */
+        struct stats_slot *b;
+        if (__builtin_expect(e->thread != cur || !ptr, 0))
+            goto general;
+        if (e->op == MLG_OP_MALLOC && e->outcome == MLG_OUT_OK) {
             y.mallocs++;
             y.malloc_bytes += size;
-            int k = stats_class(size);
-            s->class_count[k]++;
-            s->class_bytes[k] += size;
-            s->class_max[k] = size > s->class_max[k] ? size : s->class_max[k];
-            if (size < STATS_SMALL_SIZES)
-                s->small_sizes[size]++;
-            else
-                sizes_add(s, size);
+            count_size(s, size);
             /* new_block (out of memory: the figures no longer matter, stats_finish fails) */
             int found;
-            struct stats_slot *b = blocks_slot(tb, ptr, &found);
+            b = blocks_slot(tb, ptr, &found);
             struct stats_block rec = {ptr, size, ix, e->time_ns, size, 0, 0, 0, (uint32_t)cur, 0};
             if (__builtin_expect(!b, 0)) {
                 s->nomem = 1;
@@ -1100,22 +1112,11 @@ static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, i
                 h.live_blocks++;
                 h.cum_requested += size;
                 h.cum_compensated += size;
-                /* peak_check */
-                h.interval_peak = h.live_bytes > h.interval_peak ? h.live_bytes : h.interval_peak;
-                if (h.live_bytes > h.peak_bytes) {
-                    h.peak_bytes = h.live_bytes;
-                    s->peak_event = ix;
-                    s->peak_time_ns = e->time_ns;
-                }
-                if (h.live_blocks > h.peak_blocks) {
-                    h.peak_blocks = h.live_blocks;
-                    s->peak_blocks_event = ix;
-                }
+                hot_peak(&h, s, ix, e->time_ns);
             }
-        } else {
+        } else if (e->op == MLG_OP_FREE && e->outcome == MLG_OUT_OK) {
             y.frees++;
-            struct stats_slot *b = blocks_find(tb, ptr);
-            if (__builtin_expect(!b, 0)) {
+            if (__builtin_expect(!(b = blocks_find(tb, ptr)), 0)) {
                 s->unknown_frees++;
             } else {
                 struct stats_block rec = slot_load(tb, b);
@@ -1124,7 +1125,63 @@ static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, i
                 block_died(s, &rec, ix, e->time_ns, (uint32_t)cur, t);
                 blocks_del(tb, b);
             }
+        } else if (e->op == MLG_OP_REALLOC &&
+                   (e->outcome == MLG_OUT_INPLACE || e->outcome == MLG_OUT_MOVED) &&
+                   (b = blocks_find(tb, e->old_ptr))) {
+            s->op_outcome[MLG_OP_REALLOC][e->outcome]++;
+            y.reallocs++;
+            y.realloc_bytes += size;
+            count_size(s, size);
+            /* stats_track's realloc case, then resized */
+            struct stats_block rec = slot_load(tb, b);
+            uint64_t old = rec.size;
+            int moved = ptr != e->old_ptr; /* whatever the outcome says */
+            h.live_bytes -= old;
+            h.live_blocks--;
+            rec.len++;
+            rec.size = size;
+            rec.ptr = ptr;
+            if (moved) {
+                rec.moves++;
+                rec.copied += old < size ? old : size;
+                blocks_del(tb, b);
+                if ((b = blocks_find(tb, ptr))) {
+                    s->inversions++;
+                    h.live_bytes -= b->size;
+                    h.live_blocks--;
+                } else if (!(b = blocks_add(tb, ptr))) {
+                    s->nomem = 1;
+                    goto next;
+                }
+                s->realloc_moved++;
+                s->bytes_copied_upper += old < size ? old : size;
+            } else {
+                s->realloc_in_place++;
+            }
+            if (__builtin_expect(slot_store(tb, b, &rec) != 0, 0))
+                s->nomem = 1;
+            h.live_bytes += size;
+            h.live_blocks++;
+            s->realloc_grow += size > old;
+            s->realloc_shrink += size < old;
+            h.cum_requested += size;
+            h.cum_compensated += size > old ? size - old : 0;
+            hot_peak(&h, s, ix, e->time_ns);
+        } else {
+        general:
+            /* the figures back into s, the event, the figures out again */
+            if (t)
+                tally_store(&y, s, t, ix - 1);
+            hot_store(&h, s);
+            event_one(s, e, ix);
+            hot_load(&h, s);
+            cur = e->thread;
+            t = cur < s->nthr ? &s->thr[cur] : NULL; /* NULL: out of memory (event_one said) */
+            if (!t)
+                cur = UINT64_MAX;
+            continue;
         }
+    next:
         if (__builtin_expect(++h.since_row == h.every, 0)) {
             hot_store(&h, s);
             row_emit(s, ix, e->time_ns, 0);

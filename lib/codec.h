@@ -183,6 +183,57 @@ mlg_codec_get_plain(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uin
 #endif
 }
 
+/* A pointer code (mlg_codec_get_ptr_) on the caller's variables: see mlg_codec_get_plain. */
+static inline __attribute__((always_inline)) const uint8_t *
+mlg_codec_get_ptr_vars(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, const uint8_t *p,
+                       const uint8_t *end, uint64_t *out)
+{
+    uint64_t v;
+    if (!(p = mlg_varint_get_padded(p, end, &v)))
+        return NULL;
+    uint64_t ptr = 0;
+    if (__builtin_expect(v != 0, 1)) {
+        uint64_t hit = ring[(*ring_head - (uint32_t)v) & (MLG_MRU - 1)];
+        uint64_t w = v - MLG_MRU - 1;
+        uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
+        uint64_t delta = *last_ptr + (d << (~w << 2 & 4)); /* w odd: bytes, even: 16s */
+        ptr = delta ^ ((delta ^ hit) & -(uint64_t)(v <= MLG_MRU));
+        ring[(*ring_head)++ & (MLG_MRU - 1)] = ptr;
+        *last_ptr = ptr;
+    }
+    *out = ptr;
+    return p;
+}
+
+/* A plain realloc: in the current thread, no gap, its outcome the default one - the commonest
+ * event after malloc and free. Returns the position after it with its fields (*outcome: ok for
+ * realloc(NULL, n), in place or moved), or NULL if the event at p is not one; the general decoder
+ * then takes it. NULL after the first pointer code (which changed the ring) means a varint that
+ * is cut or too long, and the general decoder finds the same damage in the same bytes: the state
+ * it is left then no longer matters. */
+static inline __attribute__((always_inline)) const uint8_t *
+mlg_codec_get_realloc(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uint64_t *prev_seq,
+                      const uint8_t *p, const uint8_t *end, uint64_t *old_ptr, uint64_t *size,
+                      uint64_t *ptr, unsigned *outcome)
+{
+    if (*p != MLG_OP_REALLOC || p >= end)
+        return NULL;
+    uint64_t d, seq;
+    const uint8_t *q = mlg_varint_get_padded(p + 1, end, &d);
+    if (!q)
+        return NULL;
+    seq = *prev_seq + 1 + (d == 1);
+    if (d == 0 || d > seq)
+        return NULL;
+    if (!(q = mlg_codec_get_ptr_vars(ring, ring_head, last_ptr, q, end, old_ptr)) ||
+        !(q = mlg_varint_get_padded(q, end, size)) ||
+        !(q = mlg_codec_get_ptr_vars(ring, ring_head, last_ptr, q, end, ptr)))
+        return NULL;
+    *prev_seq = seq;
+    *outcome = mlg_default_outcome(MLG_OP_REALLOC, *ptr, *old_ptr);
+    return q;
+}
+
 /* The seq an event would have if nothing was skipped: realloc takes two numbers when nothing ran
  * between its release and acquire points. */
 static inline uint64_t mlg_codec_expected_seq(const struct mlg_codec *c, unsigned fields, uint64_t d)

@@ -501,6 +501,13 @@ static inline __attribute__((always_inline)) uint32_t decode_run_(struct mlg_rea
                 e->op = (uint8_t)op;
                 e->outcome = MLG_OUT_OK;
             }
+        } else if (rec && (q = mlg_codec_get_realloc(c.ring, &ring_head, &last_ptr, &prev_seq, p,
+                                                     end, &v->old_ptr, &v->size, &v->ptr, &op))) {
+            v->result = 0;
+            v->time_ns = c.time_ns;
+            v->thread = c.thread;
+            v->op = MLG_OP_REALLOC;
+            v->outcome = (uint8_t)op;
         } else {
             c.ring_head = ring_head;
             c.last_ptr = last_ptr;
