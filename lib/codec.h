@@ -115,16 +115,8 @@ static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_
     return mlg_codec_get_ptr_(c, p, end, out, 0);
 }
 
-/* The 7-bit groups of a varint (continuation bits already cleared) squeezed together. */
-static inline uint64_t mlg_varint_squeeze(uint64_t x)
-{
-    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
-    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
-    return ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
-}
-
 /* A plain event: a malloc or a free of the current thread with nothing unusual (no thread, gap or
- * outcome in its tag), each varint at most 8 bytes - nearly every event of a log. It is decoded
+ * outcome in its tag), each varint at most 4 bytes - nearly every event of a log. It is decoded
  * without a branch on which of the two it is (a log mixes them at random: such a branch
  * mispredicts every other event), and its length comes from one 8-byte load, so the chain from an
  * event's position to the next one's is a load and a few bit operations, not two varint decodes.
@@ -159,9 +151,17 @@ mlg_codec_get_plain(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uin
     /* the pointer code: the second varint of a malloc, moved down; the first of a free */
     uint64_t second = ((x & (stops2 ^ (stops2 - 1)) & 0x7f7f7f7f7f7f7f7full) & ~first) >> shift;
     uint64_t v0 = x & first;
-    uint64_t v = mlg_varint_squeeze(v0 ^ ((v0 ^ second) & m));
+    /* The size in the low half, the pointer code in the high half, both squeezed at once (the
+     * steps of mlg_varint_squeeze that stay within 32 bits): so each must be at most 4 bytes. */
+    uint64_t lo = v0 & m, hi = v0 ^ ((v0 ^ second) & m);
+    if (__builtin_expect((lo | hi) >> 32 != 0, 0))
+        return NULL;
+    uint64_t y = lo | hi << 32;
+    y = ((y & 0x7f007f007f007f00ull) >> 1) | (y & 0x007f007f007f007full);
+    y = ((y & 0x3fff00003fff0000ull) >> 2) | (y & 0x00003fff00003fffull);
+    uint64_t v = y >> 32;
     *op = t;
-    *size = mlg_varint_squeeze(v0) & m;
+    *size = y & 0xfffffff;
     /* mlg_codec_get_ptr_ after its varint: a ring hit or a delta, both read, one kept */
     uint64_t out = 0;
     if (__builtin_expect(v != 0, 1)) {
