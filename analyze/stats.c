@@ -1,8 +1,9 @@
 /* stats.c - the streaming summary of one log: totals, peak, size classes, lifetimes, realloc
- * chains, leaks, threads, timeline. One pass; memory is proportional to the live blocks (plus
- * fixed-size tables), never to the number of events. An event is two halves: stats_count (what
- * the event alone decides; run by the reader thread) and stats_track (one probe of the live-block
- * table per allocation or free). The hot paths make no calls into lib/ and no allocation. */
+ * chains, leaks, threads, timeline. One pass, one thread, over batches of compact records
+ * (mlg_reader_next_recs); memory is proportional to the live blocks (plus fixed-size tables),
+ * never to the number of events. Any event can go through event_one = stats_count (what the event
+ * alone decides) + stats_track (the live-block table); the commonest ones take fast_run, which
+ * must give exactly the same figures. The hot paths make no calls into lib/ and no allocation. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,9 +629,9 @@ static const uint8_t op_bits[MLG_OP_COUNT] = {
 #define OUT_RESIZE_MASK (OUT_BIT(OK) | OUT_BIT(INPLACE) | OUT_BIT(MOVED) | OUT_BIT(OLD_RELEASED))
 
 /* The figures that depend on the event alone, never on the live-block table: events, ops,
- * per-thread counts, failures, realloc calls, lost events, size classes and exact sizes. In the
- * pipeline the reader thread runs this on its own struct stats (merged by stats_merge_counts);
- * stats_event runs both halves on one. Returns 1 once the event is past the range end.
+ * per-thread counts, failures, realloc calls, lost events, size classes and exact sizes
+ * (fast_run has its own copy of the malloc and realloc cases). Returns 1 once the event is past
+ * the range end.
  * Which events are requests must match stats_track exactly: an allocating call that did not fail
  * and returned a pointer, and a realloc that returned a pointer with outcome ok, in place, moved
  * or moved* (whether or not its old block was known, it then makes or resizes a block).
