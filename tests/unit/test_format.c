@@ -89,7 +89,7 @@ static void random_event(struct mlg_event *ev, uint64_t *seq, uint64_t *t)
         uint64_t far = rnd() % 6 == 0 ? rnd() % (1u << 30) : rnd() % 8192;
         ev->ptr = rnd() % 64 ? at + far * 16 + (rnd() % 32 == 0 ? rnd() % 16 : 0) : 0;
         ev->old_ptr = ev->op == MLG_OP_REALLOC && rnd() % 16 ? (rnd() % 3 ? ev->ptr : at + 64) : 0;
-        ev->size = ev->op == MLG_OP_FREE ? 0 : rnd() % (rnd() % 8 ? 4096 : 1u << (rnd() % 40));
+        ev->size = ev->op == MLG_OP_FREE ? 0 : rnd() % (rnd() % 8 ? 4096 : 1ull << (rnd() % 40));
         ev->arg = ev->result = 0;
         ev->outcome = (uint8_t)mlg_default_outcome(ev->op, ev->ptr, ev->old_ptr);
     }
