@@ -214,8 +214,10 @@ void stats_proc_fill(const struct stats *s, struct stats_proc *p);
 int stats_init(struct stats *s, const struct stats_opts *o);
 /* Feeds one event (in log order). Returns 1 once the event is past the range end (stop reading). */
 int stats_event(struct stats *s, const struct mlg_event *ev);
-/* The same for n events, with the table slots of the events ahead prefetched (the fast way). */
+/* The same for n events, with the table slots of the events ahead prefetched. */
 int stats_events(struct stats *s, const struct mlg_event *ev, int n);
+/* The same for n records, events index.. index + n - 1 (the fast way: mlg_reader_next_recs). */
+int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n);
 /* Seeds the heap a forked child inherited: blocks live in the parent at the fork. */
 void stats_inherit(struct stats *s, uint64_t ptr, uint64_t size);
 /* After the last event: leaks, chains of live blocks, per-thread live figures, final row. */

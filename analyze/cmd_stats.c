@@ -73,10 +73,10 @@ static int decode(const char *path)
         fprintf(stderr, "mallog stats: %s: %s\n", path, mlg_error_format(&err, buf, sizeof buf));
         return EXIT_ERROR;
     }
-    static struct mlg_event ev[256];
+    static struct mlg_rec ev[256];
     uint64_t n = 0, x = 0;
     int k;
-    while ((k = mlg_reader_next_batch(r, ev, 256)) > 0) {
+    while ((k = mlg_reader_next_recs(r, ev, 256)) > 0) {
         n += (uint64_t)k;
         for (int i = 0; i < k; i++)
             x ^= ev[i].ptr;

@@ -1,10 +1,10 @@
 /* stats.c - the streaming summary of one log: totals, peak, size classes, lifetimes, realloc
- * chains, leaks, threads, timeline. One pass; memory is proportional to the live blocks (plus
- * fixed-size tables), never to the number of events. An event is two halves: stats_count (what
- * the event alone decides; run by the reader thread) and stats_track (one probe of the live-block
- * table per allocation or free). The hot paths make no calls into lib/ and no allocation. */
+ * chains, leaks, threads, timeline. One pass, one thread, over batches of compact records
+ * (mlg_reader_next_recs); memory is proportional to the live blocks (plus fixed-size tables),
+ * never to the number of events. Any event can go through event_one = stats_count (what the event
+ * alone decides) + stats_track (the live-block table); the commonest ones take fast_run, which
+ * must give exactly the same figures. The hot paths make no calls into lib/ and no allocation. */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -458,18 +458,18 @@ void stats_free(struct stats *s)
     s->thr = NULL;
 }
 
-static inline void peak_check(struct stats *s, const struct mlg_event *ev)
+static inline void peak_check(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
 {
     if (s->live_bytes > s->interval_peak)
         s->interval_peak = s->live_bytes;
     if (s->live_bytes > s->peak_live_requested && s->counting) {
         s->peak_live_requested = s->live_bytes;
-        s->peak_event = ev->index;
+        s->peak_event = ix;
         s->peak_time_ns = ev->time_ns;
     }
     if (s->live_blocks > s->peak_live_blocks && s->counting) {
         s->peak_live_blocks = s->live_blocks;
-        s->peak_blocks_event = ev->index;
+        s->peak_blocks_event = ix;
     }
 }
 
@@ -481,7 +481,7 @@ static inline void requested(struct stats *s, uint64_t size, uint64_t growth)
     s->cumulative_compensated += growth;
 }
 
-static void new_block(struct stats *s, const struct mlg_event *ev, struct stats_thread *t)
+static void new_block(struct stats *s, const struct mlg_rec *ev, uint64_t ix, struct stats_thread *t)
 {
     int found;
     struct stats_slot *b = blocks_slot(&s->blocks, ev->ptr, &found);
@@ -494,7 +494,7 @@ static void new_block(struct stats *s, const struct mlg_event *ev, struct stats_
         s->live_bytes -= b->size;
         s->live_blocks--;
     }
-    struct stats_block rec = {ev->ptr, ev->size, ev->index, ev->time_ns, ev->size, 0, 0, 0,
+    struct stats_block rec = {ev->ptr, ev->size, ix, ev->time_ns, ev->size, 0, 0, 0,
                               ev->thread, s->counting ? 0 : STATS_BLK_EARLY};
     if (slot_store(&s->blocks, b, &rec) != 0) {
         s->nomem = 1;
@@ -505,18 +505,20 @@ static void new_block(struct stats *s, const struct mlg_event *ev, struct stats_
     s->allocations += s->counting;
     t->allocations += s->counting;
     requested(s, ev->size, ev->size);
-    peak_check(s, ev);
+    peak_check(s, ev, ix);
 }
 
 /* The end of a block's life (free or realloc(p, 0)); e is its slot. */
-static void end_block(struct stats *s, const struct mlg_event *ev, struct stats_thread *t,
-                      struct stats_slot *e)
+/* The figures of a block's death inside the range (its table slot is the caller's business):
+ * lifetimes, temporaries, long-lived, frees, cross-thread frees, its chain. */
+static inline __attribute__((always_inline)) void block_died(struct stats *s,
+                                                             const struct stats_block *b,
+                                                             uint64_t ix, uint64_t time_ns,
+                                                             uint32_t thread,
+                                                             struct stats_thread *t)
 {
-    struct stats_block rec = slot_load(&s->blocks, e), *b = &rec;
-    s->live_bytes -= b->size;
-    s->live_blocks--;
-    if (s->counting && !(b->flags & STATS_BLK_INHERITED)) {
-        uint64_t lt = ev->index - b->birth, ns = ev->time_ns - b->birth_time;
+    if (!(b->flags & STATS_BLK_INHERITED)) {
+        uint64_t lt = ix - b->birth, ns = time_ns - b->birth_time;
         int k = stats_class(lt), kn = stats_class(ns);
         s->life_count[k]++;
         s->life_bytes[k] += b->size;
@@ -529,22 +531,32 @@ static void end_block(struct stats *s, const struct mlg_event *ev, struct stats_
         s->long_lived_blocks += lng;
         s->long_lived_bytes += b->size & -lng;
     }
-    if (s->counting) {
-        s->frees++;
-        t->frees++;
-        if (b->thread != ev->thread && !(b->flags & STATS_BLK_INHERITED)) {
-            s->cross_thread_frees++;
-            t->cross_frees++;
-            if (b->thread < s->nthr)
-                s->thr[b->thread].freed_by_others++;
-        }
-        chain_done(s, b, ev->index, 0);
+    s->frees++;
+    t->frees++;
+    if (b->thread != thread && !(b->flags & STATS_BLK_INHERITED)) {
+        s->cross_thread_frees++;
+        t->cross_frees++;
+        if (b->thread < s->nthr)
+            s->thr[b->thread].freed_by_others++;
     }
+    if (__builtin_expect(b->len != 0, 0))
+        chain_done(s, b, ix, 0);
+}
+
+/* The end of a block's life (free or realloc(p, 0)); e is its slot. */
+static void end_block(struct stats *s, const struct mlg_rec *ev, uint64_t ix,
+                      struct stats_thread *t, struct stats_slot *e)
+{
+    struct stats_block rec = slot_load(&s->blocks, e);
+    s->live_bytes -= rec.size;
+    s->live_blocks--;
+    if (s->counting)
+        block_died(s, &rec, ix, ev->time_ns, ev->thread, t);
     blocks_del(&s->blocks, e);
 }
 
 /* A realloc resized (or moved) block rec from old size to ev->size; rec is a copy. */
-static void resized(struct stats *s, const struct mlg_event *ev, struct stats_block rec,
+static void resized(struct stats *s, const struct mlg_rec *ev, uint64_t ix, struct stats_block rec,
                     int moved)
 {
     uint64_t old = rec.size, size = ev->size;
@@ -583,17 +595,17 @@ static void resized(struct stats *s, const struct mlg_event *ev, struct stats_bl
         s->realloc_shrink += size < old;
     }
     requested(s, size, size > old ? size - old : 0);
-    peak_check(s, ev);
+    peak_check(s, ev, ix);
 }
 
-static void range_begin(struct stats *s, const struct mlg_event *ev)
+static void range_begin(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
 {
     s->counting = 1;
     s->start_live_bytes = s->peak_live_requested = s->interval_peak = s->live_bytes;
     s->start_live_blocks = s->peak_live_blocks = s->live_blocks;
-    s->peak_event = s->peak_blocks_event = ev->index;
+    s->peak_event = s->peak_blocks_event = ix;
     s->peak_time_ns = ev->time_ns;
-    s->first_index = ev->index;
+    s->first_index = ix;
     s->first_time = ev->time_ns;
     s->cumulative_requested = s->cumulative_compensated = 0;
 }
@@ -617,18 +629,18 @@ static const uint8_t op_bits[MLG_OP_COUNT] = {
 #define OUT_RESIZE_MASK (OUT_BIT(OK) | OUT_BIT(INPLACE) | OUT_BIT(MOVED) | OUT_BIT(OLD_RELEASED))
 
 /* The figures that depend on the event alone, never on the live-block table: events, ops,
- * per-thread counts, failures, realloc calls, lost events, size classes and exact sizes. In the
- * pipeline the reader thread runs this on its own struct stats (merged by stats_merge_counts);
- * stats_event runs both halves on one. Returns 1 once the event is past the range end.
+ * per-thread counts, failures, realloc calls, lost events, size classes and exact sizes
+ * (fast_run has its own copy of the malloc and realloc cases). Returns 1 once the event is past
+ * the range end.
  * Which events are requests must match stats_track exactly: an allocating call that did not fail
  * and returned a pointer, and a realloc that returned a pointer with outcome ok, in place, moved
  * or moved* (whether or not its old block was known, it then makes or resizes a block).
  * Branch-free where the op mix is random (a branch on malloc-or-free mispredicts half the time):
  * counters add 0 or 1, byte counters add size & -flag. */
 static inline __attribute__((always_inline)) int count_one(struct stats *s,
-                                                          const struct mlg_event *ev, int checks)
+                                                          const struct mlg_rec *ev, uint64_t ix, int checks)
 {
-    if (checks && __builtin_expect(ev->index >= s->o.to, 0)) {
+    if (checks && __builtin_expect(ix >= s->o.to, 0)) {
         s->done = 1;
         return 1;
     }
@@ -642,10 +654,10 @@ static inline __attribute__((always_inline)) int count_one(struct stats *s,
     if (__builtin_expect(op >= MLG_OP_THREAD_START, 0)) {
         if (op == MLG_OP_THREAD_START) /* before the range too */
             t->os_tid = ev->result;
-        else if (op == MLG_OP_LOST && (!checks || ev->index >= s->o.from))
+        else if (op == MLG_OP_LOST && (!checks || ix >= s->o.from))
             s->lost_events += (uint64_t)ev->result;
     }
-    if (checks && __builtin_expect(ev->index < s->o.from, 0))
+    if (checks && __builtin_expect(ix < s->o.from, 0))
         return 0;
     uint32_t obit = ev->outcome < 32 ? 1u << ev->outcome : 0;
     uint64_t failed = (obit & OUT_FAILED_MASK) != 0, bits = op_bits[op];
@@ -654,15 +666,15 @@ static inline __attribute__((always_inline)) int count_one(struct stats *s,
                    ((bits & 1 & (failed ^ 1)) | (is_r & ((obit & OUT_RESIZE_MASK) != 0)));
     uint64_t size = ev->size;
     s->op_outcome[op][ev->outcome < 8 ? ev->outcome : 8]++;
-    s->last_index = ev->index;
+    s->last_index = ix;
     s->last_time = ev->time_ns;
     if (__builtin_expect(!t->seen, 0)) {
         t->seen = 1;
-        t->first_event = ev->index;
+        t->first_event = ix;
         s->threads++;
     }
     t->events++;
-    t->last_event = ev->index;
+    t->last_event = ix;
     t->failed += failed;
     s->bytes_op[op] += size & -served;
     t->bytes += size & -served;
@@ -681,23 +693,23 @@ static inline __attribute__((always_inline)) int count_one(struct stats *s,
 }
 
 /* count_one with the range checks (checks = 0: the caller knows the event is inside the range). */
-static int stats_count(struct stats *s, const struct mlg_event *ev)
+static int stats_count(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
 {
-    return count_one(s, ev, 1);
+    return count_one(s, ev, ix, 1);
 }
 
 /* The figures that need the live-block table (the rest of stats_event): the heap, peaks,
  * lifetimes, chains, cross-thread frees, timeline. */
-static inline int stats_track(struct stats *s, const struct mlg_event *ev)
+static inline int stats_track(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
 {
     if (__builtin_expect(!s->counting, 0)) {
-        if (ev->index >= s->o.to) {
+        if (ix >= s->o.to) {
             s->done = 1;
             return 1;
         }
-        if (ev->index >= s->o.from)
-            range_begin(s, ev);
-    } else if (__builtin_expect(ev->index >= s->o.to, 0)) {
+        if (ix >= s->o.from)
+            range_begin(s, ev, ix);
+    } else if (__builtin_expect(ix >= s->o.to, 0)) {
         s->done = 1;
         return 1;
     }
@@ -715,14 +727,14 @@ static inline int stats_track(struct stats *s, const struct mlg_event *ev)
     switch (kind) {
     case 'A':
         if (!failed && ev->ptr)
-            new_block(s, ev, t);
+            new_block(s, ev, ix, t);
         break;
     case 'F':
         if (op == MLG_OP_FREE) {
             if (!ev->ptr)
                 break;
             if ((b = blocks_find(&s->blocks, ev->ptr)))
-                end_block(s, ev, t, b);
+                end_block(s, ev, ix, t, b);
             else
                 s->unknown_frees += s->counting;
         } else { /* REALLOC_RELEASE: the realloc's acquire comes later as OLD_RELEASED */
@@ -741,13 +753,13 @@ static inline int stats_track(struct stats *s, const struct mlg_event *ev)
         switch (ev->outcome) {
         case MLG_OUT_OK: /* realloc(NULL, n) */
             if (ev->ptr)
-                new_block(s, ev, t);
+                new_block(s, ev, ix, t);
             break;
         case MLG_OUT_INPLACE:
         case MLG_OUT_MOVED:
             if ((b = blocks_find(&s->blocks, ev->old_ptr))) {
                 if (!ev->ptr) { /* not from the recorder; the block is gone */
-                    end_block(s, ev, t, b);
+                    end_block(s, ev, ix, t, b);
                     break;
                 }
                 struct stats_block rec = slot_load(&s->blocks, b);
@@ -756,25 +768,25 @@ static inline int stats_track(struct stats *s, const struct mlg_event *ev)
                 s->live_blocks--;
                 if (moved)
                     blocks_del(&s->blocks, b);
-                resized(s, ev, rec, moved);
+                resized(s, ev, ix, rec, moved);
             } else {
                 s->unknown_frees += s->counting;
                 if (ev->ptr)
-                    new_block(s, ev, t);
+                    new_block(s, ev, ix, t);
             }
             break;
         case MLG_OUT_OLD_RELEASED:
             if (t->pending_valid && t->pending.ptr == ev->old_ptr) {
                 t->pending_valid = 0;
                 if (ev->ptr)
-                    resized(s, ev, t->pending, 1);
+                    resized(s, ev, ix, t->pending, 1);
             } else if (ev->ptr) {
-                new_block(s, ev, t);
+                new_block(s, ev, ix, t);
             }
             break;
         case MLG_OUT_FREED:
             if ((b = blocks_find(&s->blocks, ev->old_ptr)))
-                end_block(s, ev, t, b);
+                end_block(s, ev, ix, t, b);
             else
                 s->unknown_frees += s->counting;
             break;
@@ -786,13 +798,27 @@ static inline int stats_track(struct stats *s, const struct mlg_event *ev)
         break;
     }
     if (s->counting && ++s->since_row == s->every)
-        row_emit(s, ev->index, ev->time_ns, 0);
+        row_emit(s, ix, ev->time_ns, 0);
     return 0;
+}
+
+/* Both halves, for any event: the one-by-one path (the fast path's reference). */
+static int event_one(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
+{
+    return stats_count(s, ev, ix) || stats_track(s, ev, ix);
+}
+
+static inline void rec_of_event(struct mlg_rec *v, const struct mlg_event *ev)
+{
+    *v = (struct mlg_rec){ev->ptr,     ev->old_ptr, ev->size,  ev->result,
+                          ev->time_ns, ev->thread,  ev->op,    ev->outcome};
 }
 
 int stats_event(struct stats *s, const struct mlg_event *ev)
 {
-    return stats_count(s, ev) || stats_track(s, ev);
+    struct mlg_rec v;
+    rec_of_event(&v, ev);
+    return event_one(s, &v, ev->index);
 }
 
 void stats_inherit(struct stats *s, uint64_t ptr, uint64_t size)
@@ -924,209 +950,286 @@ int stats_finish(struct stats *s)
     return s->nomem ? MLG_E_NOMEM : 0;
 }
 
-/* Touches the table slots an event will probe (its key and its record, the exact-size entry of a
- * large request), so that the cache misses of a batch overlap instead of queueing one by one. */
-__attribute__((always_inline)) static inline void prefetch_event(const struct stats *s,
-                                                                 const struct mlg_event *ev,
-                                                                 int sizes)
+/* Events this far ahead have the table slots they will probe prefetched (the home slot of their
+ * key, the exact-size entry of a large request). */
+#ifndef STATS_AHEAD /* overridable (-D) for bench experiments only */
+#define STATS_AHEAD 16
+#endif
+/* The side record of a chained block is prefetched this far ahead: by then the table slot that
+ * names it (prefetched STATS_AHEAD events ahead) is in cache. */
+#ifndef STATS_AHEAD_SIDE
+#define STATS_AHEAD_SIDE 6
+#endif
+
+/* always_inline: a function holding only prefetches looks side-effect free to gcc's IPA
+ * (pure-const), which then deletes every call to it. */
+__attribute__((always_inline)) static inline void prefetch_rec(const struct stats *s,
+                                                               const struct mlg_rec *v)
 {
-    /* always_inline: a function holding only prefetches looks side-effect free to gcc's IPA
-     * (pure-const), which then deletes every call to it - the prefetches of the first batch
-     * version were never emitted. */
-    __builtin_prefetch(&s->blocks.v[slot_of(&s->blocks, ev->ptr)], 1);
-    if (ev->old_ptr)
-        __builtin_prefetch(&s->blocks.v[slot_of(&s->blocks, ev->old_ptr)], 1);
-    if (sizes && ev->size >= STATS_SMALL_SIZES) {
-        uint64_t j = ((ev->size + 1) * 0x9e3779b97f4a7c15ull) >> s->sizes_shift;
+    uint64_t p = v->old_ptr ? v->old_ptr : v->ptr;
+    __builtin_prefetch(&s->blocks.v[slot_of(&s->blocks, p)], 1);
+    if (v->old_ptr && v->ptr)
+        __builtin_prefetch(&s->blocks.v[slot_of(&s->blocks, v->ptr)], 1);
+    if (v->size >= STATS_SMALL_SIZES) {
+        uint64_t j = ((v->size + 1) * 0x9e3779b97f4a7c15ull) >> s->sizes_shift;
         __builtin_prefetch(&s->sizes[j], 1);
     }
 }
 
-/* Events this far ahead are prefetched: at ~20-30 ns an event, 32 events cover a miss to DRAM. */
-#define STATS_AHEAD 32
-/* The side record of a chained block is prefetched this far ahead: by then the table slot that
- * names it (prefetched STATS_AHEAD events ahead) is in cache. */
-#define STATS_AHEAD_SIDE 12
-/* The analysis thread prefetches the batch's own lines this far ahead: the reader thread's core
- * wrote them, and the hardware prefetcher does not run that far ahead (-D for experiments). */
-#ifndef STATS_AHEAD_EV
-#define STATS_AHEAD_EV 96
-#endif
-
-/* Prefetches the side record of the block an event will end or resize, if its home slot holds
- * one (a block further along the probe sequence is not looked for: a wasted prefetch at worst). */
+/* The side record of the block an event will end or resize, if its home slot holds one (a block
+ * further along the probe sequence is not looked for: a wasted prefetch at worst). */
 __attribute__((always_inline)) static inline void prefetch_side(const struct stats *s,
-                                                                const struct mlg_event *ev)
+                                                                const struct mlg_rec *v)
 {
-    uint64_t p = ev->old_ptr ? ev->old_ptr : ev->ptr;
+    uint64_t p = v->old_ptr ? v->old_ptr : v->ptr;
     const struct stats_slot *e = &s->blocks.v[slot_of(&s->blocks, p)];
-    if (s->blocks.side) {
-        uint64_t side = (e->meta >> 2) & 1;
-        __builtin_prefetch(&s->blocks.side[(e->meta >> 3) & -side], 1);
+    uint64_t side = (e->meta >> 2) & 1;
+    __builtin_prefetch(&s->blocks.side[(e->meta >> 3) & -side], 1);
+}
+
+/* The figures the fast path keeps in registers. */
+struct hot {
+    uint64_t live_bytes, live_blocks, interval_peak, peak_bytes, peak_blocks, since_row, every;
+    uint64_t cum_requested, cum_compensated;
+};
+
+static inline void hot_load(struct hot *h, const struct stats *s)
+{
+    *h = (struct hot){s->live_bytes,          s->live_blocks,      s->interval_peak,
+                      s->peak_live_requested, s->peak_live_blocks, s->since_row,
+                      s->every,               s->cumulative_requested,
+                      s->cumulative_compensated};
+}
+
+static inline void hot_store(const struct hot *h, struct stats *s)
+{
+    s->live_bytes = h->live_bytes;
+    s->live_blocks = h->live_blocks;
+    s->interval_peak = h->interval_peak;
+    s->peak_live_requested = h->peak_bytes;
+    s->peak_live_blocks = h->peak_blocks;
+    s->since_row = h->since_row;
+    s->every = h->every;
+    s->cumulative_requested = h->cum_requested;
+    s->cumulative_compensated = h->cum_compensated;
+}
+
+/* What the fast path counted for thread t since it was chosen, into s and t. */
+struct tally {
+    uint64_t mallocs, malloc_bytes, frees, reallocs, realloc_bytes;
+};
+
+static inline void tally_store(struct tally *y, struct stats *s, struct stats_thread *t,
+                               uint64_t last)
+{
+    t->events += y->mallocs + y->frees + y->reallocs;
+    t->bytes += y->malloc_bytes + y->realloc_bytes;
+    t->allocations += y->mallocs;
+    t->reallocs += y->reallocs;
+    t->last_event = last;
+    s->op_outcome[MLG_OP_MALLOC][MLG_OUT_OK] += y->mallocs;
+    s->op_outcome[MLG_OP_FREE][MLG_OUT_OK] += y->frees;
+    s->bytes_op[MLG_OP_MALLOC] += y->malloc_bytes;
+    s->bytes_op[MLG_OP_REALLOC] += y->realloc_bytes;
+    s->allocations += y->mallocs;
+    *y = (struct tally){0, 0, 0, 0, 0};
+}
+
+/* count_one's size tables, for a request. */
+static inline __attribute__((always_inline)) void count_size(struct stats *s, uint64_t size)
+{
+    int k = stats_class(size);
+    s->class_count[k]++;
+    s->class_bytes[k] += size;
+    s->class_max[k] = size > s->class_max[k] ? size : s->class_max[k];
+    if (size < STATS_SMALL_SIZES)
+        s->small_sizes[size]++;
+    else
+        sizes_add(s, size);
+}
+
+/* peak_check on the hot figures. */
+static inline __attribute__((always_inline)) void hot_peak(struct hot *h, struct stats *s,
+                                                           uint64_t ix, uint64_t time_ns)
+{
+    h->interval_peak = h->live_bytes > h->interval_peak ? h->live_bytes : h->interval_peak;
+    if (h->live_bytes > h->peak_bytes) {
+        h->peak_bytes = h->live_bytes;
+        s->peak_event = ix;
+        s->peak_time_ns = time_ns;
     }
+    if (h->live_blocks > h->peak_blocks) {
+        h->peak_blocks = h->live_blocks;
+        s->peak_blocks_event = ix;
+    }
+}
+
+/* The fast path, for n events all inside the range (s->counting set). A malloc or free with a
+ * pointer and outcome ok, or a realloc in place or moved of a known block, by the thread of the
+ * event before it - nearly every event of a log - is done here with the hot figures in
+ * registers; any other event goes through event_one. The result is exactly event_one's on each
+ * event in turn (test_events_batch): these are count_one + new_block, count_one + end_block and
+ * count_one + stats_track's realloc case + resized, specialised. */
+static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, int n)
+{
+    struct stats_blocks *tb = &s->blocks;
+    struct hot h;
+    hot_load(&h, s);
+    uint64_t cur = UINT64_MAX; /* the thread t is, UINT64_MAX = none yet */
+    struct stats_thread *t = NULL;
+    struct tally y = {0, 0, 0, 0, 0};
+    for (int i = 0; i < n && i < STATS_AHEAD; i++)
+        prefetch_rec(s, &v[i]);
+    for (int i = 0; i < n; i++) {
+        const struct mlg_rec *e = &v[i];
+        uint64_t ix = index + (uint64_t)i;
+        if (i + STATS_AHEAD < n)
+            prefetch_rec(s, &v[i + STATS_AHEAD]);
+        if (s->blocks.side && i + STATS_AHEAD_SIDE < n)
+            prefetch_side(s, &v[i + STATS_AHEAD_SIDE]);
+        uint64_t size = e->size, ptr = e->ptr;
+        struct stats_slot *b;
+        if (__builtin_expect(e->thread != cur || !ptr, 0))
+            goto general;
+        if (e->op == MLG_OP_MALLOC && e->outcome == MLG_OUT_OK) {
+            y.mallocs++;
+            y.malloc_bytes += size;
+            count_size(s, size);
+            /* new_block (out of memory: the figures no longer matter, stats_finish fails) */
+            int found;
+            b = blocks_slot(tb, ptr, &found);
+            struct stats_block rec = {ptr, size, ix, e->time_ns, size, 0, 0, 0, (uint32_t)cur, 0};
+            if (__builtin_expect(!b, 0)) {
+                s->nomem = 1;
+            } else {
+                if (__builtin_expect(found, 0)) {
+                    s->inversions++;
+                    h.live_bytes -= b->size;
+                    h.live_blocks--;
+                }
+                if (__builtin_expect(slot_store(tb, b, &rec) != 0, 0))
+                    s->nomem = 1;
+                h.live_bytes += size;
+                h.live_blocks++;
+                h.cum_requested += size;
+                h.cum_compensated += size;
+                hot_peak(&h, s, ix, e->time_ns);
+            }
+        } else if (e->op == MLG_OP_FREE && e->outcome == MLG_OUT_OK) {
+            y.frees++;
+            if (__builtin_expect(!(b = blocks_find(tb, ptr)), 0)) {
+                s->unknown_frees++;
+            } else {
+                struct stats_block rec = slot_load(tb, b);
+                h.live_bytes -= rec.size;
+                h.live_blocks--;
+                block_died(s, &rec, ix, e->time_ns, (uint32_t)cur, t);
+                blocks_del(tb, b);
+            }
+        } else if (e->op == MLG_OP_REALLOC &&
+                   (e->outcome == MLG_OUT_INPLACE || e->outcome == MLG_OUT_MOVED) &&
+                   (b = blocks_find(tb, e->old_ptr))) {
+            s->op_outcome[MLG_OP_REALLOC][e->outcome]++;
+            y.reallocs++;
+            y.realloc_bytes += size;
+            count_size(s, size);
+            /* stats_track's realloc case, then resized */
+            struct stats_block rec = slot_load(tb, b);
+            uint64_t old = rec.size;
+            int moved = ptr != e->old_ptr; /* whatever the outcome says */
+            h.live_bytes -= old;
+            h.live_blocks--;
+            rec.len++;
+            rec.size = size;
+            rec.ptr = ptr;
+            if (moved) {
+                rec.moves++;
+                rec.copied += old < size ? old : size;
+                blocks_del(tb, b);
+                if ((b = blocks_find(tb, ptr))) {
+                    s->inversions++;
+                    h.live_bytes -= b->size;
+                    h.live_blocks--;
+                } else if (!(b = blocks_add(tb, ptr))) {
+                    s->nomem = 1;
+                    goto next;
+                }
+                s->realloc_moved++;
+                s->bytes_copied_upper += old < size ? old : size;
+            } else {
+                s->realloc_in_place++;
+            }
+            if (__builtin_expect(slot_store(tb, b, &rec) != 0, 0))
+                s->nomem = 1;
+            h.live_bytes += size;
+            h.live_blocks++;
+            s->realloc_grow += size > old;
+            s->realloc_shrink += size < old;
+            h.cum_requested += size;
+            h.cum_compensated += size > old ? size - old : 0;
+            hot_peak(&h, s, ix, e->time_ns);
+        } else {
+        general:
+            /* the figures back into s, the event, the figures out again */
+            if (t)
+                tally_store(&y, s, t, ix - 1);
+            hot_store(&h, s);
+            event_one(s, e, ix);
+            hot_load(&h, s);
+            cur = e->thread;
+            t = cur < s->nthr ? &s->thr[cur] : NULL; /* NULL: out of memory (event_one said) */
+            if (!t)
+                cur = UINT64_MAX;
+            continue;
+        }
+    next:
+        if (__builtin_expect(++h.since_row == h.every, 0)) {
+            hot_store(&h, s);
+            row_emit(s, ix, e->time_ns, 0);
+            hot_load(&h, s);
+        }
+    }
+    if (t)
+        tally_store(&y, s, t, index + (uint64_t)n - 1);
+    if (n > 0) {
+        s->last_index = index + (uint64_t)n - 1;
+        s->last_time = v[n - 1].time_ns;
+    }
+    hot_store(&h, s);
+}
+
+int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n)
+{
+    int i = 0;
+    /* before the range (the heap is tracked, nothing counted) and the event that opens it */
+    for (; i < n && !s->counting; i++) {
+        if (i + STATS_AHEAD < n)
+            prefetch_rec(s, &v[i + STATS_AHEAD]);
+        if (event_one(s, &v[i], index + (uint64_t)i))
+            return 1;
+    }
+    if (i == n)
+        return 0;
+    uint64_t first = index + (uint64_t)i;
+    uint64_t left = s->o.to > first ? s->o.to - first : 0;
+    int k = (uint64_t)(n - i) < left ? n - i : (int)left;
+    fast_run(s, v + i, first, k);
+    /* an event past the range end: event_one says so (and marks s done) */
+    return i + k < n ? event_one(s, &v[i + k], first + (uint64_t)k) : 0;
 }
 
 int stats_events(struct stats *s, const struct mlg_event *ev, int n)
 {
-    for (int i = 0; i < n && i < STATS_AHEAD; i++)
-        prefetch_event(s, &ev[i], 1);
-    for (int i = 0; i < n; i++) {
-        if (i + STATS_AHEAD < n)
-            prefetch_event(s, &ev[i + STATS_AHEAD], 1);
-        if (stats_event(s, &ev[i]))
+    struct mlg_rec v[64];
+    for (int i = 0; i < n;) {
+        int k = n - i < 64 ? n - i : 64;
+        for (int j = 0; j < k; j++)
+            rec_of_event(&v[j], &ev[i + j]);
+        if (stats_recs(s, v, ev[i].index, k))
             return 1;
+        i += k;
     }
     return 0;
-}
-
-/* The analysis side of the pipeline: stats_track over a batch, the table prefetched ahead. */
-static int track_events(struct stats *s, const struct mlg_event *ev, int n)
-{
-    for (int i = 0; i < n && i < STATS_AHEAD; i++)
-        prefetch_event(s, &ev[i], 0);
-    for (int i = 0; i < n; i++) {
-        if (i + STATS_AHEAD_EV < n) {
-            __builtin_prefetch(&ev[i + STATS_AHEAD_EV]);
-            __builtin_prefetch((const char *)&ev[i + STATS_AHEAD_EV] + 64);
-        }
-        if (i + STATS_AHEAD < n)
-            prefetch_event(s, &ev[i + STATS_AHEAD], 0);
-        if (i + STATS_AHEAD_SIDE < n)
-            prefetch_side(s, &ev[i + STATS_AHEAD_SIDE]);
-        if (stats_track(s, &ev[i]))
-            return 1;
-    }
-    return 0;
-}
-
-/* count_one over a batch, with the exact-size entries of the large requests ahead prefetched (the
- * table of 16384 sizes is beyond L1/L2). checks = 0: every event is inside the range. */
-__attribute__((always_inline)) static inline int count_run(struct stats *c,
-                                                           const struct mlg_event *ev, int n,
-                                                           int checks)
-{
-    for (int i = 0; i < n; i++) {
-        if (i + STATS_AHEAD < n && ev[i + STATS_AHEAD].size >= STATS_SMALL_SIZES) {
-            uint64_t j = ((ev[i + STATS_AHEAD].size + 1) * 0x9e3779b97f4a7c15ull) >> c->sizes_shift;
-            __builtin_prefetch(&c->sizes[j], 1);
-        }
-        if (count_one(c, &ev[i], checks))
-            return 1;
-    }
-    return 0;
-}
-
-/* The reader side: stats_count over a batch (1 once the range has ended). A batch wholly inside
- * the range (its events are consecutive: the first and the last tell) skips the range checks. */
-static int count_events(struct stats *c, const struct mlg_event *ev, int n)
-{
-    if (n > 0 && ev[0].index >= c->o.from && ev[n - 1].index < c->o.to)
-        return count_run(c, ev, n, 0);
-    return count_run(c, ev, n, 1);
-}
-
-/* Moves the figures stats_count gathered in c (the reader thread's) into s, whose stats_track
- * figures are disjoint from them. c keeps nothing it owns but its empty tables. */
-static void stats_merge_counts(struct stats *s, struct stats *c)
-{
-#define MERGE(f) s->f = c->f
-    MERGE(last_index);
-    MERGE(last_time);
-    MERGE(threads);
-    MERGE(lost_events);
-    MERGE(sizes_pruned_max);
-#undef MERGE
-    memcpy(s->op_outcome, c->op_outcome, sizeof s->op_outcome); /* folded by stats_finish */
-    memcpy(s->bytes_op, c->bytes_op, sizeof s->bytes_op);
-    memcpy(s->class_count, c->class_count, sizeof s->class_count);
-    memcpy(s->class_bytes, c->class_bytes, sizeof s->class_bytes);
-    memcpy(s->class_max, c->class_max, sizeof s->class_max);
-    memcpy(s->small_sizes, c->small_sizes, sizeof s->small_sizes);
-    /* the exact-size tables change hands */
-    struct stats_size *v = s->sizes, *spare = s->sizes_spare;
-    s->sizes = c->sizes;
-    s->sizes_spare = c->sizes_spare;
-    c->sizes = v;
-    c->sizes_spare = spare;
-    s->sizes_mask = c->sizes_mask;
-    s->sizes_count = c->sizes_count;
-    s->sizes_shift = c->sizes_shift;
-    s->nomem |= c->nomem;
-    if (c->nthr && !thread_get(s, (uint32_t)(c->nthr - 1))) {
-        s->nomem = 1;
-        return;
-    }
-    for (uint64_t i = 0; i < c->nthr; i++) {
-        struct stats_thread *d = &s->thr[i];
-        const struct stats_thread *e = &c->thr[i];
-        d->os_tid = e->os_tid;
-        d->events = e->events;
-        d->failed = e->failed;
-        d->bytes = e->bytes;
-        d->reallocs = e->reallocs;
-        d->first_event = e->first_event;
-        d->last_event = e->last_event;
-        d->seen = e->seen;
-    }
-}
-
-/* Decoding runs in a second thread, a few batches ahead of the analysis, and that thread also
- * counts what needs no live-block table (stats_count into its own struct stats): the two sides
- * then cost about the same per event, and the pipeline nearly doubles the throughput on two cores.
- * Batches travel through a ring under one mutex; each hand-off moves STATS_BATCH events. */
-#ifndef STATS_BATCH /* overridable (-D) for bench experiments only */
-#define STATS_BATCH 2048
-#endif
-#ifndef STATS_RING
-#define STATS_RING 8
-#endif
-
-struct pipe_batch {
-    struct mlg_event ev[STATS_BATCH];
-    int n;      /* events in this batch */
-    uint64_t offset; /* bytes of the log consumed after it */
-    int status; /* reader result after the batch: 1 more, 0 end, < 0 error */
-};
-
-struct pipe {
-    struct mlg_reader *r;
-    struct stats *c; /* the reader thread's counts */
-    struct pipe_batch *b;
-    uint64_t head, tail; /* batches produced, consumed */
-    int stop;            /* the consumer wants no more */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct mlg_error err;
-};
-
-static void *pipe_reader(void *arg)
-{
-    struct pipe *p = arg;
-    int status = 1, counted = 0; /* counted: the range has ended for stats_count */
-    while (status > 0) {
-        pthread_mutex_lock(&p->mu);
-        while (p->head - p->tail == STATS_RING && !p->stop)
-            pthread_cond_wait(&p->cv, &p->mu);
-        int stop = p->stop;
-        pthread_mutex_unlock(&p->mu);
-        if (stop)
-            break;
-        struct pipe_batch *b = &p->b[p->head % STATS_RING];
-        int k = mlg_reader_next_batch(p->r, b->ev, STATS_BATCH);
-        status = k > 0 ? 1 : k;
-        b->n = k > 0 ? k : 0;
-        b->offset = mlg_reader_offset(p->r);
-        b->status = status;
-        if (status < 0)
-            p->err = *mlg_reader_error(p->r);
-        if (!counted)
-            counted = count_events(p->c, b->ev, b->n);
-        pthread_mutex_lock(&p->mu);
-        p->head++;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-    }
-    return NULL;
 }
 
 static double now_s(void)
@@ -1145,70 +1248,38 @@ static void progress(uint64_t events, uint64_t offset, uint64_t size, double t0)
             dt > 0 ? (double)events / dt / 1e6 : 0.0);
 }
 
-/* Runs the events of r through s; returns the reader's final status (0 end, < 0 error, 1 when
- * the range ended first). Falls back to a single thread if no thread can be started. */
+/* Records per batch: 24 KiB, so a batch stays in the L1 cache between the decoder writing it and
+ * the analysis reading it. */
+#ifndef STATS_BATCH
+#define STATS_BATCH 512
+#endif
+
+/* Runs the events of r through s, in one thread: the reader decodes a batch of records, the
+ * analysis takes it. Returns the reader's final status (0 end, < 0 error), or 1 when the range
+ * ended first. */
 static int run_events(struct stats *s, struct mlg_reader *r)
 {
     double t0 = s->o.progress ? now_s() : 0, last = t0;
-    uint64_t size = mlg_reader_file_size(r);
-    struct stats c;
-    struct pipe p = {.r = r, .c = &c};
-    pthread_t th;
-    int have_c = stats_init(&c, &s->o) == 0;
-    p.b = have_c ? malloc(STATS_RING * sizeof *p.b) : NULL;
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.cv, NULL);
-    int status = 1;
-    if (!p.b || pthread_create(&th, NULL, pipe_reader, &p) != 0) {
-        struct mlg_event ev[64];
-        int stop = 0;
-        while (status > 0 && !stop) {
-            int k = mlg_reader_next_batch(r, ev, 64);
-            status = k > 0 ? 1 : k;
-            stop = stats_events(s, ev, k);
-        }
-        if (status < 0)
-            s->err = *mlg_reader_error(r);
-        free(p.b);
-        if (have_c)
-            stats_free(&c);
-        return stop ? 1 : status;
-    }
-    int stop = 0;
-    while (!stop) {
-        pthread_mutex_lock(&p.mu);
-        while (p.head == p.tail)
-            pthread_cond_wait(&p.cv, &p.mu);
-        pthread_mutex_unlock(&p.mu);
-        struct pipe_batch *b = &p.b[p.tail % STATS_RING];
-        stop = track_events(s, b->ev, b->n);
-        status = b->status;
-        if (status < 0)
-            s->err = p.err;
-        if (s->o.progress && b->n && now_s() - last >= 1.0 / 6) {
+    uint64_t size = mlg_reader_file_size(r), index = 0;
+    struct mlg_rec v[STATS_BATCH];
+    int k;
+    while ((k = mlg_reader_next_recs(r, v, STATS_BATCH)) > 0) {
+        int stop = stats_recs(s, v, index, k);
+        index += (uint64_t)k;
+        if (s->o.progress && now_s() - last >= 1.0 / 6) {
             last = now_s();
-            progress(b->ev[b->n - 1].index + 1, b->offset, size, t0);
+            progress(index, mlg_reader_offset(r), size, t0);
         }
-        if (status <= 0)
-            stop = 1;
-        pthread_mutex_lock(&p.mu);
-        p.tail++;
-        if (stop)
-            p.stop = 1;
-        pthread_cond_broadcast(&p.cv);
-        pthread_mutex_unlock(&p.mu);
+        if (stop) {
+            k = 1;
+            break;
+        }
     }
-    pthread_join(th, NULL);
-    /* the reader counted every batch the analysis consumed, and maybe a few more: its counts stop
-     * at the same event (the range end) or at the log's end, like the analysis */
-    stats_merge_counts(s, &c);
-    stats_free(&c);
+    if (k < 0)
+        s->err = *mlg_reader_error(r);
     if (s->o.progress && last != t0)
         fprintf(stderr, "\r%60s\r", "");
-    pthread_mutex_destroy(&p.mu);
-    pthread_cond_destroy(&p.cv);
-    free(p.b);
-    return status <= 0 ? status : 1;
+    return k;
 }
 
 int stats_run(struct stats *s, const char *path)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/analyze.sh MALLOG LOG [RUNS] - analysis throughput of `mallog stats` on LOG as markdown
-# rows: the reader alone (--decode-only: mlg_reader_next_batch) and the full analysis (--json), best
-# of RUNS (default 3) by wall time, with events/s, CPU seconds and peak RSS from /usr/bin/time -v.
+# rows: the reader alone (--decode-only: mlg_reader_next_recs) and the full analysis (--json), both
+# single-threaded (one thread decodes and analyses), best of RUNS (default 3) by wall time, with
+# events/s, CPU seconds and peak RSS from /usr/bin/time -v.
 set -euo pipefail
 mallog=${1:?usage: analyze.sh MALLOG LOG [RUNS]}
 log=${2:?usage: analyze.sh MALLOG LOG [RUNS]}
@@ -25,7 +26,8 @@ for mode in decode-only json; do
             best=$wall bcpu=$cpu brss=$rss
         fi
     done
-    what=$([[ $mode == json ]] && echo "stats (full analysis)" || echo "reader alone (--decode-only)")
+    what=$([[ $mode == json ]] && echo "stats (full analysis, 1 thread)" \
+        || echo "reader alone (--decode-only, 1 thread)")
     awk -v w="$what" -v l="$(basename "$log")" -v e="$events" -v b="$size" -v s="$best" -v c="$bcpu" \
         -v r="$brss" 'BEGIN { printf "| %s | %s | %d | %.0f | %.2f | %.2f | %.1f M | %.1f MiB |\n",
         w, l, e, b / 1e6, s, c, (s > 0 ? e / s / 1e6 : 0), r / 1024 }'

@@ -115,6 +115,125 @@ static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_
     return mlg_codec_get_ptr_(c, p, end, out, 0);
 }
 
+/* A plain event: a malloc or a free of the current thread with nothing unusual (no thread, gap or
+ * outcome in its tag), each varint at most 4 bytes - nearly every event of a log. It is decoded
+ * without a branch on which of the two it is (a log mixes them at random: such a branch
+ * mispredicts every other event), and its length comes from one 8-byte load, so the chain from an
+ * event's position to the next one's is a load and a few bit operations, not two varint decodes.
+ * Returns the position after the event with *op, *size (0 for a free) and *ptr, or NULL if the
+ * event at p is not a plain one (the general decoder then takes it, and finds any damage). The
+ * buffer needs MLG_VARINT_PAD readable bytes past end; the codec state is unchanged on NULL.
+ * The state is c's ring with its other fields in the caller's variables (registers in a loop:
+ * gcc keeps a struct with an indexed array in memory, every field of it). */
+static inline __attribute__((always_inline)) const uint8_t *
+mlg_codec_get_plain(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uint64_t *prev_seq,
+                    const uint8_t *p, const uint8_t *end, unsigned *op, uint64_t *size,
+                    uint64_t *ptr)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    unsigned t = p[0];
+    uint64_t x;
+    __builtin_memcpy(&x, p + 1, 8);
+    /* Selections are masks (m = all ones for a malloc), not ?:, which gcc turns into branches. */
+    uint64_t m = -(uint64_t)(t == MLG_OP_MALLOC);
+    uint64_t stops = ~x & 0x8080808080808080ull; /* the last byte of each varint */
+    uint64_t stops2 = stops & (stops - 1);       /* from the second varint on */
+    /* a malloc is size then pointer, a free the pointer alone: either way the event ends with
+     * its last varint */
+    uint64_t last = stops ^ ((stops ^ stops2) & m);
+    size_t len = ((unsigned)__builtin_ctzll(last | 1ull << 63) >> 3) + 2; /* tag + varints */
+    if (__builtin_expect(((t == MLG_OP_MALLOC) | (t == MLG_OP_FREE)) == 0 || last == 0 ||
+                             len > (size_t)(end - p),
+                         0))
+        return NULL;
+    uint64_t first = (stops ^ (stops - 1)) & 0x7f7f7f7f7f7f7f7full; /* the first varint's bits */
+    unsigned shift = ((unsigned)__builtin_ctzll(stops) + 1) & 63;   /* bits of the first varint */
+    /* the pointer code: the second varint of a malloc, moved down; the first of a free */
+    uint64_t second = ((x & (stops2 ^ (stops2 - 1)) & 0x7f7f7f7f7f7f7f7full) & ~first) >> shift;
+    uint64_t v0 = x & first;
+    /* The size in the low half, the pointer code in the high half, both squeezed at once (the
+     * steps of mlg_varint_squeeze that stay within 32 bits): so each must be at most 4 bytes. */
+    uint64_t lo = v0 & m, hi = v0 ^ ((v0 ^ second) & m);
+    if (__builtin_expect((lo | hi) >> 32 != 0, 0))
+        return NULL;
+    uint64_t y = lo | hi << 32;
+    y = ((y & 0x7f007f007f007f00ull) >> 1) | (y & 0x007f007f007f007full);
+    y = ((y & 0x3fff00003fff0000ull) >> 2) | (y & 0x00003fff00003fffull);
+    uint64_t v = y >> 32;
+    *op = t;
+    *size = y & 0xfffffff;
+    /* mlg_codec_get_ptr_ after its varint: a ring hit or a delta, both read, one kept */
+    uint64_t out = 0;
+    if (__builtin_expect(v != 0, 1)) {
+        uint64_t hit = ring[(*ring_head - (uint32_t)v) & (MLG_MRU - 1)];
+        uint64_t w = v - MLG_MRU - 1;
+        uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
+        uint64_t delta = *last_ptr + (d << (~w << 2 & 4)); /* w odd: bytes, even: 16s */
+        out = delta ^ ((delta ^ hit) & -(uint64_t)(v <= MLG_MRU));
+        ring[(*ring_head)++ & (MLG_MRU - 1)] = out;
+        *last_ptr = out;
+    }
+    *ptr = out;
+    ++*prev_seq;
+    return p + len;
+#else
+    (void)ring, (void)ring_head, (void)last_ptr, (void)prev_seq, (void)p, (void)end, (void)op;
+    (void)size, (void)ptr;
+    return NULL;
+#endif
+}
+
+/* A pointer code (mlg_codec_get_ptr_) on the caller's variables: see mlg_codec_get_plain. */
+static inline __attribute__((always_inline)) const uint8_t *
+mlg_codec_get_ptr_vars(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, const uint8_t *p,
+                       const uint8_t *end, uint64_t *out)
+{
+    uint64_t v;
+    if (!(p = mlg_varint_get_padded(p, end, &v)))
+        return NULL;
+    uint64_t ptr = 0;
+    if (__builtin_expect(v != 0, 1)) {
+        uint64_t hit = ring[(*ring_head - (uint32_t)v) & (MLG_MRU - 1)];
+        uint64_t w = v - MLG_MRU - 1;
+        uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
+        uint64_t delta = *last_ptr + (d << (~w << 2 & 4)); /* w odd: bytes, even: 16s */
+        ptr = delta ^ ((delta ^ hit) & -(uint64_t)(v <= MLG_MRU));
+        ring[(*ring_head)++ & (MLG_MRU - 1)] = ptr;
+        *last_ptr = ptr;
+    }
+    *out = ptr;
+    return p;
+}
+
+/* A plain realloc: in the current thread, no gap, its outcome the default one - the commonest
+ * event after malloc and free. Returns the position after it with its fields (*outcome: ok for
+ * realloc(NULL, n), in place or moved), or NULL if the event at p is not one; the general decoder
+ * then takes it. NULL after the first pointer code (which changed the ring) means a varint that
+ * is cut or too long, and the general decoder finds the same damage in the same bytes: the state
+ * it is left then no longer matters. */
+static inline __attribute__((always_inline)) const uint8_t *
+mlg_codec_get_realloc(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uint64_t *prev_seq,
+                      const uint8_t *p, const uint8_t *end, uint64_t *old_ptr, uint64_t *size,
+                      uint64_t *ptr, unsigned *outcome)
+{
+    if (*p != MLG_OP_REALLOC || p >= end)
+        return NULL;
+    uint64_t d, seq;
+    const uint8_t *q = mlg_varint_get_padded(p + 1, end, &d);
+    if (!q)
+        return NULL;
+    seq = *prev_seq + 1 + (d == 1);
+    if (d == 0 || d > seq)
+        return NULL;
+    if (!(q = mlg_codec_get_ptr_vars(ring, ring_head, last_ptr, q, end, old_ptr)) ||
+        !(q = mlg_varint_get_padded(q, end, size)) ||
+        !(q = mlg_codec_get_ptr_vars(ring, ring_head, last_ptr, q, end, ptr)))
+        return NULL;
+    *prev_seq = seq;
+    *outcome = mlg_default_outcome(MLG_OP_REALLOC, *ptr, *old_ptr);
+    return q;
+}
+
 /* The seq an event would have if nothing was skipped: realloc takes two numbers when nothing ran
  * between its release and acquire points. */
 static inline uint64_t mlg_codec_expected_seq(const struct mlg_codec *c, unsigned fields, uint64_t d)

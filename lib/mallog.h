@@ -199,6 +199,18 @@ const struct mlg_error *mlg_reader_error(const struct mlg_reader *r);
  * of log, < 0 = -code. A batch ends early at damage: the events before it are returned first, and
  * the next call returns the error. */
 int mlg_reader_next_batch(struct mlg_reader *r, struct mlg_event *ev, int n);
+/* An event as a heap analysis needs it: struct mlg_event without index, seq, seq_rel, arg and
+ * stack (48 bytes, not 88, so a batch of them stays in the L1 cache). Records come in log order;
+ * the k-th record read from a log is event index k. */
+struct mlg_rec {
+    uint64_t ptr, old_ptr, size;
+    int64_t result;
+    uint64_t time_ns;
+    uint32_t thread;
+    uint8_t op, outcome;
+};
+/* mlg_reader_next_batch, into records: the same events, return values and errors. */
+int mlg_reader_next_recs(struct mlg_reader *r, struct mlg_rec *v, int n);
 /* After the end: the trailer, or NULL if the log has none (incomplete). */
 const struct mlg_trailer *mlg_reader_trailer(const struct mlg_reader *r);
 uint64_t mlg_reader_frames(const struct mlg_reader *r);     /* whole frames read so far */

@@ -439,50 +439,96 @@ int mlg_reader_next(struct mlg_reader *r, struct mlg_event *ev)
     return 1;
 }
 
-/* Decodes k (<= frame_left) events of the open frame into ev. The codec state lives in a local
- * copy for the loop (registers, not the reader's memory); the encoder's part of it is not copied.
- * Returns the number decoded; fewer than k = the frame is damaged there (error set). */
-static uint32_t decode_run(struct mlg_reader *r, struct mlg_event *ev, uint32_t k)
+/* The record of an event decoded by the general decoder. */
+static inline void rec_of(struct mlg_rec *v, const struct mlg_event *e)
+{
+    v->ptr = e->ptr;
+    v->old_ptr = e->old_ptr;
+    v->size = e->size;
+    v->result = e->result;
+    v->time_ns = e->time_ns;
+    v->thread = e->thread;
+    v->op = e->op;
+    v->outcome = e->outcome;
+}
+
+/* Decodes k (<= frame_left) events of the open frame into out: struct mlg_event (rec = 0) or
+ * struct mlg_rec (rec = 1, a constant at each call: two loops are compiled). The codec state lives
+ * in a local copy for the loop (registers, not the reader's memory); the encoder's part of it is
+ * not copied. Returns the number decoded; fewer than k = the frame is damaged there (error set). */
+static inline __attribute__((always_inline)) uint32_t decode_run_(struct mlg_reader *r, void *out,
+                                                                 uint32_t k, int rec)
 {
     struct mlg_codec c;
     memcpy(&c, &r->codec, offsetof(struct mlg_codec, where));
     const uint8_t *p = r->pos, *end = r->end;
     uint64_t index = r->next_event;
+    /* the plain decoder's part of the state, in registers; back in c for the general decoder */
+    uint32_t ring_head = c.ring_head;
+    uint64_t last_ptr = c.last_ptr, prev_seq = c.prev_seq;
     uint32_t i = 0;
     for (; i < k; i++) {
-        struct mlg_event *e = &ev[i];
+        struct mlg_event *e = &((struct mlg_event *)out)[i], tmp;
+        struct mlg_rec *v = &((struct mlg_rec *)out)[i];
         const uint8_t *q;
-        unsigned t = *p; /* the frame is padded: readable even at end */
         /* The two commonest events, a malloc and a free in the current thread with nothing
          * unusual, take a straight path; everything else the general decoder. */
-        if (t == MLG_OP_MALLOC || t == MLG_OP_FREE) {
-            uint64_t size = 0, ptr;
-            q = p + 1;
-            if (t == MLG_OP_MALLOC && !(q = mlg_varint_get_padded(q, end, &size)))
-                break;
-            if (p >= end || !(q = mlg_codec_get_ptr_(&c, q, end, &ptr, 1)))
-                break;
-            e->index = index;
-            e->seq = ++c.prev_seq;
-            e->seq_rel = 0;
-            e->time_ns = c.time_ns;
-            e->ptr = ptr;
-            e->old_ptr = 0;
-            e->size = size;
-            e->arg = 0;
-            e->result = 0;
-            e->thread = c.thread;
-            e->stack = 0;
-            e->op = (uint8_t)t;
-            e->outcome = MLG_OUT_OK;
+        unsigned op;
+        uint64_t size, ptr;
+        if ((q = mlg_codec_get_plain(c.ring, &ring_head, &last_ptr, &prev_seq, p, end, &op, &size,
+                                     &ptr))) {
+            if (rec) {
+                v->ptr = ptr;
+                v->old_ptr = 0;
+                v->size = size;
+                v->result = 0;
+                v->time_ns = c.time_ns;
+                v->thread = c.thread;
+                v->op = (uint8_t)op;
+                v->outcome = MLG_OUT_OK;
+            } else {
+                e->index = index;
+                e->seq = prev_seq;
+                e->seq_rel = 0;
+                e->time_ns = c.time_ns;
+                e->ptr = ptr;
+                e->old_ptr = 0;
+                e->size = size;
+                e->arg = 0;
+                e->result = 0;
+                e->thread = c.thread;
+                e->stack = 0;
+                e->op = (uint8_t)op;
+                e->outcome = MLG_OUT_OK;
+            }
+        } else if (rec && (q = mlg_codec_get_realloc(c.ring, &ring_head, &last_ptr, &prev_seq, p,
+                                                     end, &v->old_ptr, &v->size, &v->ptr, &op))) {
+            v->result = 0;
+            v->time_ns = c.time_ns;
+            v->thread = c.thread;
+            v->op = MLG_OP_REALLOC;
+            v->outcome = (uint8_t)op;
         } else {
-            if (!(q = mlg_codec_get_padded(&c, p, end, e)))
+            c.ring_head = ring_head;
+            c.last_ptr = last_ptr;
+            c.prev_seq = prev_seq;
+            q = mlg_codec_get_padded(&c, p, end, rec ? &tmp : e);
+            ring_head = c.ring_head;
+            last_ptr = c.last_ptr;
+            prev_seq = c.prev_seq;
+            if (!q)
                 break;
-            e->index = index;
+            if (rec)
+                rec_of(v, &tmp);
+            else
+                e->index = index;
         }
         index++;
         p = q;
     }
+    c.ring_head = ring_head;
+    c.last_ptr = last_ptr;
+    c.prev_seq = prev_seq;
     memcpy(&r->codec, &c, offsetof(struct mlg_codec, where));
     r->pos = p;
     r->next_event = index;
@@ -494,18 +540,31 @@ static uint32_t decode_run(struct mlg_reader *r, struct mlg_event *ev, uint32_t 
     return i;
 }
 
-int mlg_reader_next_batch(struct mlg_reader *r, struct mlg_event *ev, int n)
+/* The batch loop of mlg_reader_next_batch and mlg_reader_next_recs. */
+static inline __attribute__((always_inline)) int next_run(struct mlg_reader *r, void *out, int n,
+                                                          int rec)
 {
     int got = 0;
     while (got < n && !(r->frame_left == 0 && r->done)) {
         if (r->frame_left == 0 && next_frame(r) <= 0)
             break;
         uint32_t want = (uint32_t)(n - got);
-        got += (int)decode_run(r, ev + got, r->frame_left < want ? r->frame_left : want);
+        void *at = rec ? (void *)((struct mlg_rec *)out + got) : (void *)((struct mlg_event *)out + got);
+        got += (int)decode_run_(r, at, r->frame_left < want ? r->frame_left : want, rec);
     }
     if (got > 0)
         return got;
     return r->err.code ? -r->err.code : 0;
+}
+
+int mlg_reader_next_batch(struct mlg_reader *r, struct mlg_event *ev, int n)
+{
+    return next_run(r, ev, n, 0);
+}
+
+int mlg_reader_next_recs(struct mlg_reader *r, struct mlg_rec *v, int n)
+{
+    return next_run(r, v, n, 1);
 }
 
 const struct mlg_header *mlg_reader_header(const struct mlg_reader *r)

@@ -451,11 +451,12 @@ static void test_garbage_stream(void **state)
     done(s);
 }
 
-/* stats_events (batches, prefetching ahead) and stats_event one by one give the same summary, on a
- * churning stream with garbage mixed in, with and without a range that ends inside a batch. */
-static void test_events_batch(void **state)
+/* stats_events (the fast path: batches, prefetching ahead) and stats_event one by one give the
+ * same summary, on a churning stream with garbage mixed in, with and without a range that ends
+ * inside a batch; threads at random (the fast path's thread changes) or mostly one thread (its
+ * runs), an adaptive timeline or a row every 1000 events. */
+static void events_batch(int one_thread, uint64_t every)
 {
-    (void)state;
     enum { N = 100000 };
     struct mlg_event *evs = calloc(N, sizeof *evs);
     uint64_t live[2000] = {0}, next_ptr = 0x100000;
@@ -464,7 +465,7 @@ static void test_events_batch(void **state)
         int k = (int)(rnd() % 2000);
         ev->index = ev->seq = i;
         ev->time_ns = i * 7;
-        ev->thread = (uint32_t)(rnd() % 3);
+        ev->thread = (uint32_t)(one_thread && rnd() % 64 ? 0 : rnd() % 3);
         if (rnd() % 50 == 0) { /* garbage */
             ev->op = (uint8_t)(rnd() % 40);
             ev->outcome = (uint8_t)(rnd() % 10);
@@ -489,8 +490,8 @@ static void test_events_batch(void **state)
     }
     static const uint64_t ranges[][2] = {{0, UINT64_MAX}, {1000, 77777}};
     for (int r = 0; r < 2; r++) {
-        struct stats *a = new_stats(ranges[r][0], ranges[r][1], 0);
-        struct stats *b = new_stats(ranges[r][0], ranges[r][1], 0);
+        struct stats *a = new_stats(ranges[r][0], ranges[r][1], every);
+        struct stats *b = new_stats(ranges[r][0], ranges[r][1], every);
         int stop_a = 0, stop_b = 0;
         for (uint64_t i = 0; i < N && !stop_a; i++)
             stop_a = stats_event(a, &evs[i]);
@@ -520,6 +521,14 @@ static void test_events_batch(void **state)
     free(evs);
 }
 
+static void test_events_batch(void **state)
+{
+    (void)state;
+    events_batch(0, 0);
+    events_batch(1, 0);
+    events_batch(1, 1000);
+}
+
 static char *json_of(struct stats *s)
 {
     char *buf = NULL;
@@ -531,14 +540,13 @@ static char *json_of(struct stats *s)
     return buf;
 }
 
-/* stats_run splits the work: the reader thread counts what needs no live-block table
- * (stats_count, on its own struct stats, merged at the end) while the analysis thread tracks the
- * heap. On a churning log written with the real writer - several threads (one with a serial
+/* stats_run reads records (mlg_reader_next_recs) and takes the fast path (stats_recs). On a
+ * churning log written with the real writer - several threads (one with a serial
  * beyond what a table slot packs), failures, calloc, realloc chains moved and in place, realloc
  * splits across threads, realloc(p, 0), thread starts, lost events, thousands of large sizes (the
  * exact-size table prunes) - the report and JSON must be byte for byte those of stats_event one
  * event at a time, whole and in ranges (one ending inside a batch), and on a truncated copy. */
-static void test_pipeline_split(void **state)
+static void test_run_records(void **state)
 {
     (void)state;
     const char *path = tmp_path("split.mlog"), *cut = tmp_path("split_cut.mlog");
@@ -959,7 +967,7 @@ int main(void)
         cmocka_unit_test(test_random_against_check), cmocka_unit_test(test_log_and_damage),
         cmocka_unit_test(test_output_contract),      cmocka_unit_test(test_summary_roundtrip),
         cmocka_unit_test(test_commands),             cmocka_unit_test(test_garbage_stream),
-        cmocka_unit_test(test_events_batch),         cmocka_unit_test(test_pipeline_split),
+        cmocka_unit_test(test_events_batch),         cmocka_unit_test(test_run_records),
         cmocka_unit_test(test_call_outcomes),
     };
     int failed = cmocka_run_group_tests_name("analyze", tests, NULL, NULL);

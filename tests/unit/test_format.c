@@ -43,6 +43,10 @@ static uint64_t rnd(void)
 }
 
 /* A plausible random event stream: every op kind, thread switches, gaps, outcomes. */
+/* 1: most events plain mallocs, frees and reallocs of one thread, with pointers near and far
+ * (the decoders' fast paths and their limits), as in a churning program. */
+static int churn_like;
+
 static void random_event(struct mlg_event *ev, uint64_t *seq, uint64_t *t)
 {
     static const uint8_t ops[] = {MLG_OP_MALLOC, MLG_OP_CALLOC, MLG_OP_REALLOC, MLG_OP_FREE,
@@ -71,6 +75,24 @@ static void random_event(struct mlg_event *ev, uint64_t *seq, uint64_t *t)
     ev->result = (f & MLG_F_RESULT) ? (int64_t)(rnd() % 2000) - 1000 : 0;
     ev->outcome = rnd() % 5 == 0 ? (uint8_t)(rnd() % MLG_OUT_COUNT)
                                  : (uint8_t)mlg_default_outcome(ev->op, ev->ptr, ev->old_ptr);
+    if (churn_like && rnd() % 10) {
+        static const uint8_t plain[] = {MLG_OP_MALLOC, MLG_OP_FREE, MLG_OP_REALLOC};
+        static const uint64_t bases[] = {0x555555550000ull, 0x7f0000000000ull, 0x10000ull};
+        ev->op = plain[rnd() % 3];
+        ev->thread = rnd() % 50 == 0;
+        ev->seq_rel = 0;
+        if (ev->op == MLG_OP_REALLOC) {
+            ev->seq_rel = ev->seq;
+            ev->seq = ++*seq;
+        }
+        uint64_t at = bases[rnd() % 8 == 0 ? 1 + rnd() % 2 : 0];
+        uint64_t far = rnd() % 6 == 0 ? rnd() % (1u << 30) : rnd() % 8192;
+        ev->ptr = rnd() % 64 ? at + far * 16 + (rnd() % 32 == 0 ? rnd() % 16 : 0) : 0;
+        ev->old_ptr = ev->op == MLG_OP_REALLOC && rnd() % 16 ? (rnd() % 3 ? ev->ptr : at + 64) : 0;
+        ev->size = ev->op == MLG_OP_FREE ? 0 : rnd() % (rnd() % 8 ? 4096 : 1ull << (rnd() % 40));
+        ev->arg = ev->result = 0;
+        ev->outcome = (uint8_t)mlg_default_outcome(ev->op, ev->ptr, ev->old_ptr);
+    }
 }
 
 static void assert_same_event(const struct mlg_event *a, const struct mlg_event *b)
@@ -386,8 +408,9 @@ static void test_varint_padded(void **state)
     assert_null(mlg_varint_get_padded(bad, bad + 11, &v)); /* longer than 10 bytes */
 }
 
-/* Everything a reader delivers for path, event by event, through mlg_reader_next (batch 0) or
- * mlg_reader_next_batch(batch): the events, the final code and the error. */
+/* Everything a reader delivers for path, event by event, through mlg_reader_next (batch 0),
+ * mlg_reader_next_batch(batch) or, batch < 0, mlg_reader_next_recs(-batch) (the records made
+ * events again: seq, seq_rel, arg and stack 0): the events, the final code and the error. */
 struct read_all {
     struct mlg_event *ev;
     uint64_t n;
@@ -410,27 +433,50 @@ static void read_all(const char *path, int batch, struct read_all *out)
             cap = 2 * cap + 8192;
             out->ev = realloc(out->ev, cap * sizeof *out->ev);
         }
-        rc = batch ? mlg_reader_next_batch(r, out->ev + out->n, batch)
-                   : mlg_reader_next(r, out->ev + out->n);
+        if (batch < 0) {
+            struct mlg_rec v[8192];
+            rc = mlg_reader_next_recs(r, v, -batch);
+            for (int i = 0; i < rc; i++) {
+                struct mlg_event *e = &out->ev[out->n + (uint64_t)i];
+                memset(e, 0, sizeof *e);
+                e->index = out->n + (uint64_t)i;
+                e->ptr = v[i].ptr;
+                e->old_ptr = v[i].old_ptr;
+                e->size = v[i].size;
+                e->result = v[i].result;
+                e->time_ns = v[i].time_ns;
+                e->thread = v[i].thread;
+                e->op = v[i].op;
+                e->outcome = v[i].outcome;
+            }
+        } else {
+            rc = batch ? mlg_reader_next_batch(r, out->ev + out->n, batch)
+                       : mlg_reader_next(r, out->ev + out->n);
+        }
         if (rc <= 0)
             break;
-        assert_true(rc <= (batch ? batch : 1));
+        assert_true(rc <= (batch ? abs(batch) : 1));
         out->n += (uint64_t)rc;
     }
     out->code = -rc;
     out->err = *mlg_reader_error(r);
     /* after the end, the end again */
     struct mlg_event one;
-    assert_int_equal(batch ? mlg_reader_next_batch(r, &one, 1) : mlg_reader_next(r, &one), rc);
+    struct mlg_rec rec;
+    assert_int_equal(batch < 0   ? mlg_reader_next_recs(r, &rec, 1)
+                     : batch > 0 ? mlg_reader_next_batch(r, &one, 1)
+                                 : mlg_reader_next(r, &one),
+                     rc);
     mlg_reader_close(r);
 }
 
-/* The batch reader gives exactly what the event-by-event reader gives, for several batch sizes. */
+/* The batch reader (and the record reader, negative sizes) gives exactly what the event-by-event
+ * reader gives, for several batch sizes. */
 static void assert_batches_agree(const char *path)
 {
     struct read_all a;
     read_all(path, 0, &a);
-    static const int sizes[] = {1, 2, 7, 100, 2048, 5000};
+    static const int sizes[] = {1, 2, 7, 100, 2048, 5000, -1, -3, -512, -5000};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         struct read_all b;
         read_all(path, sizes[k], &b);
@@ -440,7 +486,17 @@ static void assert_batches_agree(const char *path)
         assert_int_equal(a.err.offset, b.err.offset);
         assert_int_equal(a.err.event, b.err.event);
         assert_string_equal(a.err.detail, b.err.detail);
-        for (uint64_t i = 0; i < a.n; i++) {
+        for (uint64_t i = 0; i < a.n && sizes[k] < 0; i++) {
+            assert_int_equal(a.ev[i].op, b.ev[i].op);
+            assert_int_equal(a.ev[i].outcome, b.ev[i].outcome);
+            assert_int_equal(a.ev[i].thread, b.ev[i].thread);
+            assert_int_equal(a.ev[i].ptr, b.ev[i].ptr);
+            assert_int_equal(a.ev[i].old_ptr, b.ev[i].old_ptr);
+            assert_int_equal(a.ev[i].size, b.ev[i].size);
+            assert_int_equal(a.ev[i].result, b.ev[i].result);
+            assert_int_equal(a.ev[i].time_ns, b.ev[i].time_ns);
+        }
+        for (uint64_t i = 0; i < a.n && sizes[k] > 0; i++) {
             assert_int_equal(b.ev[i].index, i);
             assert_same_event(&a.ev[i], &b.ev[i]);
             assert_int_equal(a.ev[i].seq, b.ev[i].seq);
@@ -506,9 +562,8 @@ static size_t fix_short(uint8_t *raw, size_t n)
     return n - 3; /* the frame ends inside its last events */
 }
 
-static void test_batch_reader(void **state)
+static void batch_reader_checks(void)
 {
-    (void)state;
     const char *path = tmp_path("batch.mlog"), *bad = tmp_path("batch-bad.mlog");
     struct mlg_event *evs = write_log(path, 30000, 4096, 1);
     assert_batches_agree(path);
@@ -559,6 +614,15 @@ static void test_batch_reader(void **state)
     }
     free(data);
     free(evs);
+}
+
+/* Logs of every kind of event, and churn-like ones (the fast paths of the decoders). */
+static void test_batch_reader(void **state)
+{
+    (void)state;
+    for (churn_like = 0; churn_like < 2; churn_like++)
+        batch_reader_checks();
+    churn_like = 0;
 }
 
 static void test_bad_files(void **state)
