@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # bench/replay.sh MALLOG LOG [RUNS] - replay throughput per installed allocator, and the
-# replayer's own overhead: a full replay (a decoder process feeding the op tape to the replaying
-# process, which makes the calls; sampling time excluded) against the bare allocator calls (the same calls from a pre-translated array in a tight loop,
-# no decoding, no lookups: `mallog replay --worker --bare`). Both with --touch=none, so page
-# faults do not hide the replayer's cost. Best of RUNS (default 3) alternating runs.
-# Prints markdown table rows. No assertions: numbers only.
+# replayer's own overhead: the measured loop of a full replay (it plays the op tape the log was
+# decoded into, once, before the workers start; sampling time excluded) against the bare
+# allocator calls (the same calls from a pre-translated array in a tight loop, no tape, no
+# control records: `mallog replay --worker --bare`). Both with --touch=none, so page faults do
+# not hide the replayer's cost. Best of RUNS (default 3) alternating runs. Then the whole
+# command on every allocator, the log decoded once against decoded by each worker.
+# Prints markdown. No assertions: numbers only.
 set -euo pipefail
 mallog=$(realpath "$1")
 log=$(realpath "$2")
@@ -47,3 +49,23 @@ for spec in "${allocs[@]}"; do
     done
     python3 -c "print('| %s | %.2fM | %.2fM | %.2fx |' % ('$name', $best_replay / 1e6, $best_bare / 1e6, $best_bare / $best_replay))"
 done
+
+# The whole command on every allocator at once: the log decoded once into a tape that every
+# worker replays (the default) against each worker decoding it itself (--decode=each).
+names=$(for spec in "${allocs[@]}"; do read -r name _ <<< "$spec"; printf '%s,' "$name"; done)
+names=${names%,}
+best_once= best_each=
+for ((i = 0; i < runs; i++)); do
+    for mode in once each; do
+        t0=$(date +%s.%N)
+        "$mallog" -q replay "$log" -a "$names" --touch=none --samples 10 --decode=$mode > /dev/null
+        t=$(python3 -c "print($(date +%s.%N) - $t0)")
+        if [[ $mode == once ]]; then
+            best_once=$(python3 -c "print(min(${best_once:-1e9}, $t))")
+        else
+            best_each=$(python3 -c "print(min(${best_each:-1e9}, $t))")
+        fi
+    done
+done
+echo
+python3 -c "print('\`mallog replay\` on all %d allocators at once (touch=none, 10 samples), wall time, best of $runs: decoded once %.2f s, decoded by each worker %.2f s (%.2fx)' % ($(echo "$names" | tr ',' '\n' | wc -l), $best_once, $best_each, $best_once / $best_each))"
