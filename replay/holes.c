@@ -105,6 +105,10 @@ static uint64_t hex(const char **s)
     }
 }
 
+static uint64_t resident(uint64_t start, uint64_t end);
+
+#define RESIDENT_BY_SMAPS_ABOVE (64ull << 30) /* a mapping wider than this: Rss from smaps */
+
 struct cut_ctx {
     struct holes *h;
     int err;
@@ -119,6 +123,8 @@ static void cut(void *ctx, uint64_t start, uint64_t end)
         uint64_t a = h->ranges[i][0], b = h->ranges[i][1];
         if (end <= a || start >= b)
             continue;
+        if (h->have_rss) /* the Rss of the mapping counted it: take it back */
+            h->cut_resident += resident(start > a ? start : a, end < b ? end : b);
         if (start > a && end < b) { /* split in two */
             if (grow((void **)&h->ranges, &h->capr, h->nr + 1, sizeof *h->ranges) < 0) {
                 c->err = -1;
@@ -131,22 +137,45 @@ static void cut(void *ctx, uint64_t start, uint64_t end)
             h->nr++;
             return;
         }
+        if (start <= a && end >= b) { /* all of it: the range goes */
+            memmove(&h->ranges[i], &h->ranges[i + 1], (h->nr - i - 1) * sizeof *h->ranges);
+            h->nr--;
+            i--;
+            continue;
+        }
         if (start <= a)
-            h->ranges[i][0] = end < b ? end : b;
-        if (end >= b)
-            h->ranges[i][1] = start > a ? start : a;
+            h->ranges[i][0] = end;
+        else
+            h->ranges[i][1] = start;
     }
 }
 
 int holes_parse_maps(struct holes *h, const char *text, size_t len)
 {
     const char *p = text, *stop = text + len;
+    int counted = 0; /* the mapping whose attribute lines follow (smaps) is one of the ranges */
     h->nr = 0;
+    h->have_rss = 0;
+    h->anon_rss = h->cut_resident = 0;
     while (p < stop) {
         const char *eol = memchr(p, '\n', (size_t)(stop - p));
         if (!eol)
             eol = stop;
         const char *s = p;
+        if (*s >= 'A' && *s <= 'Z') { /* an smaps attribute line: "Rss:   1234 kB" */
+            if (eol - s > 4 && memcmp(s, "Rss:", 4) == 0) {
+                h->have_rss = 1;
+                uint64_t kb = 0;
+                for (s += 4; s < eol && *s == ' '; s++)
+                    ;
+                while (s < eol && *s >= '0' && *s <= '9')
+                    kb = kb * 10 + (uint64_t)(*s++ - '0');
+                if (counted)
+                    h->anon_rss += kb * 1024;
+            }
+            p = eol + 1;
+            continue;
+        }
         uint64_t a = hex(&s);
         uint64_t b = (*s == '-') ? (s++, hex(&s)) : 0;
         int rw = s + 3 < eol && s[1] == 'r' && s[2] == 'w';
@@ -172,7 +201,8 @@ int holes_parse_maps(struct holes *h, const char *text, size_t len)
         int anon = inode == 0 && (plen == 0 || (plen >= 6 && memcmp(path, "[heap]", 6) == 0) ||
                                   (plen >= 6 && memcmp(path, "[anon:", 6) == 0 &&
                                    !(plen >= 13 && memcmp(path, "[anon:mallog:", 13) == 0)));
-        if (rw && anon && b > a) {
+        counted = rw && anon && b > a;
+        if (counted) {
             if (h->nr && h->ranges[h->nr - 1][1] == a) {
                 h->ranges[h->nr - 1][1] = b;
             } else {
@@ -255,9 +285,25 @@ int holes_scan(struct holes *h, struct sample *s, int keep_list)
     if (mem_buf_read_file(&h->maps, "/proc/self/maps") < 0 ||
         holes_parse_maps(h, h->maps.p, h->maps.len) < 0)
         return -1;
-    h->anon_resident = 0;
+    /* mincore fills a byte per page of a range, resident or not: over a huge reservation (ASan's
+     * terabytes of shadow, an allocator's reserved address space) a sample would take seconds.
+     * Then smaps' Rss, whose cost is the page tables that exist (but it walks every mapping:
+     * twice the time of a whole replay's samples when used always, so only then). */
+    uint64_t widest = 0;
     for (uint64_t i = 0; i < h->nr; i++)
-        h->anon_resident += resident(h->ranges[i][0], h->ranges[i][1]);
+        if (h->ranges[i][1] - h->ranges[i][0] > widest)
+            widest = h->ranges[i][1] - h->ranges[i][0];
+    if (widest > RESIDENT_BY_SMAPS_ABOVE &&
+        (mem_buf_read_file(&h->maps, "/proc/self/smaps") < 0 ||
+         holes_parse_maps(h, h->maps.p, h->maps.len) < 0))
+        return -1;
+    if (h->have_rss) {
+        h->anon_resident = h->anon_rss > h->cut_resident ? h->anon_rss - h->cut_resident : 0;
+    } else { /* page by page */
+        h->anon_resident = 0;
+        for (uint64_t i = 0; i < h->nr; i++)
+            h->anon_resident += resident(h->ranges[i][0], h->ranges[i][1]);
+    }
     s->holes_1m = s->holes_8m = s->largest_hole = s->hole_bytes = s->hole_resident = 0;
     h->nh = 0;
     uint64_t reach = 0, reach_i = 0; /* furthest block end so far and its block */

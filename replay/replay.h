@@ -301,19 +301,23 @@ struct holes {
     uint64_t nr, capr;
     struct mem_buf maps;
     uint64_t anon_mapped;   /* bytes in those ranges */
-    uint64_t anon_resident; /* resident bytes in those ranges (mincore) */
+    uint64_t anon_resident; /* resident bytes in those ranges: the mappings' Rss (smaps) minus
+                               the replayer's own pages inside them, else mincore */
+    int have_rss;           /* the text parsed had Rss lines */
+    uint64_t anon_rss, cut_resident;
 };
 int holes_init(struct holes *h);
 void holes_fini(struct holes *h);
 void holes_clear(struct holes *h);
 int holes_add_block(struct holes *h, uint64_t start, uint64_t end, uint64_t slot);
-/* Sorts the blocks, reads /proc/self/maps, finds the holes (>= MLG_HOLE_MIN, both sides live
+/* Sorts the blocks, reads /proc/self/maps (and smaps past a huge mapping), finds the holes (>= MLG_HOLE_MIN, both sides live
  * blocks, the whole gap mapped) and fills the hole metrics of *s. keep_list: also keep every
  * hole in h->h (for `mallog holes`), largest first. Returns 0 or -1. */
 int holes_scan(struct holes *h, struct sample *s, int keep_list);
 /* Sorts n 16-byte records (first 8 bytes = unsigned key) ascending; tmp has room for n. */
 void holes_sort(struct hole_block *v, struct hole_block *tmp, uint64_t n);
-/* Parses maps text into sorted, merged anonymous ranges. Exposed for tests. */
+/* Parses maps or smaps text into sorted, merged anonymous ranges (and their Rss, from smaps).
+ * Exposed for tests. */
 int holes_parse_maps(struct holes *h, const char *text, size_t len);
 
 /* ---- arena.c: mallog's own allocator ------------------------------------------------------- */

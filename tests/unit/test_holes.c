@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,6 +50,30 @@ static void test_parse_maps(void **state)
     assert_int_equal(h.ranges[0][1], 0x555555580000ull);
     assert_int_equal(h.ranges[1][0], 0x7f0000100000ull);
     assert_int_equal(h.ranges[1][1], 0x7f0000200000ull);
+    holes_fini(&h);
+}
+
+/* One of the replayer's own regions that covers a whole anonymous range (an unnamed mapping:
+ * naming failed) takes the range out, not turns it inside out. */
+static void test_parse_maps_own_region(void **state)
+{
+    (void)state;
+    struct holes h;
+    holes_init(&h);
+    char *own = mem_map(8192, "mallog:test");
+    assert_non_null(own);
+    char maps[512];
+    uint64_t a = (uint64_t)own;
+    snprintf(maps, sizeof maps,
+             "%" PRIx64 "-%" PRIx64 " rw-p 00000000 00:00 0 \n"
+             "%" PRIx64 "-%" PRIx64 " rw-p 00000000 00:00 0 \n",
+             a - 0x100000, a - 0x80000, a, a + 8192);
+    assert_int_equal(holes_parse_maps(&h, maps, strlen(maps)), 0);
+    assert_int_equal(h.nr, 1);
+    assert_int_equal(h.ranges[0][0], a - 0x100000);
+    assert_int_equal(h.ranges[0][1], a - 0x80000);
+    assert_int_equal(h.anon_mapped, 0x80000);
+    mem_unmap(own, 8192);
     holes_fini(&h);
 }
 
@@ -110,7 +136,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort),
-        cmocka_unit_test(test_parse_maps),
+        cmocka_unit_test(test_parse_maps), cmocka_unit_test(test_parse_maps_own_region),
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_own_memory_excluded),
     };

@@ -512,11 +512,12 @@ static void test_tape_files(void **state)
     static struct engine_result r;
     static struct sample piped[64];
     static uint64_t events, bad, nsamples;
-    for (unsigned seed = 1; seed <= 3; seed++) {
+    const unsigned seeds = 3, every = 2000;
+    for (unsigned seed = 1; seed <= seeds; seed++) {
         random_log_over(path, 42, 0, 0, seed, 60000, 40000);
         for (int mode = 0; mode < 2; mode++) {
-            struct engine_opts o = {.log = path, .every = 2000, .peak_event = 777,
-                                    .stop_event = seed == 3 ? 45000 : UINT64_MAX,
+            struct engine_opts o = {.log = path, .every = every, .peak_event = 777,
+                                    .stop_event = seed == seeds ? 45000 : UINT64_MAX,
                                     .touch = TOUCH_NONE, .keep_holes = 1};
             if (mode == 1)
                 make_tape(&o);
@@ -538,7 +539,7 @@ static void test_tape_files(void **state)
                     assert_int_equal(r.samples[i].live_requested, piped[i].live_requested);
                     assert_int_equal(r.samples[i].live_blocks, piped[i].live_blocks);
                 }
-                if (seed == 3) { /* cut the op file: the replay fails cleanly */
+                if (seed == seeds) { /* cut the op file: the replay fails cleanly */
                     struct stat st;
                     assert_int_equal(fstat(o.tape_fd, &st), 0);
                     assert_int_equal(ftruncate(o.tape_fd, st.st_size / 2), 0);
