@@ -115,6 +115,24 @@ static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_
     return mlg_codec_get_ptr_(c, p, end, out, 0);
 }
 
+
+/* A pointer code v (mlg_codec_get_ptr_) on the caller's variables: a ring hit or a delta, both
+ * read, one kept (which one is data, not a pattern a branch predictor learns). */
+static inline __attribute__((always_inline)) uint64_t
+mlg_codec_resolve_ptr(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uint64_t v)
+{
+    if (__builtin_expect(v == 0, 0))
+        return 0;
+    uint64_t hit = ring[(*ring_head - (uint32_t)v) & (MLG_MRU - 1)];
+    uint64_t w = v - MLG_MRU - 1;
+    uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
+    uint64_t delta = *last_ptr + (d << (~w << 2 & 4)); /* w odd: bytes, even: 16s */
+    uint64_t ptr = delta ^ ((delta ^ hit) & -(uint64_t)(v <= MLG_MRU));
+    ring[(*ring_head)++ & (MLG_MRU - 1)] = ptr;
+    *last_ptr = ptr;
+    return ptr;
+}
+
 /* A plain event: a malloc or a free of the current thread with nothing unusual (no thread, gap or
  * outcome in its tag), each varint at most 4 bytes - nearly every event of a log. It is decoded
  * without a branch on which of the two it is (a log mixes them at random: such a branch
@@ -162,18 +180,8 @@ mlg_codec_get_plain(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uin
     uint64_t v = y >> 32;
     *op = t;
     *size = y & 0xfffffff;
-    /* mlg_codec_get_ptr_ after its varint: a ring hit or a delta, both read, one kept */
-    uint64_t out = 0;
-    if (__builtin_expect(v != 0, 1)) {
-        uint64_t hit = ring[(*ring_head - (uint32_t)v) & (MLG_MRU - 1)];
-        uint64_t w = v - MLG_MRU - 1;
-        uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
-        uint64_t delta = *last_ptr + (d << (~w << 2 & 4)); /* w odd: bytes, even: 16s */
-        out = delta ^ ((delta ^ hit) & -(uint64_t)(v <= MLG_MRU));
-        ring[(*ring_head)++ & (MLG_MRU - 1)] = out;
-        *last_ptr = out;
-    }
-    *ptr = out;
+    /* mlg_codec_get_ptr_ after its varint */
+    *ptr = mlg_codec_resolve_ptr(ring, ring_head, last_ptr, v);
     ++*prev_seq;
     return p + len;
 #else
@@ -191,17 +199,7 @@ mlg_codec_get_ptr_vars(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, 
     uint64_t v;
     if (!(p = mlg_varint_get_padded(p, end, &v)))
         return NULL;
-    uint64_t ptr = 0;
-    if (__builtin_expect(v != 0, 1)) {
-        uint64_t hit = ring[(*ring_head - (uint32_t)v) & (MLG_MRU - 1)];
-        uint64_t w = v - MLG_MRU - 1;
-        uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
-        uint64_t delta = *last_ptr + (d << (~w << 2 & 4)); /* w odd: bytes, even: 16s */
-        ptr = delta ^ ((delta ^ hit) & -(uint64_t)(v <= MLG_MRU));
-        ring[(*ring_head)++ & (MLG_MRU - 1)] = ptr;
-        *last_ptr = ptr;
-    }
-    *out = ptr;
+    *out = mlg_codec_resolve_ptr(ring, ring_head, last_ptr, v);
     return p;
 }
 

@@ -897,6 +897,18 @@ static void replay_usage(FILE *f)
 
 static uint64_t opt_pid; /* --pid: which process of a recording */
 
+/* An option with two values: 0 for `first`, 1 for `second`, else -1 (message printed). */
+static int one_of(const char *cmd, const char *opt, const char *arg, const char *first,
+                  const char *second)
+{
+    if (strcmp(arg, first) == 0)
+        return 0;
+    if (strcmp(arg, second) == 0)
+        return 1;
+    cli_error(cmd, "%s: %s or %s, not '%s'", opt, first, second, arg);
+    return -1;
+}
+
 static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spec *specs, int *n,
                         struct run_opts *ro, uint64_t *samples, const char **at, int *json,
                         int *samples_set)
@@ -921,11 +933,8 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
             ro->out_dir = optarg;
             break;
         case 't':
-            if (strcmp(optarg, "serial") != 0 && strcmp(optarg, "strict") != 0) {
-                cli_error(cmd, "--threads: serial or strict, not '%s'", optarg);
+            if ((ro->strict = one_of(cmd, "--threads", optarg, "serial", "strict")) < 0)
                 return EXIT_ERROR;
-            }
-            ro->strict = strcmp(optarg, "strict") == 0;
             break;
         case 'T':
             if ((ro->touch = touch_mode(optarg)) < 0) {
@@ -950,11 +959,8 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
             opt_pid = strtoull(optarg, NULL, 10);
             break;
         case 'd':
-            if (strcmp(optarg, "once") != 0 && strcmp(optarg, "each") != 0) {
-                cli_error(cmd, "--decode: once or each, not '%s'", optarg);
+            if ((ro->decode_each = one_of(cmd, "--decode", optarg, "once", "each")) < 0)
                 return EXIT_ERROR;
-            }
-            ro->decode_each = strcmp(optarg, "each") == 0;
             break;
         case 'h':
             return -1;
