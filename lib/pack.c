@@ -58,7 +58,10 @@ struct mlg_packer {
     uint32_t nstreams, streams_cap;
     uint32_t *heap; /* stream indices, min-heap on head key */
     uint32_t nheap;
-    uint32_t scanned; /* chunks below this index were assigned to streams */
+    uint32_t scanned; /* chunks below this index were assigned to streams, or are pending */
+    /* claimed but not stamped when scanned: assigned once stamped (scan_chunks) */
+    uint32_t pending[64];
+    uint32_t npending;
     uint64_t lost, events;
     /* call sites: chunks of entries, read in order up to the first unpublished entry */
     uint32_t *site_chunks;
@@ -443,7 +446,45 @@ static int append_chunk(uint32_t **list, uint32_t *n, uint32_t *cap, uint32_t ch
     return 0;
 }
 
-/* Hands newly claimed chunks to their threads' streams, call-site chunks to their list. */
+/* Hands stamped chunk i to its thread's stream, or to the call-site list. */
+static int assign_chunk(struct mlg_packer *pk, uint32_t i, const struct mlg_spool_chunk *c)
+{
+    if (c->thread == MLG_SPOOL_SITES_THREAD)
+        return append_chunk(&pk->site_chunks, &pk->nsite_chunks, &pk->site_chunks_cap, i);
+    struct tstream *s = stream_of(pk, c->thread);
+    if (!s || append_chunk(&s->chunks, &s->nchunks, &s->cap, i) != 0)
+        return -1;
+    return 0;
+}
+
+static const struct mlg_spool_chunk *chunk_at(const struct mlg_packer *pk, uint32_t i)
+{
+    return (const void *)(pk->map + (size_t)i * MLG_SPOOL_CHUNK);
+}
+
+/* Assigns the pending chunks stamped by now, in index order. */
+static int settle_pending(struct mlg_packer *pk)
+{
+    uint32_t keep = 0;
+    for (uint32_t k = 0; k < pk->npending; k++) {
+        uint32_t i = pk->pending[k];
+        const struct mlg_spool_chunk *c = chunk_at(pk, i);
+        if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != MLG_SPOOL_CHUNK_MAGIC)
+            pk->pending[keep++] = i;
+        else if (assign_chunk(pk, i, c) != 0)
+            return -1;
+    }
+    pk->npending = keep;
+    return 0;
+}
+
+/* Hands newly claimed chunks to their threads' streams, call-site chunks to their list.
+ * A chunk claimed but not stamped yet (its thread was preempted between the two) must not hide
+ * the chunks claimed after it: their records may be below the horizon, published, and would be
+ * merged late. So it waits in `pending` while the scan goes on. Its thread stamps it before it
+ * claims any other chunk, so before a later chunk is assigned, the pending ones are looked at
+ * again: one stamped by now is assigned first (it may be that thread's earlier chunk); one still
+ * unstamped cannot belong to the thread of any chunk stamped since. */
 static int scan_chunks(struct mlg_packer *pk, int final)
 {
     uint32_t claimed = __atomic_load_n(&spool_header(pk)->chunks_claimed, __ATOMIC_ACQUIRE);
@@ -451,26 +492,26 @@ static int scan_chunks(struct mlg_packer *pk, int final)
         claimed = (uint32_t)(pk->size / MLG_SPOOL_CHUNK);
     if (pk->scanned == 0)
         pk->scanned = 1; /* chunk 0 is the header */
+    if (settle_pending(pk) != 0)
+        return -1;
     for (; pk->scanned < claimed; pk->scanned++) {
         size_t off = (size_t)pk->scanned * MLG_SPOOL_CHUNK;
         if (off + MLG_SPOOL_CHUNK > pk->size)
             break;
-        const struct mlg_spool_chunk *c = (const void *)(pk->map + off);
+        const struct mlg_spool_chunk *c = chunk_at(pk, pk->scanned);
         if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != MLG_SPOOL_CHUNK_MAGIC) {
-            if (!final)
-                break; /* claimed but not stamped yet: next time */
+            if (final)
+                continue; /* never stamped: a crash between claim and stamp */
+            if (pk->npending == sizeof pk->pending / sizeof *pk->pending)
+                break; /* that many threads preempted at once: look again next time */
+            pk->pending[pk->npending++] = pk->scanned;
             continue;
         }
-        if (c->thread == MLG_SPOOL_SITES_THREAD) {
-            if (append_chunk(&pk->site_chunks, &pk->nsite_chunks, &pk->site_chunks_cap,
-                             pk->scanned) != 0)
-                return -1;
-            continue;
-        }
-        struct tstream *s = stream_of(pk, c->thread);
-        if (!s || append_chunk(&s->chunks, &s->nchunks, &s->cap, pk->scanned) != 0)
+        if ((pk->npending && settle_pending(pk) != 0) || assign_chunk(pk, pk->scanned, c) != 0)
             return -1;
     }
+    if (final)
+        pk->npending = 0; /* still unstamped at the end: never will be */
     return 0;
 }
 

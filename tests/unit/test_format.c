@@ -918,6 +918,68 @@ static void test_pack_online(void **state)
     free(b.map);
 }
 
+/* A chunk claimed but not stamped yet (its thread preempted between the two) must not hide the
+ * chunks claimed after it: their records below the horizon are merged in order, not late. */
+static void test_pack_online_unstamped(void **state)
+{
+    (void)state;
+    struct spool_builder b;
+    struct mlg_spool_header *h = spool_builder_init(&b, 5, 79);
+    uint8_t *c0 = spool_chunk(&b, 0);
+    uint32_t unstamped = ++b.next_chunk; /* claimed by thread 2, not stamped yet */
+    uint8_t *c1 = spool_chunk(&b, 1);
+    h->chunks_claimed = 4;
+    h->seq_counter = 7;
+    h->threads_started = 3;
+    struct mlg_spool_state s0 = {0}, s1 = {0}, s2 = {0};
+    size_t o0 = 0, o1 = 0;
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 8, 0x100, 0, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 2, 0, 0, 0, 8, 0x200, 0, 0);
+    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 5, 0, 0, 0, 0, 0x100, 0, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 8, 0x300, 0, 0);
+    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0, 0);
+    *mlg_spool_slot(h, 2) = 6 + 1; /* thread 2 took 6 and is writing it (it claimed a chunk) */
+    const char *spool = tmp_path("u.79.0.spool"), *out = tmp_path("u.79.mlog");
+    spit(spool, b.map, b.size);
+    unlink(out);
+    struct mlg_packer *pk;
+    struct mlg_error err;
+    assert_int_equal(mlg_packer_open(&pk, spool, out, NULL, &err), 0);
+    uint64_t progress;
+    assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
+    assert_int_equal(progress, 5); /* 1..5, thread 1's 3 and 4 among them; 6 is in flight */
+    /* thread 2 stamps its chunk, publishes 6 and leaves its hook */
+    struct mlg_spool_chunk hdr = {0};
+    hdr.thread = 2;
+    hdr.tid = 102;
+    hdr.magic = MLG_SPOOL_CHUNK_MAGIC;
+    uint8_t rec[MLG_SPOOL_REC_MAX];
+    unsigned len = mlg_spool_encode(rec, &s2, 0, MLG_OP_MALLOC, MLG_OUT_OK, 6, 0, 0, 0, 8, 0x400, 0, 0);
+    FILE *f = fopen(spool, "r+b");
+    assert_non_null(f);
+    fseek(f, (long)((size_t)unstamped * MLG_SPOOL_CHUNK + sizeof hdr), SEEK_SET);
+    fwrite(rec, 1, len, f);
+    fseek(f, (long)((size_t)unstamped * MLG_SPOOL_CHUNK), SEEK_SET);
+    fwrite(&hdr, sizeof hdr, 1, f);
+    uint64_t zero = 0;
+    fseek(f, (long)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 2) - b.map), SEEK_SET);
+    fwrite(&zero, 8, 1, f);
+    fclose(f);
+    struct mlg_pack_result res;
+    assert_int_equal(mlg_packer_finish(pk, MLG_END_EXIT, 0, &res, &err), 0);
+    assert_int_equal(res.events, 6);
+    struct mlg_reader *r;
+    assert_int_equal(mlg_reader_open(&r, out, NULL, &err), 0);
+    struct mlg_event ev;
+    for (uint64_t want = 1; want <= 6; want++) {
+        assert_int_equal(mlg_reader_next(r, &ev), 1);
+        assert_int_equal(ev.seq, want);
+    }
+    assert_int_equal(mlg_reader_next(r, &ev), 0);
+    mlg_reader_close(r);
+    free(b.map);
+}
+
 static void test_units(void **state)
 {
     (void)state;
@@ -947,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_visitor),       cmocka_unit_test(test_addrmap),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_pack_spool),    cmocka_unit_test(test_pack_online),
+        cmocka_unit_test(test_pack_online_unstamped),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_varint_padded), cmocka_unit_test(test_batch_reader),
     };
