@@ -860,6 +860,43 @@ static void test_pack_spool(void **state)
     free(b.map);
 }
 
+/* Writes len bytes at off into the spool file a live packer has open (as the program would). */
+static void spool_poke(const char *spool, size_t off, const void *data, size_t len)
+{
+    FILE *f = fopen(spool, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* The spool b written to `spool`, and a live packer on it writing `out`. */
+static struct mlg_packer *open_live(const struct spool_builder *b, const char *spool,
+                                    const char *out)
+{
+    struct mlg_packer *pk;
+    struct mlg_error err;
+    spit(spool, b->map, b->size);
+    unlink(out);
+    assert_int_equal(mlg_packer_open(&pk, spool, out, NULL, &err), 0);
+    return pk;
+}
+
+/* The log at out holds exactly the events of seq 1..n, in that order. */
+static void expect_seqs(const char *out, uint64_t n)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    struct mlg_event ev;
+    assert_int_equal(mlg_reader_open(&r, out, NULL, &err), 0);
+    for (uint64_t want = 1; want <= n; want++) {
+        assert_int_equal(mlg_reader_next(r, &ev), 1);
+        assert_int_equal(ev.seq, want);
+    }
+    assert_int_equal(mlg_reader_next(r, &ev), 0);
+    mlg_reader_close(r);
+}
+
 /* Packing beside a running program: only events below the horizon (the counter, lowered by every
  * thread that is between taking a number and publishing) may be written. */
 static void test_pack_online(void **state)
@@ -879,11 +916,8 @@ static void test_pack_online(void **state)
     o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 8, 0x300, 0, 0);
     *mlg_spool_slot(h, 1) = 4 + 1; /* thread 1 took 4 and has not published it */
     const char *spool = tmp_path("q.78.0.spool"), *out = tmp_path("q.78.mlog");
-    spit(spool, b.map, b.size);
-    unlink(out);
-    struct mlg_packer *pk;
+    struct mlg_packer *pk = open_live(&b, spool, out);
     struct mlg_error err;
-    assert_int_equal(mlg_packer_open(&pk, spool, out, NULL, &err), 0);
     uint64_t progress;
     assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
     assert_int_equal(progress, 3); /* seqs 1, 2, 3; 5 waits for 4 */
@@ -892,29 +926,16 @@ static void test_pack_online(void **state)
     /* thread 1 publishes 4 and leaves its hook */
     uint8_t rec[MLG_SPOOL_REC_MAX];
     unsigned len = mlg_spool_encode(rec, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0, 0);
-    FILE *f = fopen(spool, "r+b");
-    assert_non_null(f);
-    fseek(f, (long)(2 * MLG_SPOOL_CHUNK + sizeof(struct mlg_spool_chunk) + o1), SEEK_SET);
-    fwrite(rec, 1, len, f);
+    spool_poke(spool, 2 * MLG_SPOOL_CHUNK + sizeof(struct mlg_spool_chunk) + o1, rec, len);
     uint64_t zero = 0;
-    fseek(f, (long)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 1) - b.map), SEEK_SET);
-    fwrite(&zero, 8, 1, f);
-    fclose(f);
+    spool_poke(spool, (size_t)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 1) - b.map), &zero, 8);
     assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
     assert_int_equal(progress, 2);
     struct mlg_pack_result res;
     assert_int_equal(mlg_packer_finish(pk, MLG_END_EXIT, 0, &res, &err), 0);
     assert_int_equal(res.events, 5);
     assert_int_equal(res.lost_events, 0);
-    struct mlg_reader *r;
-    assert_int_equal(mlg_reader_open(&r, out, NULL, &err), 0);
-    struct mlg_event ev;
-    for (uint64_t want = 1; want <= 5; want++) {
-        assert_int_equal(mlg_reader_next(r, &ev), 1);
-        assert_int_equal(ev.seq, want);
-    }
-    assert_int_equal(mlg_reader_next(r, &ev), 0);
-    mlg_reader_close(r);
+    expect_seqs(out, 5);
     free(b.map);
 }
 
@@ -940,11 +961,8 @@ static void test_pack_online_unstamped(void **state)
     o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0, 0);
     *mlg_spool_slot(h, 2) = 6 + 1; /* thread 2 took 6 and is writing it (it claimed a chunk) */
     const char *spool = tmp_path("u.79.0.spool"), *out = tmp_path("u.79.mlog");
-    spit(spool, b.map, b.size);
-    unlink(out);
-    struct mlg_packer *pk;
+    struct mlg_packer *pk = open_live(&b, spool, out);
     struct mlg_error err;
-    assert_int_equal(mlg_packer_open(&pk, spool, out, NULL, &err), 0);
     uint64_t progress;
     assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
     assert_int_equal(progress, 5); /* 1..5, thread 1's 3 and 4 among them; 6 is in flight */
@@ -955,28 +973,14 @@ static void test_pack_online_unstamped(void **state)
     hdr.magic = MLG_SPOOL_CHUNK_MAGIC;
     uint8_t rec[MLG_SPOOL_REC_MAX];
     unsigned len = mlg_spool_encode(rec, &s2, 0, MLG_OP_MALLOC, MLG_OUT_OK, 6, 0, 0, 0, 8, 0x400, 0, 0);
-    FILE *f = fopen(spool, "r+b");
-    assert_non_null(f);
-    fseek(f, (long)((size_t)unstamped * MLG_SPOOL_CHUNK + sizeof hdr), SEEK_SET);
-    fwrite(rec, 1, len, f);
-    fseek(f, (long)((size_t)unstamped * MLG_SPOOL_CHUNK), SEEK_SET);
-    fwrite(&hdr, sizeof hdr, 1, f);
+    spool_poke(spool, (size_t)unstamped * MLG_SPOOL_CHUNK + sizeof hdr, rec, len);
+    spool_poke(spool, (size_t)unstamped * MLG_SPOOL_CHUNK, &hdr, sizeof hdr);
     uint64_t zero = 0;
-    fseek(f, (long)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 2) - b.map), SEEK_SET);
-    fwrite(&zero, 8, 1, f);
-    fclose(f);
+    spool_poke(spool, (size_t)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 2) - b.map), &zero, 8);
     struct mlg_pack_result res;
     assert_int_equal(mlg_packer_finish(pk, MLG_END_EXIT, 0, &res, &err), 0);
     assert_int_equal(res.events, 6);
-    struct mlg_reader *r;
-    assert_int_equal(mlg_reader_open(&r, out, NULL, &err), 0);
-    struct mlg_event ev;
-    for (uint64_t want = 1; want <= 6; want++) {
-        assert_int_equal(mlg_reader_next(r, &ev), 1);
-        assert_int_equal(ev.seq, want);
-    }
-    assert_int_equal(mlg_reader_next(r, &ev), 0);
-    mlg_reader_close(r);
+    expect_seqs(out, 6);
     free(b.map);
 }
 
