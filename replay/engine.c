@@ -243,8 +243,8 @@ static int emit_ctl(struct dec *d, int kind, uint64_t size, uint64_t slot, uint6
 /* The two commonest events, an allocation that succeeded and the free of a live block, when
  * nothing unusual goes with them (no inversion, no growth, operands that fit one record):
  * decoded with the fewest steps into w. Returns how many records it wrote (0, 1, or 2 with the
- * TAPE_META of a tape file), or -1 for
- * "not handled here" (nothing changed: decode_event does it). */
+ * TAPE_META of a tape file), or -1 for "not handled here" (nothing changed: decode_event does
+ * it). */
 static inline int fast_event(struct slots *s, const struct mlg_event *ev, struct tape_op *w,
                              int meta)
 {
@@ -887,9 +887,9 @@ static void replay_files(struct player *pl, const struct engine_opts *o, struct 
                 r->sample_ns += now_ns() - c0;
                 if (bad)
                     goto damaged;
+                if (o->progress) /* a worker's progress moves at samples here */
+                    *o->progress = TAPE_SIZE(op) + 1;
             }
-            if (o->progress && TAPE_KIND(op) == TAPE_SAMPLE)
-                *o->progress = TAPE_SIZE(op) + 1;
             if (control(pl, op, t0) != 0)
                 return;
         }
