@@ -304,6 +304,34 @@ static inline void sizes_add(struct stats *s, uint64_t size)
     s->sizes_count++;
 }
 
+/* A request of at least STATS_SMALL_SIZES bytes: its size class and exact size. The classes of
+ * smaller requests are summed from small_sizes once, at the end (sizes_fold_small): one counter
+ * per request instead of four. */
+static inline void count_large_size(struct stats *s, uint64_t size)
+{
+    int k = stats_class(size);
+    s->class_count[k]++;
+    s->class_bytes[k] += size;
+    s->class_max[k] = size > s->class_max[k] ? size : s->class_max[k];
+    sizes_add(s, size);
+}
+
+/* The size classes below STATS_SMALL_SIZES, from the exact counts. */
+static void sizes_fold_small(struct stats *s)
+{
+    _Static_assert((STATS_SMALL_SIZES & (STATS_SMALL_SIZES - 1)) == 0,
+                   "small sizes end at a class boundary");
+    for (uint64_t size = 0; size < STATS_SMALL_SIZES; size++) {
+        uint64_t n = s->small_sizes[size];
+        if (!n)
+            continue;
+        int k = stats_class(size);
+        s->class_count[k] += n;
+        s->class_bytes[k] += n * size;
+        s->class_max[k] = size > s->class_max[k] ? size : s->class_max[k];
+    }
+}
+
 /* ---- chains: the longest ones, a min-heap by (length, end size) ---------------------------- */
 
 static int chain_less(const struct stats_chain *a, const struct stats_chain *b)
@@ -679,16 +707,11 @@ static inline __attribute__((always_inline)) int count_one(struct stats *s,
     s->bytes_op[op] += size & -served;
     t->bytes += size & -served;
     t->reallocs += is_r;
-    /* size tables: a non-request adds 0 to class 0..64 of its size field */
-    uint64_t rsize = size & -req;
-    int k = stats_class(size);
-    s->class_count[k] += req;
-    s->class_bytes[k] += rsize;
-    s->class_max[k] = rsize > s->class_max[k] ? rsize : s->class_max[k];
+    /* size tables: a non-request adds 0 (classes below 4096 come from small_sizes at the end) */
     if (size < STATS_SMALL_SIZES)
         s->small_sizes[size] += req;
     else if (req)
-        sizes_add(s, size);
+        count_large_size(s, size);
     return 0;
 }
 
@@ -888,6 +911,7 @@ static void counts_fold(struct stats *s)
 int stats_finish(struct stats *s)
 {
     counts_fold(s);
+    sizes_fold_small(s);
     if (!s->counting) /* an empty range: report zeros, not the state before it */
         s->peak_event = s->peak_blocks_event = 0;
     if (s->counting && s->since_row)
@@ -955,11 +979,6 @@ int stats_finish(struct stats *s)
 #ifndef STATS_AHEAD /* overridable (-D) for bench experiments only */
 #define STATS_AHEAD 16
 #endif
-/* The side record of a chained block is prefetched this far ahead: by then the table slot that
- * names it (prefetched STATS_AHEAD events ahead) is in cache. */
-#ifndef STATS_AHEAD_SIDE
-#define STATS_AHEAD_SIDE 6
-#endif
 
 /* always_inline: a function holding only prefetches looks side-effect free to gcc's IPA
  * (pure-const), which then deletes every call to it. */
@@ -974,17 +993,6 @@ __attribute__((always_inline)) static inline void prefetch_rec(const struct stat
         uint64_t j = ((v->size + 1) * 0x9e3779b97f4a7c15ull) >> s->sizes_shift;
         __builtin_prefetch(&s->sizes[j], 1);
     }
-}
-
-/* The side record of the block an event will end or resize, if its home slot holds one (a block
- * further along the probe sequence is not looked for: a wasted prefetch at worst). */
-__attribute__((always_inline)) static inline void prefetch_side(const struct stats *s,
-                                                                const struct mlg_rec *v)
-{
-    uint64_t p = v->old_ptr ? v->old_ptr : v->ptr;
-    const struct stats_slot *e = &s->blocks.v[slot_of(&s->blocks, p)];
-    uint64_t side = (e->meta >> 2) & 1;
-    __builtin_prefetch(&s->blocks.side[(e->meta >> 3) & -side], 1);
 }
 
 /* The figures the fast path keeps in registers. */
@@ -1038,14 +1046,10 @@ static inline void tally_store(struct tally *y, struct stats *s, struct stats_th
 /* count_one's size tables, for a request. */
 static inline __attribute__((always_inline)) void count_size(struct stats *s, uint64_t size)
 {
-    int k = stats_class(size);
-    s->class_count[k]++;
-    s->class_bytes[k] += size;
-    s->class_max[k] = size > s->class_max[k] ? size : s->class_max[k];
     if (size < STATS_SMALL_SIZES)
         s->small_sizes[size]++;
     else
-        sizes_add(s, size);
+        count_large_size(s, size);
 }
 
 /* peak_check on the hot figures. */
@@ -1085,8 +1089,6 @@ static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, i
         uint64_t ix = index + (uint64_t)i;
         if (i + STATS_AHEAD < n)
             prefetch_rec(s, &v[i + STATS_AHEAD]);
-        if (s->blocks.side && i + STATS_AHEAD_SIDE < n)
-            prefetch_side(s, &v[i + STATS_AHEAD_SIDE]);
         uint64_t size = e->size, ptr = e->ptr;
         struct stats_slot *b;
         if (__builtin_expect(e->thread != cur || !ptr, 0))
