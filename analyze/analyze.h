@@ -218,6 +218,8 @@ int stats_event(struct stats *s, const struct mlg_event *ev);
 int stats_events(struct stats *s, const struct mlg_event *ev, int n);
 /* The same for n records, events index.. index + n - 1 (the fast way: mlg_reader_next_recs). */
 int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n);
+/* The live-block table alone (bench): live bytes and blocks, nothing else. */
+void stats_table_recs(struct stats *s, const struct mlg_rec *v, int n);
 /* Seeds the heap a forked child inherited: blocks live in the parent at the fork. */
 void stats_inherit(struct stats *s, uint64_t ptr, uint64_t size);
 /* After the last event: leaks, chains of live blocks, per-thread live figures, final row. */

@@ -63,8 +63,9 @@ static void seed_inherited(struct stats *s, const char *path)
     mlg_check_fini(&c);
 }
 
-/* --decode-only: the reader alone, for bench/analyze.sh (how much of the time is decoding). */
-static int decode(const char *path)
+/* --decode-only: the reader alone; --table-only: the reader and the live-block table, nothing
+ * else. For bench/analyze.sh: how much of the time is decoding, and what the table adds. */
+static int decode(const char *path, int table)
 {
     struct mlg_reader *r;
     struct mlg_error err;
@@ -73,13 +74,22 @@ static int decode(const char *path)
         fprintf(stderr, "mallog stats: %s: %s\n", path, mlg_error_format(&err, buf, sizeof buf));
         return EXIT_ERROR;
     }
-    static struct mlg_rec ev[256];
+    static struct mlg_rec ev[512];
+    struct stats s;
+    if (table && stats_init(&s, NULL) != 0) {
+        mlg_reader_close(r);
+        fprintf(stderr, "mallog stats: out of memory\n");
+        return EXIT_ERROR;
+    }
     uint64_t n = 0, x = 0;
     int k;
-    while ((k = mlg_reader_next_recs(r, ev, 256)) > 0) {
+    while ((k = mlg_reader_next_recs(r, ev, 512)) > 0) {
         n += (uint64_t)k;
-        for (int i = 0; i < k; i++)
-            x ^= ev[i].ptr;
+        if (table)
+            stats_table_recs(&s, ev, k);
+        else
+            for (int i = 0; i < k; i++)
+                x ^= ev[i].ptr;
     }
     int rc = 0;
     if (k < 0) {
@@ -89,7 +99,13 @@ static int decode(const char *path)
         rc = EXIT_ERROR;
     }
     mlg_reader_close(r);
-    printf("events %" PRIu64 " (xor %" PRIx64 ")\n", n, x);
+    if (table) {
+        printf("events %" PRIu64 " (live at end: %" PRIu64 " blocks, %" PRIu64 " bytes)\n", n,
+               s.live_blocks, s.live_bytes);
+        stats_free(&s);
+    } else {
+        printf("events %" PRIu64 " (xor %" PRIx64 ")\n", n, x);
+    }
     return rc;
 }
 
@@ -146,12 +162,13 @@ int cmd_stats(int argc, char **argv)
                                          {"every", required_argument, NULL, 'e'},
                                          {"top", required_argument, NULL, 'n'},
                                          {"decode-only", no_argument, NULL, 'D'},
+                                         {"table-only", no_argument, NULL, 0x100},
                                          {"by", required_argument, NULL, 'B'},
                                          {"folded", optional_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct stats_opts o = {0, UINT64_MAX, 100, 1000000, 0, NULL};
-    int json = 0, decode_only = 0, c, rc = EXIT_ERROR;
+    int json = 0, decode_only = 0, table_only = 0, c, rc = EXIT_ERROR;
     struct callsites_opts sites = {0};
     int by_sites = 0;
     uint64_t pid = 0, top = 20;
@@ -161,6 +178,7 @@ int cmd_stats(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 'D': decode_only = 1; break;
+        case 0x100: table_only = 1; break;
         case 'B':
             if (strcmp(optarg, "site") != 0 && strcmp(optarg, "stack") != 0) {
                 fprintf(stderr, "mallog stats: --by %s: expected site or stack\n", optarg);
@@ -217,6 +235,7 @@ int cmd_stats(int argc, char **argv)
                    "  --every N      a timeline row every N events (default: adaptive, <= %d rows)\n"
                    "  --top N        rows of each table in the report (default 20)\n"
                    "  --decode-only  only decode the events and count them (reader speed)\n"
+                   "  --table-only   decode them and keep the live-block table, nothing else\n"
                    "  --by site      per call site (log recorded with --stacks): allocations,\n"
                    "                 bytes, share of the peak, leaks, temporaries; --by stack\n"
                    "                 per distinct stack, with its frames\n"
@@ -235,8 +254,8 @@ int cmd_stats(int argc, char **argv)
     char path[4096];
     if (cli_pick_log("stats", argv[optind], pid, path, sizeof path) != 0)
         return EXIT_ERROR;
-    if (decode_only)
-        return decode(path);
+    if (decode_only || table_only)
+        return decode(path, table_only);
     if (by_sites) {
         sites.json = json;
         sites.top = (uint32_t)(top > 1000000 ? 1000000 : top);

@@ -1200,6 +1200,40 @@ static void fast_run(struct stats *s, const struct mlg_rec *v, uint64_t index, i
     hot_store(&h, s);
 }
 
+/* The live-block table alone, for bench/analyze.sh: the same table, probes and prefetches as
+ * fast_run, and live bytes and blocks, nothing else counted (no ranges, threads or anomalies): on a
+ * sound log they end as stats_finish's live_at_end figures. With --decode-only it bounds what any
+ * analysis built on this table can reach. */
+void stats_table_recs(struct stats *s, const struct mlg_rec *v, int n)
+{
+    struct stats_blocks *tb = &s->blocks;
+    for (int i = 0; i < n && i < STATS_AHEAD; i++)
+        prefetch_rec(s, &v[i]);
+    for (int i = 0; i < n; i++) {
+        const struct mlg_rec *e = &v[i];
+        if (i + STATS_AHEAD < n)
+            prefetch_rec(s, &v[i + STATS_AHEAD]);
+        if (e->outcome < 32 && (1u << e->outcome & OUT_FAILED_MASK))
+            continue;
+        uint64_t gone = e->op == MLG_OP_FREE ? e->ptr : e->op == MLG_OP_REALLOC ? e->old_ptr : 0;
+        uint64_t born = kinds[e->op < MLG_OP_COUNT ? e->op : 0] == 'F' ? 0 : e->ptr;
+        struct stats_slot *b;
+        if (gone && (b = blocks_find(tb, gone))) {
+            s->live_bytes -= b->size;
+            s->live_blocks--;
+            blocks_del(tb, b);
+        }
+        int found;
+        if (born && (b = blocks_slot(tb, born, &found))) {
+            s->live_bytes += e->size - (found ? b->size : 0);
+            s->live_blocks += !found;
+            b->ptr = born;
+            b->size = e->size;
+            b->birth_time = e->time_ns;
+        }
+    }
+}
+
 int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n)
 {
     int i = 0;

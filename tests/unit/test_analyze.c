@@ -616,6 +616,22 @@ static void test_run_records(void **state)
     mlg_reader_close(rd);
     assert_int_equal(n, st.index);
 
+    /* the live-block table alone (bench's --table-only) ends with the analysis's live figures */
+    struct stats *t = new_stats(0, UINT64_MAX, 0), *whole = new_stats(0, UINT64_MAX, 0);
+    static struct mlg_rec recs[512];
+    assert_int_equal(mlg_reader_open(&rd, path, NULL, &err), 0);
+    for (int k; (k = mlg_reader_next_recs(rd, recs, 512)) > 0;)
+        stats_table_recs(t, recs, k);
+    mlg_reader_close(rd);
+    assert_int_equal(stats_run(whole, path), 0);
+    assert_int_equal(stats_finish(whole), 0);
+    assert_true(whole->live_at_end_blocks > 100);
+    assert_int_equal(t->live_blocks, whole->live_at_end_blocks);
+    assert_int_equal(t->live_bytes, whole->live_at_end_bytes);
+    assert_int_equal(t->blocks.count, whole->blocks.count);
+    done(t);
+    done(whole);
+
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     char cmd[1200];
@@ -891,6 +907,8 @@ static void test_commands(void **state)
     assert_int_equal(quiet(cmd_stats, 2, stats5), 2);
     const char *stats6[] = {"stats", a, "--decode-only", NULL};
     assert_int_equal(quiet(cmd_stats, 3, stats6), 0);
+    const char *stats7[] = {"stats", a, "--table-only", NULL};
+    assert_int_equal(quiet(cmd_stats, 3, stats7), 0);
 
     const char *diff1[] = {"diff", a, a, NULL};
     assert_int_equal(quiet(cmd_diff, 3, diff1), 0);
