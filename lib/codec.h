@@ -85,39 +85,9 @@ mlg_codec_varint(const uint8_t *p, const uint8_t *end, uint64_t *out, int padded
     return padded ? mlg_varint_get_padded(p, end, out) : mlg_varint_get(p, end, out);
 }
 
-static inline __attribute__((always_inline)) const uint8_t *
-mlg_codec_get_ptr_(struct mlg_codec *c, const uint8_t *p, const uint8_t *end, uint64_t *out,
-                   int padded)
-{
-    uint64_t v;
-    p = mlg_codec_varint(p, end, &v, padded);
-    if (!p)
-        return NULL;
-    if (v == 0) {
-        *out = 0;
-        return p;
-    }
-    /* Both readings, then a select: whether a pointer is a recent one is data, not a pattern a
-     * branch predictor learns. w even: a delta in units of 16; odd: in bytes. */
-    uint64_t hit = c->ring[(c->ring_head - (uint32_t)v) & (MLG_MRU - 1)];
-    uint64_t w = v - MLG_MRU - 1;
-    uint64_t d = (uint64_t)mlg_unzigzag(w >> 1);
-    uint64_t ptr = v <= MLG_MRU ? hit : c->last_ptr + (w & 1 ? d : d << 4);
-    mlg_ring_push(c, ptr);
-    c->last_ptr = ptr;
-    *out = ptr;
-    return p;
-}
-
-static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_t *p,
-                                               const uint8_t *end, uint64_t *out)
-{
-    return mlg_codec_get_ptr_(c, p, end, out, 0);
-}
-
-
-/* A pointer code v (mlg_codec_get_ptr_) on the caller's variables: a ring hit or a delta, both
- * read, one kept (which one is data, not a pattern a branch predictor learns). */
+/* The pointer a pointer code v stands for (0 for 0), pushed on the ring: a ring hit or a delta,
+ * both read, one kept (which one is data, not a pattern a branch predictor learns). On the
+ * caller's variables, so that a decoding loop can keep them in registers. */
 static inline __attribute__((always_inline)) uint64_t
 mlg_codec_resolve_ptr(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, uint64_t v)
 {
@@ -132,6 +102,25 @@ mlg_codec_resolve_ptr(uint64_t *ring, uint32_t *ring_head, uint64_t *last_ptr, u
     *last_ptr = ptr;
     return ptr;
 }
+
+static inline __attribute__((always_inline)) const uint8_t *
+mlg_codec_get_ptr_(struct mlg_codec *c, const uint8_t *p, const uint8_t *end, uint64_t *out,
+                   int padded)
+{
+    uint64_t v;
+    p = mlg_codec_varint(p, end, &v, padded);
+    if (!p)
+        return NULL;
+    *out = mlg_codec_resolve_ptr(c->ring, &c->ring_head, &c->last_ptr, v);
+    return p;
+}
+
+static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_t *p,
+                                               const uint8_t *end, uint64_t *out)
+{
+    return mlg_codec_get_ptr_(c, p, end, out, 0);
+}
+
 
 /* A plain event: a malloc or a free of the current thread with nothing unusual (no thread, gap or
  * outcome in its tag), each varint at most 4 bytes - nearly every event of a log. It is decoded
