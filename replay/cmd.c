@@ -452,7 +452,7 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     envp[e] = NULL;
 
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
@@ -460,6 +460,11 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     }
     if (pid == 0) {
         close(fds[0]);
+        /* A worker must not outlive `mallog replay` (killed by a timeout, a CI runner, kill -9):
+         * it would replay on for nobody. Survives execve, like the two settings below. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         /* both survive execve: what `setarch -R` does, and no transparent huge pages */
         personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE);
         prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
