@@ -50,6 +50,11 @@ static int libc_trim(size_t pad)
     return malloc_trim(pad);
 }
 
+static int libc_mallopt(int param, int value)
+{
+    return mallopt(param, value);
+}
+
 static int glibc_stats(uint64_t *mapped, uint64_t *active)
 {
     /* mallinfo2 takes every arena lock and walks the free lists: called per sample only */
@@ -150,6 +155,7 @@ int backend_open(struct backend *b, const char *kind, const char *family)
     b->usable = libc_usable;
     if (strcmp(kind, "glibc") == 0) {
         b->trim = libc_trim;
+        b->mallopt = libc_mallopt;
         b->stats = glibc_stats;
         return 0;
     }

@@ -221,6 +221,8 @@ static int decode_event(struct dec *d, const struct mlg_event *ev)
     case 'Q':
         if (ev->op == MLG_OP_TRIM)
             put(d, tape_op(TAPE_TRIM, 0, ev->arg > TAPE_SIZE_MAX ? TAPE_SIZE_MAX : ev->arg, 0, 0));
+        else if (ev->op == MLG_OP_MALLOPT) /* the recorder keeps both ints sign-extended */
+            put(d, tape_op(TAPE_MALLOPT, 0, (uint32_t)ev->size, (uint32_t)ev->arg, 0));
         break;
     default:
         break;
@@ -519,6 +521,10 @@ static uint64_t play(struct player *pl, const struct tape_op *v, uint64_t n, int
         case TAPE_TRIM:
             if (b->trim)
                 b->trim((size_t)size);
+            break;
+        case TAPE_MALLOPT:
+            if (b->mallopt)
+                b->mallopt((int)op->slot, (int)(uint32_t)size);
             break;
         case TAPE_GROW:
             if (grow_slots(pl, size) < 0) {

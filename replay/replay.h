@@ -194,6 +194,7 @@ enum {
     TAPE_REALLOC,    /* ptr[slot] = realloc(ptr[aux], size); next record's a: the old size */
     TAPE_REALLOC0,   /* ptr[slot] = realloc(NULL, size) */
     TAPE_TRIM,       /* malloc_trim(size) */
+    TAPE_MALLOPT,    /* mallopt(slot, size): both the int the program passed, as 32 bits */
     TAPE_ARG,        /* operand of the record before */
     TAPE_GROW,       /* slot records and pointers now hold size slots */
     TAPE_CLOCK,      /* the fork ancestors' heap is built: the measured replay starts */
@@ -350,6 +351,7 @@ struct backend {
     void (*free)(void *p);
     size_t (*usable)(void *p);
     int (*trim)(size_t pad);
+    int (*mallopt)(int param, int value); /* glibc only: other allocators ignore its params */
     /* mapped/active from the allocator's own statistics; returns 0 if it has none */
     int (*stats)(uint64_t *mapped, uint64_t *active);
 };

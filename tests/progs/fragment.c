@@ -8,7 +8,12 @@
  * do not show it.
  * At start the program allocates and frees one 28.5 MB block (as a program that once read a large
  * file would): glibc then raises its dynamic mmap threshold and serves the buffers from the heap.
- * usage: fragment [rounds]   (default 24; at most 24 so every buffer stays below 30 MiB) */
+ * Mode "mallopt" sets the mmap threshold with mallopt(M_MMAP_THRESHOLD, 32 MiB) instead of the
+ * warm-up block (the same heap, by a tuning call a replay must repeat); mode "none" does neither,
+ * so glibc serves every buffer by mmap and no hole appears.
+ * usage: fragment [rounds] [warmup|mallopt|none]   (default 24 warmup; at most 24 rounds so
+ * every buffer stays below 30 MiB) */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +28,21 @@
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 24;
-    if (rounds < 1 || rounds > 24) {
-        fprintf(stderr, "usage: fragment [rounds 1..24]\n");
+    const char *mode = argc > 2 ? argv[2] : "warmup";
+    if (rounds < 1 || rounds > 24 ||
+        (strcmp(mode, "warmup") && strcmp(mode, "mallopt") && strcmp(mode, "none"))) {
+        fprintf(stderr, "usage: fragment [rounds 1..24] [warmup|mallopt|none]\n");
         return 2;
     }
-    char *warm = malloc(WARMUP);
-    if (!warm)
+    if (strcmp(mode, "warmup") == 0) {
+        char *warm = malloc(WARMUP);
+        if (!warm)
+            return 1;
+        memset(warm, 'w', 4096);
+        free(warm);
+    } else if (strcmp(mode, "mallopt") == 0 && mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1) {
         return 1;
-    memset(warm, 'w', 4096);
-    free(warm);
+    }
     void **pins = calloc((size_t)rounds, sizeof *pins);
     unsigned long sum = 0;
     if (!pins)
