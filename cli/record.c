@@ -212,7 +212,8 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
         n++;
     }
     closedir(d);
-    qsort(list, n, sizeof *list, cmp_spool);
+    if (n) /* qsort with a NULL list is undefined even for no entries (UBSan says so) */
+        qsort(list, n, sizeof *list, cmp_spool);
     int failures = 0;
     for (size_t i = 0; i < n; i++) {
         struct spool_entry *s = &list[i];

@@ -313,9 +313,9 @@ static int chunk_has_record(const struct mlg_packer *pk, uint32_t chunk)
 static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_event *ev, int final)
 {
     for (;;) {
+        if (s->cur >= s->nchunks) /* ended (final): nothing more, and no chunk to look at */
+            return 0;
         if (s->pos == 0) {
-            if (s->cur >= s->nchunks)
-                return 0;
             size_t off = (size_t)s->chunks[s->cur] * MLG_SPOOL_CHUNK;
             const struct mlg_spool_chunk *c = (const void *)(pk->map + off);
             s->pos = off + sizeof *c;
@@ -333,8 +333,10 @@ static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_even
                 s->pos = 0;
                 continue;
             }
-            if (final)
+            if (final) {
                 s->cur = s->nchunks;
+                s->pos = 0;
+            }
             return 0;
         }
         unsigned len = pk->map[s->pos + 1];

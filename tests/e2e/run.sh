@@ -4,7 +4,7 @@
 #   PROGS    build/progs (test programs) BENCH    build/bench
 #   WORK     a fresh temporary directory for this test (removed on success)
 # A test exits 0 = pass, 77 = skipped (prints why), anything else = fail.
-# Usage: run.sh MALLOG PRELOAD [PATTERN]   (PATTERN filters test names)
+# Usage: run.sh MALLOG PRELOAD [REGEX]   (only the tests whose name matches REGEX, an ERE)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -14,7 +14,7 @@ pattern=${3:-}
 pass=0 fail=0 skip=0 failed=()
 for t in "$here"/t_*.sh; do
     name=$(basename "$t" .sh)
-    [[ -n "$pattern" && "$name" != *$pattern* ]] && continue
+    [[ -n "$pattern" && ! "$name" =~ $pattern ]] && continue
     export WORK=$(mktemp -d "/tmp/mallog-e2e.$name.XXXXXX")
     start=$(date +%s)
     ( cd "$WORK" && bash "$t" ) > "$WORK.log" 2>&1

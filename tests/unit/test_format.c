@@ -984,6 +984,41 @@ static void test_pack_online_unstamped(void **state)
     free(b.map);
 }
 
+/* A thread whose chunk list is exactly full (8 chunks: the list's first capacity) and whose
+ * events end before another thread's: once its stream had ended, the packer's next look at it read
+ * the entry past the end of its chunk list (ASan caught it in a fork test). */
+static void test_pack_stream_ends(void **state)
+{
+    (void)state;
+    struct spool_builder b;
+    spool_builder_init(&b, 11, 80);
+    struct mlg_spool_state s0 = {0}, s1 = {0};
+    uint64_t seq = 0;
+    for (int k = 0; k < 8; k++) {
+        uint8_t *c = spool_chunk(&b, 0);
+        size_t o = 0;
+        uint64_t p = 0x1000 + 0x100 * (uint64_t)k;
+        o += mlg_spool_encode(c + o, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, ++seq, 0, 0, 0, 8, p, 0, 0);
+        o += mlg_spool_encode(c + o, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, ++seq, 0, 0, 0, 0, p, 0, 0);
+        s0 = (struct mlg_spool_state){0}; /* a new chunk starts its deltas afresh */
+    }
+    uint8_t *c1 = spool_chunk(&b, 1);
+    size_t o1 = 0;
+    for (int k = 0; k < 40; k++)
+        o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, ++seq, 0, 0, 0, 8,
+                               0x90000 + 0x10 * (uint64_t)k, 0, 0);
+    const char *spool = tmp_path("e.80.0.spool"), *out = tmp_path("e.80.mlog");
+    spit(spool, b.map, b.size);
+    unlink(out);
+    struct mlg_pack_result res;
+    struct mlg_error err;
+    assert_int_equal(mlg_pack_spool(spool, out, -1, 0, NULL, &res, &err), 0);
+    assert_int_equal(res.threads, 2);
+    assert_int_equal(res.lost_events, 0);
+    expect_seqs(out, seq);
+    free(b.map);
+}
+
 static void test_units(void **state)
 {
     (void)state;
@@ -1014,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_pack_spool),    cmocka_unit_test(test_pack_online),
         cmocka_unit_test(test_pack_online_unstamped),
+        cmocka_unit_test(test_pack_stream_ends),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_varint_padded), cmocka_unit_test(test_batch_reader),
     };
