@@ -798,6 +798,16 @@ static uint8_t *spool_chunk(struct spool_builder *b, uint32_t thread)
     return c + sizeof *hdr;
 }
 
+/* The spool b written to `spool`, packed whole into `out` (a new file). */
+static void pack_built(const struct spool_builder *b, const char *spool, const char *out,
+                       struct mlg_pack_result *res)
+{
+    struct mlg_error err;
+    spit(spool, b->map, b->size);
+    unlink(out);
+    assert_int_equal(mlg_pack_spool(spool, out, -1, 0, NULL, res, &err), 0);
+}
+
 static void test_pack_spool(void **state)
 {
     (void)state;
@@ -824,11 +834,9 @@ static void test_pack_spool(void **state)
     unsigned hl = mlg_spool_encode(hole, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 9, 0, 0, 0, 8, 0xE000, 0, 0);
     memcpy(c1 + o1 + 1, hole + 1, hl - 1);
     const char *spool = tmp_path("p.77.0.spool"), *out = tmp_path("p.77.mlog");
-    spit(spool, b.map, b.size);
-    unlink(out);
     struct mlg_pack_result res;
     struct mlg_error err;
-    assert_int_equal(mlg_pack_spool(spool, out, -1, 0, NULL, &res, &err), 0);
+    pack_built(&b, spool, out, &res);
     assert_int_equal(res.threads, 2);
     assert_int_equal(res.lost_events, 1);
     assert_int_equal(res.end, MLG_END_VANISHED);
@@ -1007,15 +1015,11 @@ static void test_pack_stream_ends(void **state)
     for (int k = 0; k < 40; k++)
         o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, ++seq, 0, 0, 0, 8,
                                0x90000 + 0x10 * (uint64_t)k, 0, 0);
-    const char *spool = tmp_path("e.80.0.spool"), *out = tmp_path("e.80.mlog");
-    spit(spool, b.map, b.size);
-    unlink(out);
     struct mlg_pack_result res;
-    struct mlg_error err;
-    assert_int_equal(mlg_pack_spool(spool, out, -1, 0, NULL, &res, &err), 0);
+    pack_built(&b, tmp_path("e.80.0.spool"), tmp_path("e.80.mlog"), &res);
     assert_int_equal(res.threads, 2);
     assert_int_equal(res.lost_events, 0);
-    expect_seqs(out, seq);
+    expect_seqs(tmp_path("e.80.mlog"), seq);
     free(b.map);
 }
 
