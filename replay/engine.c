@@ -545,6 +545,21 @@ static uint64_t play(struct player *pl, const struct tape_op *v, uint64_t n, int
     return n;
 }
 
+/* Plays v[*i, n) up to the next control record: returns it, with *i just past it, or NULL once
+ * every record is played (*i = n). */
+static inline const struct tape_op *play_to_control(struct player *pl, const struct tape_op *v,
+                                                    uint64_t n, uint64_t *i)
+{
+    while (*i < n) {
+        int64_t ctl;
+        const struct tape_op *run = v + *i;
+        *i += play(pl, run, n - *i, &ctl);
+        if (ctl >= 0)
+            return &run[ctl];
+    }
+    return NULL;
+}
+
 /* A sample after event `event`, slots [0, nslots) as the decoder left them. Live bytes and
  * blocks come from the records of the slots whose replayed call succeeded; the usable size of a
  * block is asked at the first sample it is live in (it does not change while it lives). */
@@ -834,13 +849,8 @@ static void consume(struct player *pl, struct tape *t, pid_t child, uint64_t *t0
             continue;
         }
         want = WANT_RUN;
-        for (uint64_t i = 0; i < n;) {
-            int64_t ctl;
-            const struct tape_op *run = v + i;
-            i += play(pl, run, n - i, &ctl);
-            if (ctl < 0)
-                continue;
-            const struct tape_op *op = &run[ctl];
+        const struct tape_op *op;
+        for (uint64_t i = 0; (op = play_to_control(pl, v, n, &i));) {
             int c = control(pl, op, t0);
             if (c != 0) {
                 if (c < 0) /* the decoder may be waiting for this sample: tell it to stop */
@@ -880,13 +890,8 @@ static void replay_files(struct player *pl, const struct engine_opts *o, struct 
         uint64_t n = tapefile_read(o->tape_fd, buf, at, records);
         if (n == 0)
             goto damaged;
-        for (uint64_t i = 0; i < n;) {
-            int64_t ctl;
-            const struct tape_op *run = buf + i;
-            i += play(pl, run, n - i, &ctl);
-            if (ctl < 0)
-                continue;
-            const struct tape_op *op = &run[ctl];
+        const struct tape_op *op;
+        for (uint64_t i = 0; (op = play_to_control(pl, buf, n, &i));) {
             if (TAPE_KIND(op) == TAPE_SAMPLE) {
                 uint64_t c0 = now_ns();
                 int bad = tapefile_catchup(&c, r->meta, r->cap_slots) < 0;
