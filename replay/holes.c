@@ -4,11 +4,8 @@
  * are chunk headers and alignment, not holes. Sorting uses a radix sort in mapped memory: qsort
  * may call malloc, which would go to the allocator under test. */
 #include <string.h>
-#include <sys/mman.h>
 
 #include "replay.h"
-
-#define PAGE 4096u
 
 int holes_init(struct holes *h)
 {
@@ -105,8 +102,6 @@ static uint64_t hex(const char **s)
     }
 }
 
-static uint64_t resident(uint64_t start, uint64_t end);
-
 #define RESIDENT_BY_SMAPS_ABOVE (64ull << 30) /* a mapping wider than this: Rss from smaps */
 
 struct cut_ctx {
@@ -124,7 +119,7 @@ static void cut(void *ctx, uint64_t start, uint64_t end)
         if (end <= a || start >= b)
             continue;
         if (h->have_rss) /* the Rss of the mapping counted it: take it back */
-            h->cut_resident += resident(start > a ? start : a, end < b ? end : b);
+            h->cut_resident += mem_resident(start > a ? start : a, end < b ? end : b);
         if (start > a && end < b) { /* split in two */
             if (grow((void **)&h->ranges, &h->capr, h->nr + 1, sizeof *h->ranges) < 0) {
                 c->err = -1;
@@ -239,23 +234,6 @@ static int64_t find_range(const struct holes *h, uint64_t addr)
     return -1;
 }
 
-static uint64_t resident(uint64_t start, uint64_t end)
-{
-    static unsigned char vec[4096];
-    uint64_t a = (start + PAGE - 1) & ~(uint64_t)(PAGE - 1), b = end & ~(uint64_t)(PAGE - 1);
-    uint64_t total = 0;
-    while (a < b) {
-        uint64_t chunk = b - a;
-        if (chunk > (uint64_t)sizeof vec * PAGE)
-            chunk = (uint64_t)sizeof vec * PAGE;
-        if (mincore((void *)a, chunk, vec) == 0)
-            for (uint64_t k = 0; k < chunk / PAGE; k++)
-                total += (vec[k] & 1) ? PAGE : 0;
-        a += chunk;
-    }
-    return total;
-}
-
 static int hole_before(const struct hole *x, const struct hole *y)
 {
     return x->size != y->size ? x->size > y->size : x->start < y->start;
@@ -302,7 +280,7 @@ int holes_scan(struct holes *h, struct sample *s, int keep_list)
     } else { /* page by page */
         h->anon_resident = 0;
         for (uint64_t i = 0; i < h->nr; i++)
-            h->anon_resident += resident(h->ranges[i][0], h->ranges[i][1]);
+            h->anon_resident += mem_resident(h->ranges[i][0], h->ranges[i][1]);
     }
     s->holes_1m = s->holes_8m = s->largest_hole = s->hole_bytes = s->hole_resident = 0;
     h->nh = 0;
@@ -311,7 +289,7 @@ int holes_scan(struct holes *h, struct sample *s, int keep_list)
         if (i > 0 && h->b[i].start >= reach + MLG_HOLE_MIN) {
             int64_t r = find_range(h, reach);
             if (r >= 0 && h->b[i].start <= h->ranges[r][1]) {
-                uint64_t size = h->b[i].start - reach, res = resident(reach, h->b[i].start);
+                uint64_t size = h->b[i].start - reach, res = mem_resident(reach, h->b[i].start);
                 s->holes_1m += size >= (1u << 20);
                 s->holes_8m += size >= (8u << 20);
                 if (size > s->largest_hole)

@@ -157,23 +157,28 @@ const struct mlg_allocator *mem_allocator(void)
     return &mem_alloc;
 }
 
-uint64_t mem_own_resident(void)
+uint64_t mem_resident(uint64_t start, uint64_t end)
 {
     static unsigned char vec[4096];
+    uint64_t a = (start + PAGE - 1) & ~(uint64_t)(PAGE - 1), b = end & ~(uint64_t)(PAGE - 1);
     uint64_t total = 0;
-    for (int i = 0; i < nregions; i++) {
-        uint64_t start = regions[i].start, end = start + regions[i].len;
-        while (start < end) {
-            uint64_t chunk = end - start;
-            if (chunk > (uint64_t)sizeof vec * PAGE)
-                chunk = (uint64_t)sizeof vec * PAGE;
-            if (mincore((void *)start, chunk, vec) == 0) {
-                for (uint64_t k = 0; k < chunk / PAGE; k++)
-                    total += (vec[k] & 1) ? PAGE : 0;
-            }
-            start += chunk;
-        }
+    while (a < b) {
+        uint64_t chunk = b - a;
+        if (chunk > (uint64_t)sizeof vec * PAGE)
+            chunk = (uint64_t)sizeof vec * PAGE;
+        if (mincore((void *)a, chunk, vec) == 0)
+            for (uint64_t k = 0; k < chunk / PAGE; k++)
+                total += (vec[k] & 1) ? PAGE : 0;
+        a += chunk;
     }
+    return total;
+}
+
+uint64_t mem_own_resident(void)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < nregions; i++)
+        total += mem_resident(regions[i].start, regions[i].start + regions[i].len);
     return total;
 }
 

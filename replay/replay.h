@@ -48,7 +48,9 @@ void *mem_map_shared(int fd, size_t len, const char *name);
 /* An mlg_allocator over mem_map (each allocation its own mapping, rounded to pages, or a bump
  * arena for small ones). */
 const struct mlg_allocator *mem_allocator(void);
-/* Resident bytes of all registered regions (mincore). */
+/* Resident bytes of the whole pages inside [start, end) (mincore: a byte per page). */
+uint64_t mem_resident(uint64_t start, uint64_t end);
+/* Resident bytes of all registered regions. */
 uint64_t mem_own_resident(void);
 /* Calls fn on each registered region. */
 void mem_each(void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx);
