@@ -905,6 +905,25 @@ static void expect_seqs(const char *out, uint64_t n)
     mlg_reader_close(r);
 }
 
+/* Thread `thread` of the spool b (written at `spool`) leaves its hook: its slot is cleared. */
+static void leave_hook(const char *spool, const struct spool_builder *b,
+                       struct mlg_spool_header *h, uint32_t thread)
+{
+    uint64_t zero = 0;
+    spool_poke(spool, (size_t)((uint8_t *)(uintptr_t)mlg_spool_slot(h, thread) - b->map), &zero, 8);
+}
+
+/* The program has exited: the live packer finishes with n events, none lost, seqs 1..n in order. */
+static void finish_live(struct mlg_packer *pk, const char *out, uint64_t n)
+{
+    struct mlg_pack_result res;
+    struct mlg_error err;
+    assert_int_equal(mlg_packer_finish(pk, MLG_END_EXIT, 0, &res, &err), 0);
+    assert_int_equal(res.events, n);
+    assert_int_equal(res.lost_events, 0);
+    expect_seqs(out, n);
+}
+
 /* Packing beside a running program: only events below the horizon (the counter, lowered by every
  * thread that is between taking a number and publishing) may be written. */
 static void test_pack_online(void **state)
@@ -935,15 +954,10 @@ static void test_pack_online(void **state)
     uint8_t rec[MLG_SPOOL_REC_MAX];
     unsigned len = mlg_spool_encode(rec, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0, 0);
     spool_poke(spool, 2 * MLG_SPOOL_CHUNK + sizeof(struct mlg_spool_chunk) + o1, rec, len);
-    uint64_t zero = 0;
-    spool_poke(spool, (size_t)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 1) - b.map), &zero, 8);
+    leave_hook(spool, &b, h, 1);
     assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
     assert_int_equal(progress, 2);
-    struct mlg_pack_result res;
-    assert_int_equal(mlg_packer_finish(pk, MLG_END_EXIT, 0, &res, &err), 0);
-    assert_int_equal(res.events, 5);
-    assert_int_equal(res.lost_events, 0);
-    expect_seqs(out, 5);
+    finish_live(pk, out, 5);
     free(b.map);
 }
 
@@ -983,12 +997,8 @@ static void test_pack_online_unstamped(void **state)
     unsigned len = mlg_spool_encode(rec, &s2, 0, MLG_OP_MALLOC, MLG_OUT_OK, 6, 0, 0, 0, 8, 0x400, 0, 0);
     spool_poke(spool, (size_t)unstamped * MLG_SPOOL_CHUNK + sizeof hdr, rec, len);
     spool_poke(spool, (size_t)unstamped * MLG_SPOOL_CHUNK, &hdr, sizeof hdr);
-    uint64_t zero = 0;
-    spool_poke(spool, (size_t)((uint8_t *)(uintptr_t)mlg_spool_slot(h, 2) - b.map), &zero, 8);
-    struct mlg_pack_result res;
-    assert_int_equal(mlg_packer_finish(pk, MLG_END_EXIT, 0, &res, &err), 0);
-    assert_int_equal(res.events, 6);
-    expect_seqs(out, 6);
+    leave_hook(spool, &b, h, 2);
+    finish_live(pk, out, 6);
     free(b.map);
 }
 
