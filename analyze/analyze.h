@@ -214,8 +214,6 @@ void stats_proc_fill(const struct stats *s, struct stats_proc *p);
 int stats_init(struct stats *s, const struct stats_opts *o);
 /* Feeds one event (in log order). Returns 1 once the event is past the range end (stop reading). */
 int stats_event(struct stats *s, const struct mlg_event *ev);
-/* The same for n events, with the table slots of the events ahead prefetched. */
-int stats_events(struct stats *s, const struct mlg_event *ev, int n);
 /* The same for n records, events index.. index + n - 1 (the fast way: mlg_reader_next_recs). */
 int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n);
 /* The live-block table alone (bench): live bytes and blocks, nothing else. */

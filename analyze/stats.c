@@ -1254,20 +1254,6 @@ int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n)
     return i + k < n ? event_one(s, &v[i + k], first + (uint64_t)k) : 0;
 }
 
-int stats_events(struct stats *s, const struct mlg_event *ev, int n)
-{
-    struct mlg_rec v[64];
-    for (int i = 0; i < n;) {
-        int k = n - i < 64 ? n - i : 64;
-        for (int j = 0; j < k; j++)
-            rec_of_event(&v[j], &ev[i + j]);
-        if (stats_recs(s, v, ev[i].index, k))
-            return 1;
-        i += k;
-    }
-    return 0;
-}
-
 static double now_s(void)
 {
     struct timespec t;
