@@ -115,13 +115,6 @@ mlg_codec_get_ptr_(struct mlg_codec *c, const uint8_t *p, const uint8_t *end, ui
     return p;
 }
 
-static inline const uint8_t *mlg_codec_get_ptr(struct mlg_codec *c, const uint8_t *p,
-                                               const uint8_t *end, uint64_t *out)
-{
-    return mlg_codec_get_ptr_(c, p, end, out, 0);
-}
-
-
 /* A plain event: a malloc or a free of the current thread with nothing unusual (no thread, gap or
  * outcome in its tag), each varint at most 4 bytes - nearly every event of a log. It is decoded
  * without a branch on which of the two it is (a log mixes them at random: such a branch
