@@ -156,8 +156,7 @@ e2e: all
 E2E_ASAN := ^t_(record|stats|check|diff|life_(daemon|endings|fork_storm|kill_midrun|signals_tls|static))
 e2e-asan: all
 	$(Q)$(MAKE) --no-print-directory VARIANT=asan build/asan/mallog
-	$(Q)ln -sf ../release/libmallog.so build/asan/libmallog.so
-	$(Q)ln -sf ../release/libmallog-unwind.so build/asan/libmallog-unwind.so
+	$(Q)ln -sf $(abspath $(PRELOAD_SO) $(PRELOAD_UNWIND_SO)) build/asan/
 	@bash tests/e2e/run.sh build/asan/mallog $(PRELOAD_SO) '$(E2E_ASAN)'
 
 ## test: everything: deps, build, unit (release + ASan/UBSan), end-to-end (release + ASan/UBSan)
