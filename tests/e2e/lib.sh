@@ -11,3 +11,5 @@ anomalies() { "$MALLOG" info "$1" | sed -n 's/.*anomalies \([0-9]*\).*/\1/p' | h
 op_count() { "$MALLOG" info "$1" | awk -v op="$2" '$1 == op && NF == 4 { print $2; found=1 } END { if (!found) print 0 }'; }
 # the single log of a recording prefix
 only_log() { local l=( "$1".*.mlog ); [[ ${#l[@]} -eq 1 ]] || die "expected one log for $1, got ${#l[@]}"; echo "${l[0]}"; }
+# j FILE EXPR -> prints the Python expression EXPR, with d = the JSON object in FILE
+j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }

@@ -10,7 +10,6 @@ allocs=glibc
 "$MALLOG" replay "$log" -a "$allocs" -o out > table.txt || die "replay failed"
 cat table.txt
 for f in out/replay.glibc.tsv out/replay.glibc.json; do [[ -s $f ]] || die "missing $f"; done
-j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 ratio=$(j out/replay.glibc.json 'd["max_footprint_over_max_requested"] > 5')
 expect_eq "glibc footprint/live > 5" "$ratio" True
 expect_eq "glibc holes >= 1 MiB at worst" "$(j out/replay.glibc.json 'd["worst"]["holes_1m"] >= 20')" True

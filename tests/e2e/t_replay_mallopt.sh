@@ -8,7 +8,6 @@ source "$ROOT/tests/e2e/lib.sh"
 "$MALLOG" record -o n -- "$PROGS/fragment" 12 none > /dev/null
 expect_eq "mallopt recorded" "$(op_count "$(only_log m)" mallopt)" 1
 expect_eq "no mallopt recorded" "$(op_count "$(only_log n)" mallopt)" 0
-j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 "$MALLOG" -q replay "$(only_log n)" -a glibc -o none > /dev/null
 expect_eq "no mallopt: glibc holes >= 1 MiB" "$(j none/replay.glibc.json 'd["worst"]["holes_1m"]')" 0
 for mode in "" "--decode=each" "--threads=strict"; do

@@ -7,7 +7,6 @@ expect_eq anomalies "$(anomalies "$log")" 0
 "$MALLOG" replay "$log" -a glibc,arena --threads=serial -o serial > /dev/null || die "serial failed"
 "$MALLOG" replay "$log" -a glibc,arena --threads=strict -o strict > strict.txt || die "strict failed"
 grep -q "strict" strict.txt || die "table does not say strict"
-j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 expect_eq mode "$(j serial/replay.glibc.json 'd["threads_mode"]')" serial
 expect_eq mode "$(j strict/replay.glibc.json 'd["threads_mode"]')" strict
 for m in serial strict; do
