@@ -654,6 +654,12 @@ static const uint8_t op_bits[MLG_OP_COUNT] = {
 };
 #define OUT_BIT(o) (1u << MLG_OUT_##o)
 #define OUT_FAILED_MASK (OUT_BIT(FAILED) | OUT_BIT(OVERFLOW) | OUT_BIT(EINVAL))
+
+/* The call failed: NULL, overflow or EINVAL (an outcome beyond 31 is none of them). */
+static inline int outcome_failed(unsigned outcome)
+{
+    return outcome < 32 && (1u << outcome & OUT_FAILED_MASK);
+}
 #define OUT_RESIZE_MASK (OUT_BIT(OK) | OUT_BIT(INPLACE) | OUT_BIT(MOVED) | OUT_BIT(OLD_RELEASED))
 
 /* The figures that depend on the event alone, never on the live-block table: events, ops,
@@ -743,8 +749,7 @@ static inline int stats_track(struct stats *s, const struct mlg_rec *ev, uint64_
         s->nomem = 1;
         return 1;
     }
-    int failed = ev->outcome < 32 && ((1u << MLG_OUT_FAILED | 1u << MLG_OUT_OVERFLOW |
-                                         1u << MLG_OUT_EINVAL) >> ev->outcome & 1);
+    int failed = outcome_failed(ev->outcome);
     char kind = kinds[op];
     struct stats_slot *b;
     switch (kind) {
@@ -1213,7 +1218,7 @@ void stats_table_recs(struct stats *s, const struct mlg_rec *v, int n)
         const struct mlg_rec *e = &v[i];
         if (i + STATS_AHEAD < n)
             prefetch_rec(s, &v[i + STATS_AHEAD]);
-        if (e->outcome < 32 && (1u << e->outcome & OUT_FAILED_MASK))
+        if (outcome_failed(e->outcome))
             continue;
         uint64_t gone = e->op == MLG_OP_FREE ? e->ptr : e->op == MLG_OP_REALLOC ? e->old_ptr : 0;
         uint64_t born = kinds[e->op < MLG_OP_COUNT ? e->op : 0] == 'F' ? 0 : e->ptr;
