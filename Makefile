@@ -32,9 +32,9 @@ PRELOAD_LDFLAGS := -shared -Wl,-z,now -Wl,-z,nodelete -Wl,--no-undefined
 Q := $(if $(V),,@)
 
 LIB_SRC := $(wildcard lib/*.c)
-# cli/msg.c and cli/logs.c are shared helpers: linked into the unit tests with the tools.
-TOOL_SRC := $(wildcard replay/*.c analyze/*.c plots/*.c) cli/msg.c cli/logs.c
-CLI_SRC := $(filter-out cli/msg.c cli/logs.c,$(wildcard cli/*.c))
+# common/ holds the helpers every tool shares (message shape, recordings): linked into the unit tests.
+TOOL_SRC := $(wildcard replay/*.c analyze/*.c plots/*.c common/*.c)
+CLI_SRC := $(wildcard cli/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 PROG_C := $(wildcard tests/progs/*.c)

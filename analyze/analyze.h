@@ -246,4 +246,9 @@ int summary_load(const char *cmd, const char *arg, uint64_t pid, struct summary 
 const struct summary_entry *summary_get(const struct summary *s, const char *key);
 void summary_free(struct summary *s);
 
+/* ---- commands: entries of cli/commands.h ------------------------------------------------ */
+int cmd_stats(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
 #endif

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
 #include "analyze.h"
 
 enum { OP_LE, OP_LT, OP_GE, OP_GT, OP_EQ, OP_NE };
@@ -414,15 +414,15 @@ int cmd_check(int argc, char **argv)
                 fmt(m, sizeof m, r->measured);
                 fmt(l, sizeof l, r->limit);
                 fprintf(j, "    <testcase classname=\"");
-                cli_xml_escape(j, budget);
+                msg_xml_escape(j, budget);
                 fprintf(j, "\" name=\"");
-                cli_xml_escape(j, r->text);
+                msg_xml_escape(j, r->text);
                 fprintf(j, "\">");
                 if (r->result == R_FAIL)
                     fprintf(j, "<failure message=\"measured %s, limit %s\"/>", m, l);
                 else if (r->result == R_ERROR) {
                     fprintf(j, "<error message=\"");
-                    cli_xml_escape(j, r->why);
+                    msg_xml_escape(j, r->why);
                     fprintf(j, "\"/>");
                 }
                 fprintf(j, "</testcase>\n");

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
 #include "analyze.h"
 #include "callsites.h"
 
@@ -281,13 +281,13 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
         if (pc)
             mlg_sites_frame(sites, pc, &fi);
         fprintf(f, "%s{\"site\":", i ? "," : "");
-        cli_json_string(f, r->name);
+        msg_json_string(f, r->name);
         fprintf(f, ",\"function\":");
-        cli_json_string(f, fi.function ? fi.function : "");
+        msg_json_string(f, fi.function ? fi.function : "");
         fprintf(f, ",\"file\":");
-        cli_json_string(f, fi.file ? fi.file : "");
+        msg_json_string(f, fi.file ? fi.file : "");
         fprintf(f, ",\"line\":%u,\"module\":", fi.line);
-        cli_json_string(f, fi.module ? fi.module : "");
+        msg_json_string(f, fi.module ? fi.module : "");
         fprintf(f, ",\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
                    ",\"peak_blocks\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64
                    ",\"leaked_bytes\":%" PRIu64 ",\"temporary_blocks\":%" PRIu64
@@ -302,7 +302,7 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
             if (mlg_sites_stack(sites, r->first_stack, &pcs, &depth))
                 for (uint32_t k = 0; k < depth; k++) {
                     fprintf(f, "%s", k ? "," : "");
-                    cli_json_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
+                    msg_json_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
                 }
             fprintf(f, "]");
         }
@@ -352,12 +352,12 @@ int callsites_report(const char *path, const struct callsites_opts *o, FILE *out
     char ebuf[512];
     int rc = mlg_sites_load(&sites, path, &err);
     if (rc && !sites) {
-        cli_log_error("stats", path, &err);
+        msg_log_error("stats", path, &err);
         return EXIT_ERROR;
     }
     if (rc)
-        cli_log_error("stats", path, &err); /* keep the definitions before the damage */
-    if (mlg_sites_stack_count(sites) == 0 && cli_verbosity >= 1)
+        msg_log_error("stats", path, &err); /* keep the definitions before the damage */
+    if (mlg_sites_stack_count(sites) == 0 && msg_verbosity >= 1)
         fprintf(stderr, "mallog stats: %s has no call stacks (record with `mallog record "
                         "--stacks`): every allocation falls under [no stack]\n", path);
     if (mlg_sites_symbolize(sites) != 0)

@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 #include "analyze.h"
 #include "callsites.h"
 
@@ -58,7 +59,7 @@ static void seed_inherited(struct stats *s, const char *path)
     struct mlg_check c;
     if (mlg_check_init(&c, NULL) != 0)
         return;
-    if (cli_seed_inherited(&c, path, &h) > 0)
+    if (rec_seed_inherited(&c, path, &h) > 0)
         mlg_addrmap_each(c.live, inherit_one, s);
     mlg_check_fini(&c);
 }
@@ -114,9 +115,9 @@ static int decode(const char *path, int table)
 static struct stats_proc *all_processes(const char *arg, const struct stats *main_s,
                                         const struct stats_opts *o, uint64_t *n)
 {
-    struct cli_log *logs;
+    struct rec_log *logs;
     *n = 0;
-    int k = cli_find_logs("stats", arg, 0, &logs);
+    int k = rec_find_logs("stats", arg, 0, &logs);
     if (k <= 1) {
         if (k == 1)
             free(logs);
@@ -252,7 +253,7 @@ int cmd_stats(int argc, char **argv)
         return EXIT_ERROR;
     }
     char path[4096];
-    if (cli_pick_log("stats", argv[optind], pid, path, sizeof path) != 0)
+    if (rec_pick_log("stats", argv[optind], pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     if (decode_only || table_only)
         return decode(path, table_only);
@@ -276,7 +277,7 @@ int cmd_stats(int argc, char **argv)
         fprintf(o.timeline, "event\ttime_ns\tlive_requested\tlive_blocks\tcumulative_requested\t"
                             "cumulative_compensated\tinterval_peak_live_requested\n");
     }
-    o.progress = isatty(2) && cli_verbosity >= 1;
+    o.progress = isatty(2) && msg_verbosity >= 1;
     struct stats *s = malloc(sizeof *s);
     if (!s || stats_init(s, &o) != 0) {
         fprintf(stderr, "mallog stats: out of memory\n");

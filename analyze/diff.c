@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
 #include "analyze.h"
 
 /* Keys not compared at all: identity, derived percentages, per-position lists. */

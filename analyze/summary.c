@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 #include "analyze.h"
 
 
@@ -285,7 +286,7 @@ int summary_load(const char *cmd, const char *arg, uint64_t pid, struct summary 
         out->from_json = 1;
     } else {
         char path[4096];
-        if (cli_pick_log(cmd, arg, pid, path, sizeof path) != 0)
+        if (rec_pick_log(cmd, arg, pid, path, sizeof path) != 0)
             return -1;
         struct stats *s = malloc(sizeof *s);
         struct stats_opts o = {0, UINT64_MAX, 100, 1000000, 0, NULL};

@@ -1,5 +1,5 @@
 /* commands.h - the command table, defined once: X(name, function, one-line summary).
- * Each tool directory exports its <tool>_main-style entry point declared here. */
+ * cli/ defines record, pack, info and dump; each tool directory defines its own commands. */
 #ifndef MLG_COMMANDS_H
 #define MLG_COMMANDS_H
 
@@ -13,15 +13,15 @@ int cmd_record(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
-/* Commands of the tool directories (replay/, analyze/, plots/): weak, so a tool that is not built
- * yet is simply absent from the table. */
-int cmd_replay(int argc, char **argv) __attribute__((weak));
-int cmd_holes(int argc, char **argv) __attribute__((weak));
-int cmd_stats(int argc, char **argv) __attribute__((weak));
-int cmd_diff(int argc, char **argv) __attribute__((weak));
-int cmd_check(int argc, char **argv) __attribute__((weak));
-int cmd_plot(int argc, char **argv) __attribute__((weak));
-int cmd_report(int argc, char **argv) __attribute__((weak));
+/* Commands of the tool directories (each also declared in its tool's header). Strong: a command
+ * named here that no tool defines is a link error, not a silent gap in `mallog help`. */
+int cmd_replay(int argc, char **argv);
+int cmd_holes(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #define MLG_COMMANDS(X)                                                                            \
     X("record", cmd_record, "run a program and record its allocations (mallog record -- CMD)")    \

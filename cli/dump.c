@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 
 static void print_event(FILE *f, const struct mlg_event *ev)
 {
@@ -104,12 +105,12 @@ int cmd_dump(int argc, char **argv)
         return EXIT_ERROR;
     }
     char path[PATH_MAX];
-    if (cli_pick_log("dump", argv[optind], pid, path, sizeof path) != 0)
+    if (rec_pick_log("dump", argv[optind], pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     struct mlg_reader *r;
     struct mlg_error err;
     if (mlg_reader_open(&r, path, NULL, &err) != 0) {
-        cli_log_error("dump", path, &err);
+        msg_log_error("dump", path, &err);
         return EXIT_ERROR;
     }
     static char buf[1 << 16];
@@ -126,7 +127,7 @@ int cmd_dump(int argc, char **argv)
     fflush(stdout);
     int rc = 0;
     if (n < 0) {
-        cli_log_error("dump", path, mlg_reader_error(r));
+        msg_log_error("dump", path, mlg_reader_error(r));
         rc = EXIT_ERROR;
     }
     mlg_reader_close(r);

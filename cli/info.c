@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 
 struct log_summary {
     struct mlg_check check;
@@ -45,7 +46,7 @@ static int summarize(const char *path, struct log_summary *s, struct mlg_header 
         return -1;
     *h = *mlg_reader_header(r);
     mlg_check_init(&s->check, NULL);
-    s->ancestors = cli_seed_inherited(&s->check, path, h);
+    s->ancestors = rec_seed_inherited(&s->check, path, h);
     struct mlg_event ev;
     int n;
     uint32_t max_thread = 0;
@@ -177,7 +178,7 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
 
 /* The log a process comes from: its fork or exec link, or else (spawned with vfork or
  * posix_spawn, then exec: no link is written) the newest log of its ppid started before it. */
-static int parent_index(const struct cli_log *logs, int n, int i)
+static int parent_index(const struct rec_log *logs, int n, int i)
 {
     const struct mlg_header *h = &logs[i].header;
     int best = -1;
@@ -196,7 +197,7 @@ static int parent_index(const struct cli_log *logs, int n, int i)
     return best;
 }
 
-static void print_tree(const struct cli_log *logs, int n, const struct log_summary *sums,
+static void print_tree(const struct rec_log *logs, int n, const struct log_summary *sums,
                        const int *parent, int of, int depth, char *done)
 {
     for (int i = 0; i < n; i++) {
@@ -240,8 +241,8 @@ int cmd_info(int argc, char **argv)
     }
     int rc = 0;
     for (int a = optind; a < argc; a++) {
-        struct cli_log *logs;
-        int n = cli_find_logs("info", argv[a], pid, &logs);
+        struct rec_log *logs;
+        int n = rec_find_logs("info", argv[a], pid, &logs);
         if (n < 0) {
             rc = EXIT_ERROR;
             continue;
@@ -250,7 +251,7 @@ int cmd_info(int argc, char **argv)
         for (int i = 0; i < n; i++) {
             struct mlg_header h;
             if (summarize(logs[i].path, &sums[i], &h) != 0) {
-                cli_log_error("info", logs[i].path, &sums[i].err);
+                msg_log_error("info", logs[i].path, &sums[i].err);
                 rc = EXIT_ERROR;
                 continue;
             }
@@ -273,7 +274,7 @@ int cmd_info(int argc, char **argv)
                 printf("---\n");
             print_log(logs[i].path, &logs[i].header, &sums[i]);
             if (sums[i].err.code) {
-                cli_log_error("info", logs[i].path, &sums[i].err);
+                msg_log_error("info", logs[i].path, &sums[i].err);
                 rc = EXIT_ERROR;
             }
             mlg_check_fini(&sums[i].check);

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../common/msg.h"
 #include "commands.h"
 
 static const struct command commands[] = {
@@ -29,9 +29,9 @@ int main(int argc, char **argv)
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-q") == 0)
-            cli_verbosity = 0;
+            msg_verbosity = 0;
         else if (strcmp(argv[i], "-v") == 0)
-            cli_verbosity = 2;
+            msg_verbosity = 2;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     if (strcmp(name, "help") == 0) {
         if (i + 1 < argc) {
             for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-                if (commands[k].fn && strcmp(commands[k].name, argv[i + 1]) == 0) {
+                if (strcmp(commands[k].name, argv[i + 1]) == 0) {
                     char *hargv[] = {argv[i + 1], "--help", NULL};
                     return commands[k].fn(2, hargv);
                 }
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
-        if (commands[k].fn && strcmp(commands[k].name, name) == 0)
+        if (strcmp(commands[k].name, name) == 0)
             return commands[k].fn(argc - i, argv + i);
     fprintf(stderr, "mallog: '%s' is not a mallog command. See 'mallog help'.\n", name);
     return EXIT_ERROR;

@@ -21,7 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 #include "commands.h"
 
 #define MAX_REAPED 4096
@@ -112,15 +113,6 @@ static int absolute_prefix(const char *prefix, char *out, size_t len)
     return 0;
 }
 
-/* <prefix>.<pid>.mlog for the first image of a pid, <prefix>.<pid>.<gen>.mlog after an exec. */
-static void log_name(char *out, size_t len, const char *prefix, uint64_t pid, uint32_t gen)
-{
-    if (gen == 0)
-        snprintf(out, len, "%s.%" PRIu64 ".mlog", prefix, pid);
-    else
-        snprintf(out, len, "%s.%" PRIu64 ".%u.mlog", prefix, pid, gen);
-}
-
 static int process_alive(uint64_t pid)
 {
     char path[64], buf[512];
@@ -151,7 +143,7 @@ static void root_end(int spool_end, int root_status, int *end, int *status)
 
 static void report_packed(const char *out, const struct mlg_pack_result *res)
 {
-    if (cli_verbosity <= 0)
+    if (msg_verbosity <= 0)
         return;
     char sz[32];
     fprintf(stderr, "mallog: pid %" PRIu64 ": %" PRIu64 " events -> %s (%s, %.2f bytes/event)%s\n",
@@ -186,7 +178,7 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
     size_t blen = strlen(base);
     DIR *d = opendir(dir);
     if (!d) {
-        cli_error(cmd, "%s: %s", dir, strerror(errno));
+        msg_error(cmd, "%s: %s", dir, strerror(errno));
         return 1;
     }
     struct spool_entry *list = NULL;
@@ -206,7 +198,7 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
         snprintf(list[n].path, sizeof list[n].path, "%s/%s", dir, de->d_name);
         struct mlg_error err;
         if (mlg_spool_peek(list[n].path, &list[n].h, &list[n].end, &err) != 0) {
-            cli_log_error(cmd, list[n].path, &err);
+            msg_log_error(cmd, list[n].path, &err);
             continue;
         }
         n++;
@@ -235,12 +227,12 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
             }
         }
         char out[PATH_MAX + 64];
-        log_name(out, sizeof out, prefix, s->h.pid, s->h.exec_gen);
+        rec_log_name(out, sizeof out, prefix, s->h.pid, s->h.exec_gen);
         struct mlg_writer_options opt = {.zstd_level = level};
         struct mlg_pack_result res;
         struct mlg_error err;
         if (mlg_pack_spool(s->path, out, end, status, &opt, &res, &err) != 0) {
-            cli_log_error(cmd, err.code == MLG_E_EXISTS ? out : s->path, &err);
+            msg_log_error(cmd, err.code == MLG_E_EXISTS ? out : s->path, &err);
             if (err.code == MLG_E_EXISTS)
                 fprintf(stderr, "mallog %s: not overwriting an existing log; the spool %s stays\n",
                         cmd, s->path);
@@ -293,7 +285,7 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
         snprintf(lp->spool, sizeof lp->spool, "%s.%d.%u.spool", prefix, (int)root, lp->gen);
         if (access(lp->spool, R_OK) != 0)
             return 0;
-        log_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen);
+        rec_log_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen);
         snprintf(lp->partial, sizeof lp->partial, "%s.partial", lp->out);
         struct mlg_writer_options opt = {.zstd_level = level};
         if (access(lp->out, F_OK) == 0 ||
@@ -340,7 +332,7 @@ static void live_finish(struct live_pack *lp, int root_status)
     root_end(spool_end, root_status, &end, &status);
     struct mlg_pack_result res;
     if (mlg_packer_finish(lp->pk, end, status, &res, &err) != 0)
-        cli_log_error("record", lp->spool, &err); /* the spool stays for the pass after */
+        msg_log_error("record", lp->spool, &err); /* the spool stays for the pass after */
     else if (publish_partial(lp) == 0) {
         unlink(lp->spool);
         report_packed(lp->out, &res);
@@ -412,18 +404,18 @@ int cmd_record(int argc, char **argv)
         case 'S':
             stacks = optarg ? strtoul(optarg, NULL, 10) : 32;
             if (stacks < 1 || stacks > MLG_STACK_DEPTH_MAX) {
-                cli_error("record", "--stacks=%s: depth must be 1..%u", optarg, MLG_STACK_DEPTH_MAX);
+                msg_error("record", "--stacks=%s: depth must be 1..%u", optarg, MLG_STACK_DEPTH_MAX);
                 return EXIT_ERROR;
             }
             break;
         case 'U':
             if (strcmp(optarg, "dwarf") != 0 && strcmp(optarg, "fp") != 0) {
-                cli_error("record", "--unwind=%s: expected dwarf or fp", optarg);
+                msg_error("record", "--unwind=%s: expected dwarf or fp", optarg);
                 return EXIT_ERROR;
             }
             unwind = optarg;
             break;
-        case 'q': cli_verbosity = 0; break;
+        case 'q': msg_verbosity = 0; break;
         case 'h': record_usage(stdout); return 0;
         default: record_usage(stderr); return EXIT_ERROR;
         }
@@ -434,15 +426,15 @@ int cmd_record(int argc, char **argv)
     }
     char abs_prefix[PATH_MAX], so[PATH_MAX];
     if (absolute_prefix(prefix, abs_prefix, sizeof abs_prefix) != 0) {
-        cli_error("record", "%s: %s", prefix, strerror(errno));
+        msg_error("record", "%s: %s", prefix, strerror(errno));
         return EXIT_ERROR;
     }
     /* libunwind comes in with its own build of the recorder, only when it is asked for */
     int with_libunwind = stacks && strcmp(unwind, "dwarf") == 0;
-    snprintf(so, sizeof so, "%s/%s", cli_self_dir(),
+    snprintf(so, sizeof so, "%s/%s", msg_self_dir(),
              with_libunwind ? "libmallog-unwind.so" : "libmallog.so");
     if (access(so, R_OK) != 0) {
-        cli_error("record", "%s: %s (build it with make)", so, strerror(errno));
+        msg_error("record", "%s: %s (build it with make)", so, strerror(errno));
         return EXIT_ERROR;
     }
     warn_unpreloadable(argv[optind]);
@@ -452,7 +444,7 @@ int cmd_record(int argc, char **argv)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_t child = fork();
     if (child < 0) {
-        cli_error("record", "fork: %s", strerror(errno));
+        msg_error("record", "fork: %s", strerror(errno));
         return EXIT_ERROR;
     }
     if (child == 0) {
@@ -542,7 +534,7 @@ int cmd_pack(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         char abs_prefix[PATH_MAX];
         if (absolute_prefix(argv[i], abs_prefix, sizeof abs_prefix) != 0) {
-            cli_error("pack", "%s: %s", argv[i], strerror(errno));
+            msg_error("pack", "%s: %s", argv[i], strerror(errno));
             failures++;
             continue;
         }

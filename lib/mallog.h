@@ -365,7 +365,7 @@ void mlg_check_event(struct mlg_check *c, const struct mlg_event *ev);
 void mlg_check_fini(struct mlg_check *c);
 /* A forked child starts with its parent's heap: seeds c with the blocks live in the log at path
  * before sequence number upto (the fork point), then clears the counters. Call it for the parent's
- * own parent first (see cli_seed_inherited). */
+ * own parent first (see rec_seed_inherited). */
 int mlg_check_seed(struct mlg_check *c, const char *path, uint64_t upto, struct mlg_error *err);
 uint64_t mlg_check_anomalies(const struct mlg_check *c);
 

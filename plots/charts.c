@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
 #include "plots.h"
 
 static const char *const chart_names[] = {
@@ -285,7 +285,7 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
 {
     const char *sdir = plots_scripts_dir();
     if (!sdir) {
-        cli_error(cmd, "gnuplot scripts not found (set MALLOG_PLOTS_DIR to mallog's plots/)");
+        msg_error(cmd, "gnuplot scripts not found (set MALLOG_PLOTS_DIR to mallog's plots/)");
         return -1;
     }
     char outabs[4096], script[4200];
@@ -294,7 +294,7 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
     else {
         char cwd[2048];
         if (!getcwd(cwd, sizeof cwd)) {
-            cli_error(cmd, "getcwd: %s", strerror(errno));
+            msg_error(cmd, "getcwd: %s", strerror(errno));
             return -1;
         }
         snprintf(outabs, sizeof outabs, "%s/%s", cwd, out);
@@ -337,7 +337,7 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
             /* (a realloc chain that starts before xmin may still reach into the range) */
             if ((o->has_xmin && o->xmin > hi && chart != PLOT_reallocs) ||
                 (o->has_xmax && o->xmax < lo)) {
-                cli_error(cmd, "%s chart: nothing in the range %g:%g (%s covers %g..%g)",
+                msg_error(cmd, "%s chart: nothing in the range %g:%g (%s covers %g..%g)",
                             chart_names[chart], o->has_xmin ? o->xmin : lo,
                             o->has_xmax ? o->xmax : hi, file, lo, hi);
                 return -1;
@@ -388,19 +388,19 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
             add_num(vars, vlen, "has_end",
                     plots_tsv_has_column(o->dir, "reallocs.tsv", "end_event"));
     }
-    if (cli_verbosity >= 2)
+    if (msg_verbosity >= 2)
         fprintf(stderr, "mallog %s: (cd %s && gnuplot -e \"%s\" %s)\n", cmd, o->dir, vars, script);
 
     int errpipe[2];
     if (pipe(errpipe) != 0) {
-        cli_error(cmd, "pipe: %s", strerror(errno));
+        msg_error(cmd, "pipe: %s", strerror(errno));
         free(vars);
         return -1;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        cli_error(cmd, "fork: %s", strerror(errno));
+        msg_error(cmd, "fork: %s", strerror(errno));
         close(errpipe[0]);
         close(errpipe[1]);
         free(vars);
@@ -440,7 +440,7 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
         ;
     free(vars);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        cli_error(cmd, "%s chart: gnuplot failed (%s %d)%s%s", chart_names[chart],
+        msg_error(cmd, "%s chart: gnuplot failed (%s %d)%s%s", chart_names[chart],
                   WIFEXITED(status) ? "exit" : "signal",
                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), en ? ":\n" : "",
                   err);
@@ -448,7 +448,7 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
     }
     struct stat st;
     if (stat(outabs, &st) != 0 || st.st_size == 0) {
-        cli_error(cmd, "%s chart: gnuplot wrote nothing to %s", chart_names[chart], out);
+        msg_error(cmd, "%s chart: gnuplot wrote nothing to %s", chart_names[chart], out);
         return -1;
     }
     return 0;

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../cli/cli.h"
-#include "../cli/commands.h"
+#include "../common/msg.h"
 #include "plots.h"
 
 static void usage(FILE *f)
@@ -99,7 +98,7 @@ int cmd_plot(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'r':
             if (plots_parse_range(optarg, &o) != 0) {
-                cli_error("plot", "bad --range '%s' (want A:B with A < B, e.g. 1.2e9:1.4e9)",
+                msg_error("plot", "bad --range '%s' (want A:B with A < B, e.g. 1.2e9:1.4e9)",
                           optarg);
                 return EXIT_ERROR;
             }
@@ -119,17 +118,17 @@ int cmd_plot(int argc, char **argv)
         return EXIT_ERROR;
     }
     if (strcmp(format, "png") && strcmp(format, "svg") && strcmp(format, "both")) {
-        cli_error("plot", "bad --format '%s' (png, svg or both)", format);
+        msg_error("plot", "bad --format '%s' (png, svg or both)", format);
         return EXIT_ERROR;
     }
     o.dir = argv[optind];
     struct stat st;
     if (stat(o.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_error("plot", "%s: not a directory (give the -o DIR of replay/stats/report)", o.dir);
+        msg_error("plot", "%s: not a directory (give the -o DIR of replay/stats/report)", o.dir);
         return EXIT_ERROR;
     }
     if (!plots_have_gnuplot()) {
-        cli_error("plot", "gnuplot not found in PATH (make deps installs gnuplot-nox)");
+        msg_error("plot", "gnuplot not found in PATH (make deps installs gnuplot-nox)");
         return EXIT_ERROR;
     }
     char deftitle[256];
@@ -143,7 +142,7 @@ int cmd_plot(int argc, char **argv)
         for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             int k = plots_chart_from_name(tok);
             if (k < 0) {
-                cli_error("plot", "unknown chart '%s' (see mallog plot --help)", tok);
+                msg_error("plot", "unknown chart '%s' (see mallog plot --help)", tok);
                 return EXIT_ERROR;
             }
             want[k] = 1;
@@ -160,19 +159,19 @@ int cmd_plot(int argc, char **argv)
             }
         const char *why = "";
         if (!plots_chart_available(o.dir, chart, &why)) {
-            cli_error("plot", "%s: cannot draw the %s chart: %s", o.dir, plots_chart_name(chart),
+            msg_error("plot", "%s: cannot draw the %s chart: %s", o.dir, plots_chart_name(chart),
                       why);
             return EXIT_ERROR;
         }
         if (plots_render(chart, &o, ends_with(out, ".svg") ? "svg" : "png", out, "plot") != 0)
             return EXIT_ERROR;
-        if (cli_verbosity >= 1)
+        if (msg_verbosity >= 1)
             fprintf(stderr, "mallog plot: %s chart -> %s\n", plots_chart_name(chart), out);
         return 0;
     }
     const char *odir = out ? out : o.dir;
     if (mkdir(odir, 0777) != 0 && errno != EEXIST) {
-        cli_error("plot", "%s: %s", odir, strerror(errno));
+        msg_error("plot", "%s: %s", odir, strerror(errno));
         return EXIT_ERROR;
     }
     int drawn = 0, failed = 0;
@@ -182,10 +181,10 @@ int cmd_plot(int argc, char **argv)
         const char *why = "";
         if (!plots_chart_available(o.dir, i, &why)) {
             if (explicit) {
-                cli_error("plot", "%s: cannot draw the %s chart: %s", o.dir, plots_chart_name(i),
+                msg_error("plot", "%s: cannot draw the %s chart: %s", o.dir, plots_chart_name(i),
                           why);
                 failed++;
-            } else if (cli_verbosity >= 2)
+            } else if (msg_verbosity >= 2)
                 fprintf(stderr, "mallog plot: skipping %s: %s\n", plots_chart_name(i), why);
             continue;
         }
@@ -200,12 +199,12 @@ int cmd_plot(int argc, char **argv)
                 break; /* the other format would fail the same way */
             }
             drawn++;
-            if (cli_verbosity >= 1)
+            if (msg_verbosity >= 1)
                 fprintf(stderr, "mallog plot: %s\n", path);
         }
     }
     if (!drawn && !failed) {
-        cli_error("plot", "%s: nothing to plot (no replay.*.tsv, timeline.tsv, sizes.tsv, ...)",
+        msg_error("plot", "%s: nothing to plot (no replay.*.tsv, timeline.tsv, sizes.tsv, ...)",
                   o.dir);
         return EXIT_ERROR;
     }

@@ -104,4 +104,8 @@ const char *plots_fmt_bytes(uint64_t b, char *buf, size_t len);
 /* "234,822" */
 const char *plots_fmt_count(uint64_t n, char *buf, size_t len);
 
+/* ---- commands: entries of cli/commands.h ------------------------------------------------ */
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
 #endif

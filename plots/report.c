@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
-#include "../cli/commands.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 #include "plots.h"
 
 
@@ -146,13 +146,13 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     snprintf(errpath, sizeof errpath, "%s/.report-stderr.XXXXXX", r->dir);
     int errfd = mkstemp(errpath);
     if (errfd < 0) {
-        cli_error("report", "%s: %s", errpath, strerror(errno));
+        msg_error("report", "%s: %s", errpath, strerror(errno));
         return -1;
     }
     int outfd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                      0644);
     if (outfd < 0) {
-        cli_error("report", "%s: %s", out_path, strerror(errno));
+        msg_error("report", "%s: %s", out_path, strerror(errno));
         close(errfd);
         unlink(errpath);
         return -1;
@@ -172,7 +172,7 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     full[1] = "-q";
     for (int i = 0; i < argc; i++)
         full[i + 2] = argv[i];
-    if (cli_verbosity >= 2) {
+    if (msg_verbosity >= 2) {
         progress_clear(r);
         fprintf(stderr, "mallog report: running");
         for (int i = 0; full[i]; i++)
@@ -182,7 +182,7 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        cli_error("report", "fork: %s", strerror(errno));
+        msg_error("report", "fork: %s", strerror(errno));
         free(full);
         close(errfd);
         close(outfd);
@@ -411,7 +411,7 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
     char damage[512] = "";
     if (r->stats && json_string(r->stats, "damage", damage, sizeof damage) == 0 && damage[0]) {
         fprintf(f, "<li class=\"warn\">The log is damaged (");
-        cli_xml_escape(f, damage);
+        msg_xml_escape(f, damage);
         fprintf(f, "): everything below covers the events before the damage.</li>\n");
     }
     if (!r->stats)
@@ -429,17 +429,17 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
             if (r->allocs[i].ok && r->allocs[i].peak_fp > r->allocs[most].peak_fp)
                 most = i;
         fprintf(f, "<li><b>");
-        cli_xml_escape(f, b->name);
+        msg_xml_escape(f, b->name);
         fprintf(f, "</b> holds the least memory for this trace: a peak footprint of %s for %s "
                    "of live requested bytes at the peak (%.2f&times;).",
                 B(b->peak_fp), B(b->peak_live), b->ratio);
         if (most != best) {
             const struct alloc_sum *m = &r->allocs[most];
             fprintf(f, " The most, <b>");
-            cli_xml_escape(f, m->name);
+            msg_xml_escape(f, m->name);
             fprintf(f, "</b>, holds %s (%.2f&times; live): %.1f&times; as much as ", B(m->peak_fp),
                     m->ratio, b->peak_fp ? (double)m->peak_fp / (double)b->peak_fp : 0.0);
-            cli_xml_escape(f, b->name);
+            msg_xml_escape(f, b->name);
             fprintf(f, ", %s more.", B(m->peak_fp - b->peak_fp));
         }
         /* glibc is what the program ran with: say what switching would save */
@@ -456,9 +456,9 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
                 best_rss = i;
         if (best_rss != best) {
             fprintf(f, " By peak RSS (touched pages) the smallest is <b>");
-            cli_xml_escape(f, r->allocs[best_rss].name);
+            msg_xml_escape(f, r->allocs[best_rss].name);
             fprintf(f, "</b> (%s, vs %s for ", B(r->allocs[best_rss].peak_rss), B(b->peak_rss));
-            cli_xml_escape(f, b->name);
+            msg_xml_escape(f, b->name);
             fprintf(f, ").");
         }
         for (int i = 0; i < r->nallocs; i++)
@@ -478,7 +478,7 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
         if (r->stats)
             json_u64(r->stats, "events", &events);
         fprintf(f, "<li>The worst fragmentation: <b>");
-        cli_xml_escape(f, w->name);
+        msg_xml_escape(f, w->name);
         fprintf(f, "</b> at event %s", N(w->worst_event));
         if (events)
             fprintf(f, " of %s", N(events));
@@ -494,7 +494,7 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
             if (ps.with_pin >= 2 && 2 * ps.with_pin >= ps.holes) {
                 fprintf(f, "<li>What pins them: %d of the %d holes &ge; 1 MiB in ", ps.with_pin,
                         ps.holes);
-                cli_xml_escape(f, w->name);
+                msg_xml_escape(f, w->name);
                 fprintf(f, "'s heap are bounded by a live <b>%s</b> block", B(ps.pin_size));
                 if (ps.example_event)
                     fprintf(f, " (for example the one allocated at event %s, still live %s "
@@ -507,7 +507,7 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
                         ps.with_pin);
             } else if (ps.holes > 0) {
                 fprintf(f, "<li>The %d hole%s &ge; 1 MiB in ", ps.holes, ps.holes == 1 ? "" : "s");
-                cli_xml_escape(f, w->name);
+                msg_xml_escape(f, w->name);
                 fprintf(f, "'s heap %s bounded by live blocks of different sizes. "
                            "<a href=\"#holes\">The largest holes</a>.</li>\n",
                         ps.holes == 1 ? "is" : "are");
@@ -562,9 +562,9 @@ static void write_alloc_table(FILE *f, const struct report *r)
     for (int i = 0; i < r->nallocs; i++) {
         const struct alloc_sum *a = &r->allocs[i];
         fprintf(f, "<tr%s><td title=\"", i == best ? " class=\"best\"" : "");
-        cli_xml_escape(f, a->library);
+        msg_xml_escape(f, a->library);
         fprintf(f, "\">");
-        cli_xml_escape(f, a->name);
+        msg_xml_escape(f, a->name);
         if (!a->ok) {
             fprintf(f, "</td><td colspan=\"11\">no result</td></tr>\n");
             continue;
@@ -589,7 +589,7 @@ static void write_chart(FILE *f, const struct report *r, int chart, const char *
         fprintf(f, "<p>%s</p>\n", words);
     if (!r->chart_ok[chart]) {
         fprintf(f, "<p class=\"missing\">No chart: ");
-        cli_xml_escape(f, r->chart_why[chart] ? r->chart_why[chart] : "not drawn");
+        msg_xml_escape(f, r->chart_why[chart] ? r->chart_why[chart] : "not drawn");
         fprintf(f, ".</p>\n");
         return;
     }
@@ -608,7 +608,7 @@ static void write_holes_tables(FILE *f, const struct report *r)
         json_u64(a->holes, "event", &ev);
         int n = json_array_len(a->holes, "holes");
         fprintf(f, "<h3>");
-        cli_xml_escape(f, a->name);
+        msg_xml_escape(f, a->name);
         fprintf(f, ": the largest holes at event %s (<a href=\"holes.%s.json\">all %d</a>)</h3>\n",
                 N(ev), a->name, n < 0 ? 0 : n);
         if (n <= 0) {
@@ -646,7 +646,7 @@ static void write_holes_tables(FILE *f, const struct report *r)
                         N(be), N(age), th);
                 if (site[0]) {
                     fprintf(f, "<br>allocated in <code>");
-                    cli_xml_escape(f, site);
+                    msg_xml_escape(f, site);
                     fprintf(f, "</code>");
                 }
                 fprintf(f, "</td>");
@@ -681,7 +681,7 @@ static void write_tsv_table(FILE *f, const char *dir, const char *file, int max_
                                strcmp(tok, "size") == 0 || strncmp(tok, "class_", 6) == 0 ||
                                strcmp(tok, "max") == 0 || strstr(tok, "_size");
                 fprintf(f, "<th>");
-                cli_xml_escape(f, tok);
+                msg_xml_escape(f, tok);
                 fprintf(f, "</th>");
                 ncols = col + 1;
             } else if (isbytes[col] && strspn(tok, "0123456789") == strlen(tok) && *tok) {
@@ -689,7 +689,7 @@ static void write_tsv_table(FILE *f, const char *dir, const char *file, int max_
                 fprintf(f, "<td>%s</td>", plots_fmt_bytes(strtoull(tok, NULL, 10), b, sizeof b));
             } else {
                 fprintf(f, "<td>");
-                cli_xml_escape(f, strlen(tok) > 80 ? "..." : tok);
+                msg_xml_escape(f, strlen(tok) > 80 ? "..." : tok);
                 fprintf(f, "</td>");
             }
         }
@@ -730,7 +730,7 @@ static void write_sites_table(FILE *f, const struct report *r)
         snprintf(p, sizeof p, "sites[%d].site", k);
         json_string(r->sites, p, name, sizeof name);
         fprintf(f, "<tr><td><code>");
-        cli_xml_escape(f, name);
+        msg_xml_escape(f, name);
         fprintf(f, "</code></td><td>%s</td><td>%s</td><td>%s</td><td>%s in %s blocks</td><td>%s</td></tr>\n",
                 N(site_u64(r->sites, k, "allocs")), B(site_u64(r->sites, k, "bytes")),
                 B(site_u64(r->sites, k, "peak_bytes")), B(site_u64(r->sites, k, "leaked_bytes")),
@@ -747,7 +747,7 @@ static int write_html(struct report *r)
     snprintf(jpath, sizeof jpath, "%s/report.json", r->dir);
     FILE *f = fopen(path, "w"), *jf = fopen(jpath, "w");
     if (!f || !jf) {
-        cli_error("report", "%s: %s", f ? jpath : path, strerror(errno));
+        msg_error("report", "%s: %s", f ? jpath : path, strerror(errno));
         if (f)
             fclose(f);
         if (jf)
@@ -756,7 +756,7 @@ static int write_html(struct report *r)
     }
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                "<title>mallog report: ");
-    cli_xml_escape(f, r->prog[0] ? r->prog : "trace");
+    msg_xml_escape(f, r->prog[0] ? r->prog : "trace");
     fprintf(f, "</title>\n<style>\n"
                "body{font-family:sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;"
                "color:#222}\n"
@@ -769,9 +769,9 @@ static int write_html(struct report *r)
                "img{max-width:100%%;height:auto;border:1px solid #eee}\n"
                ".meta{color:#555}code{background:#f6f6f6}\n</style>\n</head>\n<body>\n");
     fprintf(f, "<h1>mallog report: ");
-    cli_xml_escape(f, r->prog[0] ? r->prog : "trace");
+    msg_xml_escape(f, r->prog[0] ? r->prog : "trace");
     fprintf(f, "</h1>\n<p class=\"meta\">log <code>");
-    cli_xml_escape(f, r->logpath);
+    msg_xml_escape(f, r->logpath);
     fprintf(f, "</code>");
     if (r->stats) {
         uint64_t pid = 0, events = 0, threads = 0, dur = 0, peak = 0, blocks = 0;
@@ -845,9 +845,9 @@ static int write_html(struct report *r)
         qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
         for (int i = 0; i < n; i++) {
             fprintf(f, " <a href=\"");
-            cli_xml_escape(f, names[i]);
+            msg_xml_escape(f, names[i]);
             fprintf(f, "\">");
-            cli_xml_escape(f, names[i]);
+            msg_xml_escape(f, names[i]);
             fprintf(f, "</a>");
         }
     }
@@ -855,7 +855,7 @@ static int write_html(struct report *r)
     char *txt = read_in(r->dir, "replay.txt");
     if (txt && *txt) {
         fprintf(f, "<details><summary>mallog replay's own summary</summary><pre>");
-        cli_xml_escape(f, txt);
+        msg_xml_escape(f, txt);
         fprintf(f, "</pre></details>\n");
     }
     free(txt);
@@ -864,7 +864,7 @@ static int write_html(struct report *r)
     bad |= fclose(f) != 0;
     bad |= fclose(jf) != 0;
     if (bad) {
-        cli_error("report", "%s: write error", path);
+        msg_error("report", "%s: write error", path);
         return -1;
     }
     return 0;
@@ -896,7 +896,7 @@ int cmd_report(int argc, char **argv)
         case 'p': pid = strtoull(optarg, NULL, 10); break;
         case 'r':
             if (plots_parse_range(optarg, &r->popts) != 0) {
-                cli_error("report", "bad --range '%s' (want A:B with A < B)", optarg);
+                msg_error("report", "bad --range '%s' (want A:B with A < B)", optarg);
                 goto out;
             }
             break;
@@ -906,7 +906,7 @@ int cmd_report(int argc, char **argv)
             char *end;
             nholes = strtol(optarg, &end, 10);
             if (*end || nholes < 0 || nholes > PLOTS_MAX_ALLOCS) {
-                cli_error("report", "bad --holes '%s' (0..%d)", optarg, PLOTS_MAX_ALLOCS);
+                msg_error("report", "bad --holes '%s' (0..%d)", optarg, PLOTS_MAX_ALLOCS);
                 goto out;
             }
             break;
@@ -920,19 +920,19 @@ int cmd_report(int argc, char **argv)
         goto out;
     }
     r->log = argv[optind];
-    if (cli_pick_log("report", r->log, pid, r->logpath, sizeof r->logpath) != 0)
+    if (rec_pick_log("report", r->log, pid, r->logpath, sizeof r->logpath) != 0)
         goto out;
     if (mkdir(r->dir, 0777) != 0 && errno != EEXIST) {
-        cli_error("report", "%s: %s", r->dir, strerror(errno));
+        msg_error("report", "%s: %s", r->dir, strerror(errno));
         goto out;
     }
     struct stat st;
     if (stat(r->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_error("report", "%s: not a directory", r->dir);
+        msg_error("report", "%s: not a directory", r->dir);
         goto out;
     }
     clean_dir(r->dir);
-    r->tty = isatty(2) && cli_verbosity > 0;
+    r->tty = isatty(2) && msg_verbosity > 0;
     clock_gettime(CLOCK_MONOTONIC, &r->start);
 
     /* 1. replay */
@@ -958,7 +958,7 @@ int cmd_report(int argc, char **argv)
             /* one allocator crashing must not cost the others' results */
             int done = count_files(r->dir, "replay.", ".json");
             progress_clear(r);
-            cli_error("report", "%s: replay failed (exit %d)%s", r->logpath, x,
+            msg_error("report", "%s: replay failed (exit %d)%s", r->logpath, x,
                         done ? "; reporting the allocators that finished" : "");
             if (!done)
                 goto out;
@@ -984,7 +984,7 @@ int cmd_report(int argc, char **argv)
         /* a damaged log: stats says so (exit 2) but summarizes the valid prefix */
         if (x != 0) {
             progress_clear(r);
-            cli_error("report", "%s: stats exit %d; %s", r->logpath, x,
+            msg_error("report", "%s: stats exit %d; %s", r->logpath, x,
                         r->stats ? "the report covers the valid prefix of the log"
                                  : "the report has no analysis");
         }
@@ -1034,7 +1034,7 @@ int cmd_report(int argc, char **argv)
         a->holes = x == 0 ? read_in(r->dir, strrchr(out, '/') + 1) : NULL;
         if (!a->holes || json_array_len(a->holes, "holes") < 0) {
             progress_clear(r);
-            cli_error("report", "%s: holes failed for %s (exit %d)", r->logpath, a->name, x);
+            msg_error("report", "%s: holes failed for %s (exit %d)", r->logpath, a->name, x);
             free(a->holes);
             a->holes = NULL;
             unlink(out);
@@ -1067,7 +1067,7 @@ int cmd_report(int argc, char **argv)
     int have_gp = plots_have_gnuplot();
     if (!have_gp) {
         progress_clear(r);
-        cli_error("report", "gnuplot not found: the report has no charts (make deps)");
+        msg_error("report", "gnuplot not found: the report has no charts (make deps)");
     }
     for (int i = 0; i < PLOT_COUNT; i++) {
         const char *why = NULL;
@@ -1099,7 +1099,7 @@ int cmd_report(int argc, char **argv)
     if (write_html(r) != 0)
         goto out;
     progress_clear(r);
-    if (cli_verbosity >= 1) {
+    if (msg_verbosity >= 1) {
         if (best >= 0)
             fprintf(stderr, "mallog report: best allocator for this trace: %s (peak footprint %s)\n",
                     r->allocs[best].name, B(r->allocs[best].peak_fp));

@@ -24,7 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 #include "replay.h"
 
 /* cli/ is not linked into the unit tests: reach its helpers weakly */
@@ -121,7 +122,7 @@ static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
             } while (next && !looks_like_var(next + 1));
             size_t len = next ? (size_t)(next - p) : strlen(p);
             if (!looks_like_var(p)) {
-                cli_error(cmd, "%s: tuning must be VAR=value, got '%.*s'", text, (int)len, p);
+                msg_error(cmd, "%s: tuning must be VAR=value, got '%.*s'", text, (int)len, p);
                 return -1;
             }
             size_t used = strlen(a->env);
@@ -136,7 +137,7 @@ static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
         snprintf(a->lib, sizeof a->lib, "%s", strcmp(name, "glibc") == 0 ? "libc.so.6" : "builtin");
     } else if ((lib = builtin_lib(name))) {
         if (!*lib) {
-            cli_error(cmd, "%s is not installed", name);
+            msg_error(cmd, "%s is not installed", name);
             return -1;
         }
         snprintf(a->name, sizeof a->name, "%s", name);
@@ -144,7 +145,7 @@ static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
         snprintf(a->lib, sizeof a->lib, "%s", lib);
     } else if (strchr(name, '/') || strstr(name, ".so")) {
         if (!realpath(name, a->lib)) {
-            cli_error(cmd, "%s: %s", name, strerror(errno));
+            msg_error(cmd, "%s: %s", name, strerror(errno));
             return -1;
         }
         const char *base = strrchr(a->lib, '/') + 1;
@@ -153,7 +154,7 @@ static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
                  base);
         snprintf(a->kind, sizeof a->kind, "libc");
     } else {
-        cli_error(cmd,
+        msg_error(cmd,
                 "unknown allocator '%s' (glibc, jemalloc, mimalloc, tcmalloc, arena, or a "
                 "path to a .so)",
                 name);
@@ -184,7 +185,7 @@ static int add_specs(const char *cmd, const char *arg, struct alloc_spec *v, int
             *p = 0;
             if (*start) {
                 if (*n == MAX_ALLOCS) {
-                    cli_error(cmd, "too many allocators (at most %d)", MAX_ALLOCS);
+                    msg_error(cmd, "too many allocators (at most %d)", MAX_ALLOCS);
                     return -1;
                 }
                 if (parse_spec(cmd, start, &v[*n]) < 0)
@@ -222,16 +223,16 @@ static int prepass_check(const char *cmd, const char *path, struct prepass *pp)
     struct mlg_check check;
     memset(pp, 0, sizeof *pp);
     if (mlg_reader_open(&r, path, NULL, &err) != 0) {
-        cli_log_error(cmd, path, &err);
+        msg_log_error(cmd, path, &err);
         return -1;
     }
     if (mlg_check_init(&check, NULL) != 0) {
         mlg_reader_close(r);
-        cli_error(cmd, "out of memory");
+        msg_error(cmd, "out of memory");
         return -1;
     }
     struct mlg_header h = *mlg_reader_header(r);
-    cli_seed_inherited(&check, path, &h);
+    rec_seed_inherited(&check, path, &h);
     int n;
     while ((n = mlg_reader_next(r, &ev)) == 1) {
         mlg_check_event(&check, &ev);
@@ -246,7 +247,7 @@ static int prepass_check(const char *cmd, const char *path, struct prepass *pp)
         pp->events = ev.index + 1;
     }
     if (n < 0) { /* a damaged log replays up to the damage: say so, go on, exit 2 at the end */
-        cli_log_error(cmd, path, mlg_reader_error(r));
+        msg_log_error(cmd, path, mlg_reader_error(r));
         pp->damaged = 1;
     }
     pp->unknown_frees = check.unknown_frees;
@@ -263,17 +264,17 @@ static int prepass(const char *cmd, const char *path, struct prepass *pp)
     struct mlg_error err;
     int rc = prepass_run(path, pp, &err);
     if (rc > 0) {
-        cli_log_error(cmd, path, &err);
+        msg_log_error(cmd, path, &err);
         return -1;
     }
     if (rc < 0) {
         if (prepass_check(cmd, path, pp) < 0)
             return -1;
     } else if (pp->damaged) { /* a damaged log replays up to the damage: say so, go on, exit 2 */
-        cli_log_error(cmd, path, &pp->err);
+        msg_log_error(cmd, path, &pp->err);
     }
     if (pp->events == 0) {
-        cli_error(cmd, "%s: no events to replay", path);
+        msg_error(cmd, "%s: no events to replay", path);
         return -1;
     }
     return 0;
@@ -323,7 +324,7 @@ static void find_seeds(struct run_opts *ro)
             break;
         struct mlg_header h = *mlg_reader_header(r);
         mlg_reader_close(r);
-        if (cli_parent_log(path, &h, parent, sizeof parent) != 0)
+        if (rec_parent_log(path, &h, parent, sizeof parent) != 0)
             break;
         snprintf(chain[n], sizeof chain[n], "%s", parent);
         upto[n++] = h.fork_seq;
@@ -495,14 +496,14 @@ static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs
         prog = NULL;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int parallel = ncpu > 0 ? (int)ncpu : 1, running = 0, next = 0, finished = 0, failed = 0;
-    int tty = isatty(2) && cli_verbosity > 0;
+    int tty = isatty(2) && msg_verbosity > 0;
     double t0 = now_s(), last_print = 0;
     while (finished < n) {
         while (running < parallel && next < n) {
             struct job *j = &jobs[next];
             j->pid = spawn_worker(ro, j->spec, prog ? pfd : -1, next, &j->result_fd);
             if (j->pid < 0) {
-                cli_error(cmd, "%s: cannot start a worker: %s", j->spec->name, strerror(errno));
+                msg_error(cmd, "%s: cannot start a worker: %s", j->spec->name, strerror(errno));
                 j->done = 1;
                 finished++;
                 failed++;
@@ -527,10 +528,10 @@ static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs
                     if (got == (ssize_t)sizeof j->sum && j->sum.error[0])
                         fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", j->sum.error);
                     else if (WIFSIGNALED(status))
-                        cli_error(cmd, "%s: replay worker killed by signal %d (%s)", j->spec->name,
+                        msg_error(cmd, "%s: replay worker killed by signal %d (%s)", j->spec->name,
                                 WTERMSIG(status), strsignal(WTERMSIG(status)));
                     else
-                        cli_error(cmd, "%s: replay worker failed", j->spec->name);
+                        msg_error(cmd, "%s: replay worker failed", j->spec->name);
                     j->sum.ok = 0;
                     failed++;
                 }
@@ -619,7 +620,7 @@ static void json_block(FILE *f, const char *side, const struct engine_result *r,
             "\"%s\": {\"size\": %" PRIu64 ", \"event\": %" PRIu64 ", \"age\": %" PRIu64
             ", \"thread\": %u, \"stack\": %u, \"site\": ",
             side, s->size, s->event, at - s->event, s->thread, s->stack);
-    cli_json_string(f, site_name(s->stack, name, sizeof name));
+    msg_json_string(f, site_name(s->stack, name, sizeof name));
     fputc('}', f);
 }
 
@@ -910,7 +911,7 @@ static int one_of(const char *cmd, const char *opt, const char *arg, const char 
         return 0;
     if (strcmp(arg, second) == 0)
         return 1;
-    cli_error(cmd, "%s: %s or %s, not '%s'", opt, first, second, arg);
+    msg_error(cmd, "%s: %s or %s, not '%s'", opt, first, second, arg);
     return -1;
 }
 
@@ -943,7 +944,7 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
             break;
         case 'T':
             if ((ro->touch = touch_mode(optarg)) < 0) {
-                cli_error(cmd, "--touch: none, page or full, not '%s'", optarg);
+                msg_error(cmd, "--touch: none, page or full, not '%s'", optarg);
                 return EXIT_ERROR;
             }
             break;
@@ -974,7 +975,7 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
         }
     }
     if (optind != argc - 1) {
-        cli_error(cmd, optind >= argc ? "which log? (see --help)" : "one log at a time");
+        msg_error(cmd, optind >= argc ? "which log? (see --help)" : "one log at a time");
         return EXIT_ERROR;
     }
     return 0;
@@ -1012,7 +1013,7 @@ static void print_table(const struct run_opts *ro, const struct prepass *pp, str
                        jobs[i].sum.unknown_frees, jobs[i].sum.double_frees);
             break;
         }
-    if (cli_verbosity > 0) {
+    if (msg_verbosity > 0) {
         printf("footprint = allocator's mapped bytes at its peak; fp/live at the peak of live "
                "bytes; holes at the worst sample\n");
         for (int i = 0; i < n; i++) {
@@ -1095,7 +1096,7 @@ static void decode_once(struct run_opts *ro, uint64_t events)
     if (meta_fd < 0) {
         if (fd >= 0)
             close(fd);
-        if (cli_verbosity > 0)
+        if (msg_verbosity > 0)
             fprintf(stderr, "mallog replay: the log's tape (~%" PRIu64 " MiB) does not fit in "
                             "$TMPDIR: every allocator decodes the log itself\n",
                     events * 24 >> 20);
@@ -1115,13 +1116,13 @@ static void decode_once(struct run_opts *ro, uint64_t events)
     eo.peak_event = ro->peak_event;
     eo.stop_event = ro->stop_event;
     eo.keep_holes = ro->holes_fmt != NULL;
-    int tty = isatty(2) && cli_verbosity > 0;
+    int tty = isatty(2) && msg_verbosity > 0;
     decode_total = events;
     int rc = tapefile_make(&eo, fd, meta_fd, tty ? decode_progress : NULL);
     if (tty)
         fprintf(stderr, "\r\033[K");
     if (rc < 0) {
-        if (cli_verbosity > 0)
+        if (msg_verbosity > 0)
             fprintf(stderr, "mallog replay: cannot write the log's tape (%s): every allocator "
                             "decodes the log itself\n",
                     strerror(errno));
@@ -1154,14 +1155,14 @@ int cmd_replay(int argc, char **argv)
     }
     if (rc)
         return rc;
-    if (cli_pick_log("replay", argv[optind], opt_pid, path, sizeof path) != 0)
+    if (rec_pick_log("replay", argv[optind], opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     char abs[PATH_MAX];
     ro.log = realpath(path, abs) ? abs : path;
     if (!n)
         n = default_specs(specs);
     if (ro.out_dir && mkdir(ro.out_dir, 0777) < 0 && errno != EEXIST) {
-        cli_error("replay", "%s: %s", ro.out_dir, strerror(errno));
+        msg_error("replay", "%s: %s", ro.out_dir, strerror(errno));
         return EXIT_ERROR;
     }
     if (prepare_run("replay", &ro, &pp, samples, samples_set) < 0)
@@ -1213,13 +1214,13 @@ int cmd_holes(int argc, char **argv)
     if (rc)
         return rc;
     if (n > 1) {
-        cli_error("holes", "one allocator at a time");
+        msg_error("holes", "one allocator at a time");
         return EXIT_ERROR;
     }
     if (!n)
         parse_spec("holes", "glibc", &specs[n++]);
     ro.out_dir = NULL;
-    if (cli_pick_log("holes", argv[optind], opt_pid, path, sizeof path) != 0)
+    if (rec_pick_log("holes", argv[optind], opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     ro.log = realpath(path, abs) ? abs : path;
     if (prepare_run("holes", &ro, &pp, samples, samples_set) < 0)
@@ -1236,11 +1237,11 @@ int cmd_holes(int argc, char **argv)
         errno = 0;
         ro.stop_event = strtoull(at, &end, 10);
         if (errno || *end || end == at) {
-            cli_error("holes", "--at: an event number, peak or worst, not '%s'", at);
+            msg_error("holes", "--at: an event number, peak or worst, not '%s'", at);
             return EXIT_ERROR;
         }
         if (ro.stop_event >= pp.events) {
-            cli_error("holes", "%s: event %" PRIu64 " is past the end (%" PRIu64 " events)", path,
+            msg_error("holes", "%s: event %" PRIu64 " is past the end (%" PRIu64 " events)", path,
                     ro.stop_event, pp.events);
             return EXIT_ERROR;
         }

@@ -10,7 +10,8 @@
 #include <limits.h>
 #include <string.h>
 
-#include "../cli/cli.h"
+#include "../common/msg.h"
+#include "../common/recording.h"
 #include "replay.h"
 
 /* value: size << 1 | live. A size of 2^63 or more cannot be stored: the caller then falls back
@@ -207,13 +208,13 @@ static int papply(struct pmap *m, struct mlg_reader *r, uint64_t upto, struct pr
     return 0;
 }
 
-/* cli_seed_inherited with this map: the fork ancestors' live blocks, oldest first. */
+/* rec_seed_inherited with this map: the fork ancestors' live blocks, oldest first. */
 static void pseed(struct pmap *m, const char *path, const struct mlg_header *h)
 {
     char parent[PATH_MAX];
     struct mlg_reader *r;
     struct mlg_error err;
-    if (cli_parent_log(path, h, parent, sizeof parent) != 0)
+    if (rec_parent_log(path, h, parent, sizeof parent) != 0)
         return;
     if (mlg_reader_open(&r, parent, mem_allocator(), &err) != 0)
         return;

@@ -456,7 +456,7 @@ struct prepass {
     struct mlg_error err;
 };
 /* One pass over the log at path, its fork ancestors' live blocks seeded first (as
- * cli_seed_inherited does): the counts above, exactly mlg_check's. Returns 0; a reader error
+ * rec_seed_inherited does): the counts above, exactly mlg_check's. Returns 0; a reader error
  * code if the log cannot be opened (*err); -1 if the result would not be exact (no memory, or a
  * block of 2^63 bytes or more in a damaged log): the caller then uses mlg_check. */
 int prepass_run(const char *path, struct prepass *pp, struct mlg_error *err);
@@ -476,5 +476,9 @@ void output_summarize(const struct engine_result *r, struct summary *s);
 int output_tsv(const struct engine_result *r, struct mem_buf *b);
 int output_json(const struct summary *s, struct mem_buf *b);
 void output_tsv_header(struct mem_buf *b);
+
+/* ---- commands (cmd.c): entries of cli/commands.h --------------------------------------- */
+int cmd_replay(int argc, char **argv);
+int cmd_holes(int argc, char **argv);
 
 #endif

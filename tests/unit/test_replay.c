@@ -13,7 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../cli/cli.h"
+#include "../../common/msg.h"
+#include "../../common/recording.h"
 #include "../../replay/replay.h"
 
 static void test_slots(void **state)
@@ -423,7 +424,7 @@ static void check_pass(const char *path, struct prepass *pp)
     assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
     assert_int_equal(mlg_check_init(&c, NULL), 0);
     struct mlg_header h = *mlg_reader_header(r);
-    cli_seed_inherited(&c, path, &h);
+    rec_seed_inherited(&c, path, &h);
     while (mlg_reader_next(r, &ev) == 1) {
         mlg_check_event(&c, &ev);
         if (c.live_bytes > pp->peak_bytes) {

@@ -5,17 +5,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "msg.h"
 
-int cli_verbosity = 1;
+int msg_verbosity = 1;
 
-void cli_log_error(const char *cmd, const char *file, const struct mlg_error *err)
+void msg_log_error(const char *cmd, const char *file, const struct mlg_error *err)
 {
     char buf[512];
     fprintf(stderr, "mallog %s: %s: %s\n", cmd, file, mlg_error_format(err, buf, sizeof buf));
 }
 
-void cli_error(const char *cmd, const char *fmt, ...)
+void msg_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -25,7 +25,7 @@ void cli_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *cli_self_dir(void)
+const char *msg_self_dir(void)
 {
     static char dir[4096];
     if (!dir[0]) {
@@ -42,7 +42,7 @@ const char *cli_self_dir(void)
 
 
 
-void cli_xml_escape(FILE *f, const char *s)
+void msg_xml_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -56,7 +56,7 @@ void cli_xml_escape(FILE *f, const char *s)
     }
 }
 
-void cli_json_string(FILE *f, const char *s)
+void msg_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

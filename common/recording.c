@@ -1,18 +1,29 @@
-/* logs.c - finding the logs of a recording: a file, a directory, or a prefix. */
+/* recording.c - knowledge of recordings: log names, finding the logs of a file, a directory or a
+ * prefix, a forked child's parent log and inherited heap. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "msg.h"
+#include "recording.h"
+
+void rec_log_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen)
+{
+    if (gen)
+        snprintf(out, len, "%s.%" PRIu64 ".%u.mlog", prefix, pid, gen);
+    else
+        snprintf(out, len, "%s.%" PRIu64 ".mlog", prefix, pid);
+}
 
 static int cmp_log(const void *a, const void *b)
 {
-    const struct cli_log *x = a, *y = b;
+    const struct rec_log *x = a, *y = b;
     if (x->header.start_realtime_ns != y->header.start_realtime_ns)
         return x->header.start_realtime_ns < y->header.start_realtime_ns ? -1 : 1;
     if (x->header.pid != y->header.pid)
@@ -20,7 +31,7 @@ static int cmp_log(const void *a, const void *b)
     return x->header.exec_gen < y->header.exec_gen ? -1 : x->header.exec_gen > y->header.exec_gen;
 }
 
-static int read_header(struct cli_log *l)
+static int read_header(struct rec_log *l)
 {
     struct mlg_reader *r;
     struct mlg_error err;
@@ -32,12 +43,12 @@ static int read_header(struct cli_log *l)
     return 0;
 }
 
-int cli_find_logs(const char *cmd, const char *arg, uint64_t pid, struct cli_log **out)
+int rec_find_logs(const char *cmd, const char *arg, uint64_t pid, struct rec_log **out)
 {
     struct stat st;
     *out = NULL;
     if (stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
-        struct cli_log *l = calloc(1, sizeof *l);
+        struct rec_log *l = calloc(1, sizeof *l);
         snprintf(l->path, sizeof l->path, "%s", arg);
         read_header(l);
         *out = l;
@@ -56,11 +67,11 @@ int cli_find_logs(const char *cmd, const char *arg, uint64_t pid, struct cli_log
     }
     DIR *d = opendir(dir);
     if (!d) {
-        cli_error(cmd, "%s: %s", arg, strerror(errno));
+        msg_error(cmd, "%s: %s", arg, strerror(errno));
         return -1;
     }
     size_t blen = strlen(base), n = 0, cap = 0;
-    struct cli_log *list = NULL;
+    struct rec_log *list = NULL;
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
@@ -82,9 +93,9 @@ int cli_find_logs(const char *cmd, const char *arg, uint64_t pid, struct cli_log
     closedir(d);
     if (n == 0) {
         if (pid)
-            cli_error(cmd, "%s: no log of pid %" PRIu64, arg, pid);
+            msg_error(cmd, "%s: no log of pid %" PRIu64, arg, pid);
         else
-            cli_error(cmd, "%s: no such log, directory or recording prefix", arg);
+            msg_error(cmd, "%s: no such log, directory or recording prefix", arg);
         free(list);
         return -1;
     }
@@ -93,10 +104,10 @@ int cli_find_logs(const char *cmd, const char *arg, uint64_t pid, struct cli_log
     return (int)n;
 }
 
-int cli_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, size_t len)
+int rec_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, size_t len)
 {
-    struct cli_log *logs;
-    int n = cli_find_logs(cmd, arg, pid, &logs);
+    struct rec_log *logs;
+    int n = rec_find_logs(cmd, arg, pid, &logs);
     if (n < 0)
         return -1;
     int pick = 0;
@@ -110,34 +121,27 @@ int cli_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, siz
     return 0;
 }
 
-int cli_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len)
+int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len)
 {
     if (!h->parent_pid || h->parent_pid == h->pid)
         return -1; /* not forked (an exec'd image starts with a fresh heap) */
     /* strip ".<pid>[.<gen>].mlog" to get the recording prefix */
-    char pre[PATH_MAX];
+    char pre[PATH_MAX], tail[PATH_MAX];
     snprintf(pre, sizeof pre, "%s", path);
-    char tail[64];
-    if (h->exec_gen)
-        snprintf(tail, sizeof tail, ".%" PRIu64 ".%u.mlog", h->pid, h->exec_gen);
-    else
-        snprintf(tail, sizeof tail, ".%" PRIu64 ".mlog", h->pid);
+    rec_log_name(tail, sizeof tail, "", h->pid, h->exec_gen);
     size_t pl = strlen(pre), tl = strlen(tail);
     if (pl <= tl || strcmp(pre + pl - tl, tail) != 0)
         return -1;
     pre[pl - tl] = 0;
-    if (h->parent_gen)
-        snprintf(out, len, "%s.%" PRIu64 ".%u.mlog", pre, h->parent_pid, h->parent_gen);
-    else
-        snprintf(out, len, "%s.%" PRIu64 ".mlog", pre, h->parent_pid);
+    rec_log_name(out, len, pre, h->parent_pid, h->parent_gen);
     struct stat st;
     return stat(out, &st) == 0 ? 0 : -1;
 }
 
-int cli_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h)
+int rec_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h)
 {
     char parent[PATH_MAX];
-    if (cli_parent_log(path, h, parent, sizeof parent) != 0)
+    if (rec_parent_log(path, h, parent, sizeof parent) != 0)
         return 0;
     struct mlg_reader *r;
     struct mlg_error err;
@@ -145,7 +149,7 @@ int cli_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_h
         return 0;
     struct mlg_header ph = *mlg_reader_header(r);
     mlg_reader_close(r);
-    int depth = 1 + cli_seed_inherited(c, parent, &ph);
+    int depth = 1 + rec_seed_inherited(c, parent, &ph);
     mlg_check_seed(c, parent, h->fork_seq, &err);
     return depth;
 }

@@ -1,0 +1,33 @@
+/* recording.h - knowledge of recordings, for every tool that reads them: how logs are named,
+ * finding the logs of a prefix or directory, picking the one an analysis reads, the log a forked
+ * child came from, and seeding a child's inherited heap. Depends on lib/ and msg.h only. */
+#ifndef MLG_RECORDING_H
+#define MLG_RECORDING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../lib/mallog.h"
+
+/* A LOG argument is a .mlog file, a directory, or a recording prefix ("trace" for
+ * trace.<pid>[.<gen>].mlog). */
+struct rec_log {
+    char path[4096];
+    struct mlg_header header;
+    int header_ok;
+};
+/* The name of a log: <prefix>.<pid>.mlog for the first image of a pid, <prefix>.<pid>.<gen>.mlog
+ * after the gen-th exec. (preload/recorder.c builds the same name without stdio.) */
+void rec_log_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen);
+/* Fills *out (malloc'd, sorted by start time) with the logs arg names. Returns the count, or -1
+ * with a message printed. pid != 0 keeps only that process. */
+int rec_find_logs(const char *cmd, const char *arg, uint64_t pid, struct rec_log **out);
+/* The one log an analysis command reads: arg is a file, or a prefix/dir + pid (or the only/root
+ * process). Returns 0 or prints an error and returns -1. */
+int rec_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, size_t len);
+/* The log of the process h was forked from, beside path (same recording prefix). 0 or -1. */
+int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len);
+/* Seeds c with the heap a forked child inherited, following fork links up the tree. Returns the
+ * number of ancestor logs read (0 when h is not a forked child or the parent log is absent). */
+int rec_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h);
+
+#endif
