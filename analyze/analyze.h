@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "../lib/mallog.h"
+#include "../common/recording.h"
 
 #define STATS_CLASSES 65    /* size / lifetime classes: 0, then [2^(k-1), 2^k - 1] for k = 1..64 */
 #define STATS_TOP_KEEP 1000 /* rows kept for the "top" tables (chains, exact sizes, leaks) */
@@ -242,7 +243,8 @@ int statsout_tsv(const char *dir, const struct stats *s, const char **what);
 int summary_parse(const char *text, size_t len, struct summary *out, char *err, size_t errlen);
 /* arg: a stats JSON file, or a log/prefix/dir (+ pid) which is analysed. Prints errors as
  * "mallog <cmd>: <file>: ..." and returns -1; 0 on success. */
-int summary_load(const char *cmd, const char *arg, uint64_t pid, struct summary *out);
+int summary_load(const char *cmd, const char *arg, const struct rec_pid *pid,
+                 struct summary *out);
 const struct summary_entry *summary_get(const struct summary *s, const char *key);
 void summary_free(struct summary *s);
 

@@ -251,14 +251,17 @@ int cmd_check(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *budget = NULL, *baseline = NULL, *replay = NULL, *junit = NULL;
     int tap = 0, c;
-    uint64_t pid = 0;
+    struct rec_pid pid = REC_PID_NONE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'b': budget = optarg; break;
         case 'B': baseline = optarg; break;
         case 'r': replay = optarg; break;
-        case 'p': pid = strtoull(optarg, NULL, 0); break;
+        case 'p':
+            if (rec_parse_pid("check", optarg, &pid) != 0)
+                return EXIT_ERROR;
+            break;
         case 't': tap = 1; break;
         case 'j': junit = optarg; break;
         case 'h':
@@ -335,9 +338,9 @@ int cmd_check(int argc, char **argv)
         goto out_rules;
     }
     struct summary S, Bs = {0};
-    if (summary_load("check", argv[optind], pid, &S) != 0)
+    if (summary_load("check", argv[optind], &pid, &S) != 0)
         goto out_rules;
-    if (baseline && summary_load("check", baseline, pid, &Bs) != 0) {
+    if (baseline && summary_load("check", baseline, &pid, &Bs) != 0) {
         summary_free(&S);
         goto out_rules;
     }

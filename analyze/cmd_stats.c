@@ -117,7 +117,7 @@ static struct stats_proc *all_processes(const char *arg, const struct stats *mai
 {
     struct rec_log *logs;
     *n = 0;
-    int k = rec_find_logs("stats", arg, 0, &logs);
+    int k = rec_find_logs("stats", arg, NULL, &logs);
     if (k <= 1) {
         if (k == 1)
             free(logs);
@@ -172,7 +172,8 @@ int cmd_stats(int argc, char **argv)
     int json = 0, decode_only = 0, table_only = 0, c, rc = EXIT_ERROR;
     struct callsites_opts sites = {0};
     int by_sites = 0;
-    uint64_t pid = 0, top = 20;
+    uint64_t top = 20;
+    struct rec_pid pid = REC_PID_NONE;
     const char *tsv = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -199,7 +200,10 @@ int cmd_stats(int argc, char **argv)
             by_sites = 1;
             break;
         case 't': tsv = optarg; break;
-        case 'p': pid = strtoull(optarg, NULL, 0); break;
+        case 'p':
+            if (rec_parse_pid("stats", optarg, &pid) != 0)
+                return EXIT_ERROR;
+            break;
         case 'r':
             if (parse_range(optarg, &o.from, &o.to) != 0) {
                 fprintf(stderr, "mallog stats: bad --range '%s' (want FROM:TO event indexes)\n",
@@ -253,7 +257,7 @@ int cmd_stats(int argc, char **argv)
         return EXIT_ERROR;
     }
     char path[4096];
-    if (rec_pick_log("stats", argv[optind], pid, path, sizeof path) != 0)
+    if (rec_pick_log("stats", argv[optind], &pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     if (decode_only || table_only)
         return decode(path, table_only);
@@ -298,7 +302,7 @@ int cmd_stats(int argc, char **argv)
         goto out;
     }
     uint64_t nprocs = 0;
-    struct stats_proc *procs = pid ? NULL : all_processes(argv[optind], s, &o, &nprocs);
+    struct stats_proc *procs = pid.pid ? NULL : all_processes(argv[optind], s, &o, &nprocs);
     if (procs && nprocs > 1) {
         s->procs = procs;
         s->nprocs = s->processes = nprocs;

@@ -103,12 +103,15 @@ int cmd_diff(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int all = 0, c, top = 5;
-    uint64_t pid = 0;
+    struct rec_pid pid = REC_PID_NONE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
         switch (c) {
         case 'a': all = 1; break;
-        case 'p': pid = strtoull(optarg, NULL, 0); break;
+        case 'p':
+            if (rec_parse_pid("diff", optarg, &pid) != 0)
+                return EXIT_ERROR;
+            break;
         case 'n': top = atoi(optarg); break;
         case 'h':
             printf("%s\nCompares two summaries key by key (the keys of `mallog stats --json`,\n"
@@ -126,9 +129,9 @@ int cmd_diff(int argc, char **argv)
         return EXIT_ERROR;
     }
     struct summary A, B;
-    if (summary_load("diff", argv[optind], pid, &A) != 0)
+    if (summary_load("diff", argv[optind], &pid, &A) != 0)
         return EXIT_ERROR;
-    if (summary_load("diff", argv[optind + 1], pid, &B) != 0) {
+    if (summary_load("diff", argv[optind + 1], &pid, &B) != 0) {
         summary_free(&A);
         return EXIT_ERROR;
     }

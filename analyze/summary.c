@@ -265,7 +265,8 @@ static int read_all(const char *path, char **buf, size_t *len)
     return 0;
 }
 
-int summary_load(const char *cmd, const char *arg, uint64_t pid, struct summary *out)
+int summary_load(const char *cmd, const char *arg, const struct rec_pid *pid,
+                 struct summary *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", arg);

@@ -79,7 +79,8 @@ static void print_event(FILE *f, const struct mlg_event *ev)
 
 int cmd_dump(int argc, char **argv)
 {
-    uint64_t from = 0, to = UINT64_MAX, pid = 0;
+    uint64_t from = 0, to = UINT64_MAX;
+    struct rec_pid pid = REC_PID_NONE;
     static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
                                          {"to", required_argument, NULL, 't'},
                                          {"pid", required_argument, NULL, 'p'},
@@ -91,7 +92,10 @@ int cmd_dump(int argc, char **argv)
         switch (c) {
         case 'f': from = strtoull(optarg, NULL, 0); break;
         case 't': to = strtoull(optarg, NULL, 0); break;
-        case 'p': pid = strtoull(optarg, NULL, 0); break;
+        case 'p':
+            if (rec_parse_pid("dump", optarg, &pid) != 0)
+                return EXIT_ERROR;
+            break;
         case 'h':
             printf("usage: mallog dump LOG [--from N] [--to M] [--pid PID]\n\n"
                    "One line per event, events N..M (by index, M included):\n"
@@ -105,7 +109,7 @@ int cmd_dump(int argc, char **argv)
         return EXIT_ERROR;
     }
     char path[PATH_MAX];
-    if (rec_pick_log("dump", argv[optind], pid, path, sizeof path) != 0)
+    if (rec_pick_log("dump", argv[optind], &pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     struct mlg_reader *r;
     struct mlg_error err;

@@ -176,27 +176,6 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
            mlg_format_size(c->peak_live_bytes, line, sizeof line));
 }
 
-/* The log a process comes from: its fork or exec link, or else (spawned with vfork or
- * posix_spawn, then exec: no link is written) the newest log of its ppid started before it. */
-static int parent_index(const struct rec_log *logs, int n, int i)
-{
-    const struct mlg_header *h = &logs[i].header;
-    int best = -1;
-    for (int k = 0; k < n; k++) {
-        const struct mlg_header *p = &logs[k].header;
-        if (k == i || !logs[k].header_ok)
-            continue;
-        if (h->parent_pid) {
-            if (p->pid == h->parent_pid && p->exec_gen == h->parent_gen)
-                return k;
-        } else if (p->pid == h->ppid && p->start_realtime_ns <= h->start_realtime_ns &&
-                   (best < 0 || p->exec_gen > logs[best].header.exec_gen)) {
-            best = k;
-        }
-    }
-    return best;
-}
-
 static void print_tree(const struct rec_log *logs, int n, const struct log_summary *sums,
                        const int *parent, int of, int depth, char *done)
 {
@@ -218,7 +197,7 @@ static void print_tree(const struct rec_log *logs, int n, const struct log_summa
 
 int cmd_info(int argc, char **argv)
 {
-    uint64_t pid = 0;
+    struct rec_pid pid = REC_PID_NONE;
     static const struct option opts[] = {{"pid", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -226,9 +205,12 @@ int cmd_info(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': pid = strtoull(optarg, NULL, 0); break;
+        case 'p':
+            if (rec_parse_pid("info", optarg, &pid) != 0)
+                return EXIT_ERROR;
+            break;
         case 'h':
-            printf("usage: mallog info LOG|PREFIX|DIR [--pid PID]\n\n"
+            printf("usage: mallog info LOG|PREFIX|DIR [--pid PID[.GEN]]\n\n"
                    "Header, counts per op, bytes per event, threads and integrity of each log;\n"
                    "for a recording of several processes, their tree first.\n");
             return 0;
@@ -236,13 +218,13 @@ int cmd_info(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "usage: mallog info LOG|PREFIX|DIR [--pid PID]\n");
+        fprintf(stderr, "usage: mallog info LOG|PREFIX|DIR [--pid PID[.GEN]]\n");
         return EXIT_ERROR;
     }
     int rc = 0;
     for (int a = optind; a < argc; a++) {
         struct rec_log *logs;
-        int n = rec_find_logs("info", argv[a], pid, &logs);
+        int n = rec_find_logs("info", argv[a], &pid, &logs);
         if (n < 0) {
             rc = EXIT_ERROR;
             continue;
@@ -261,7 +243,7 @@ int cmd_info(int argc, char **argv)
             char *done = calloc((size_t)n, 1);
             int *parent = calloc((size_t)n, sizeof *parent);
             for (int i = 0; i < n; i++)
-                parent[i] = parent_index(logs, n, i);
+                parent[i] = rec_parent_index(logs, n, i);
             print_tree(logs, n, sums, parent, -1, 0, done);
             free(parent);
             free(done);

@@ -1,5 +1,6 @@
 /* recording.c - knowledge of recordings: log names, finding the logs of a file, a directory or a
  * prefix, a forked child's parent log and inherited heap. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -43,7 +44,58 @@ static int read_header(struct rec_log *l)
     return 0;
 }
 
-int rec_find_logs(const char *cmd, const char *arg, uint64_t pid, struct rec_log **out)
+int rec_parse_pid(const char *cmd, const char *arg, struct rec_pid *out)
+{
+    /* PID or PID.GEN, decimal, nothing else: "--pid abc" must not mean "no --pid" */
+    char *end;
+    errno = 0;
+    unsigned long long pid = strtoull(arg, &end, 10);
+    long long gen = -1;
+    int ok = isdigit((unsigned char)arg[0]) && errno == 0 && pid > 0 && pid <= INT32_MAX;
+    if (ok && *end == '.') {
+        const char *g = end + 1;
+        gen = strtoll(g, &end, 10);
+        ok = isdigit((unsigned char)g[0]) && errno == 0 && gen <= UINT32_MAX;
+    }
+    if (!ok || *end) {
+        msg_error(cmd, "--pid: '%s' is not PID or PID.GEN (the process names `mallog info` prints)",
+                  arg);
+        return -1;
+    }
+    out->pid = pid;
+    out->gen = gen;
+    return 0;
+}
+
+void rec_pid_label(char *out, size_t len, const struct mlg_header *h)
+{
+    if (h->exec_gen)
+        snprintf(out, len, "%" PRIu64 ".%u", h->pid, h->exec_gen);
+    else
+        snprintf(out, len, "%" PRIu64, h->pid);
+}
+
+/* 1 if the log of header h is a process sel chooses (every log when there is no selection). */
+static int pid_selected(const struct rec_pid *sel, const struct rec_log *l)
+{
+    if (!sel || !sel->pid)
+        return 1;
+    return l->header_ok && l->header.pid == sel->pid &&
+           (sel->gen < 0 || l->header.exec_gen == (uint32_t)sel->gen);
+}
+
+static void no_such_pid(const char *cmd, const char *arg, const struct rec_pid *sel)
+{
+    if (sel->gen >= 0)
+        msg_error(cmd, "%s: no log of pid %" PRIu64 ".%lld (`mallog info %s` lists its processes)",
+                  arg, sel->pid, sel->gen, arg);
+    else
+        msg_error(cmd, "%s: no log of pid %" PRIu64 " (`mallog info %s` lists its processes)", arg,
+                  sel->pid, arg);
+}
+
+int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
+                  struct rec_log **out)
 {
     struct stat st;
     *out = NULL;
@@ -51,6 +103,12 @@ int rec_find_logs(const char *cmd, const char *arg, uint64_t pid, struct rec_log
         struct rec_log *l = calloc(1, sizeof *l);
         snprintf(l->path, sizeof l->path, "%s", arg);
         read_header(l);
+        if (!pid_selected(sel, l)) {
+            /* a log named outright with a --pid it is not: say so rather than read it */
+            no_such_pid(cmd, arg, sel);
+            free(l);
+            return -1;
+        }
         *out = l;
         return 1;
     }
@@ -86,14 +144,14 @@ int rec_find_logs(const char *cmd, const char *arg, uint64_t pid, struct rec_log
         memset(&list[n], 0, sizeof list[n]);
         snprintf(list[n].path, sizeof list[n].path, "%s/%s", dir, de->d_name);
         read_header(&list[n]);
-        if (pid && (!list[n].header_ok || list[n].header.pid != pid))
+        if (!pid_selected(sel, &list[n]))
             continue;
         n++;
     }
     closedir(d);
     if (n == 0) {
-        if (pid)
-            msg_error(cmd, "%s: no log of pid %" PRIu64, arg, pid);
+        if (sel && sel->pid)
+            no_such_pid(cmd, arg, sel);
         else
             msg_error(cmd, "%s: no such log, directory or recording prefix", arg);
         free(list);
@@ -104,19 +162,99 @@ int rec_find_logs(const char *cmd, const char *arg, uint64_t pid, struct rec_log
     return (int)n;
 }
 
-int rec_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, size_t len)
+int rec_parent_index(const struct rec_log *logs, int n, int i)
+{
+    const struct mlg_header *h = &logs[i].header;
+    int best = -1;
+    for (int k = 0; k < n; k++) {
+        const struct mlg_header *p = &logs[k].header;
+        if (k == i || !logs[k].header_ok)
+            continue;
+        if (h->parent_pid) {
+            if (p->pid == h->parent_pid && p->exec_gen == h->parent_gen)
+                return k;
+        } else if (p->pid == h->ppid && p->start_realtime_ns <= h->start_realtime_ns &&
+                   (best < 0 || p->exec_gen > logs[best].header.exec_gen)) {
+            best = k;
+        }
+    }
+    return best;
+}
+
+/* The root of log i's process tree: the log no other log of the list started. */
+static int root_index(const struct rec_log *logs, int n, int i)
+{
+    for (int steps = 0; steps < n; steps++) { /* bounded: a damaged set may link in a circle */
+        int p = rec_parent_index(logs, n, i);
+        if (p < 0)
+            break;
+        i = p;
+    }
+    return i;
+}
+
+int rec_pick_log(const char *cmd, const char *arg, const struct rec_pid *sel, char *path,
+                 size_t len)
 {
     struct rec_log *logs;
-    int n = rec_find_logs(cmd, arg, pid, &logs);
+    int n = rec_find_logs(cmd, arg, sel, &logs);
     if (n < 0)
         return -1;
-    int pick = 0;
-    if (n > 1 && !pid) {
-        /* Several processes: the root (the one no other log of this recording forked). */
-        fprintf(stderr, "mallog %s: %s holds %d logs; reading the first process (%s); "
-                        "choose another with --pid\n", cmd, arg, n, logs[0].path);
+    if (n == 1) {
+        snprintf(path, len, "%s", logs[0].path);
+        free(logs);
+        return 0;
     }
+    /* Several logs. Those of one prefix may come from several recordings (runs of `mallog record`
+     * with the same -o): each is a tree; the newest tree is read. Within it, the process with the
+     * most events: the root of `sh -c ...` or of a pyenv shim is rarely the program. */
+    struct rec_log *all;
+    int nall = sel && sel->pid ? rec_find_logs(cmd, arg, NULL, &all) : (all = logs, n);
+    if (nall < 0)
+        nall = 0;
+    int newest_root = -1, recordings = 0;
+    int *root = calloc((size_t)n, sizeof *root);
+    for (int i = 0; root && i < n; i++) {
+        int a = 0; /* logs[i] in all[] */
+        while (a < nall && strcmp(all[a].path, logs[i].path) != 0)
+            a++;
+        root[i] = a < nall ? root_index(all, nall, a) : -1;
+        int seen = 0;
+        for (int k = 0; k < i; k++)
+            seen |= root[k] == root[i];
+        recordings += !seen;
+        if (root[i] >= 0 && (newest_root < 0 || all[root[i]].header.start_realtime_ns >
+                                                    all[newest_root].header.start_realtime_ns))
+            newest_root = root[i];
+    }
+    int pick = -1;
+    uint64_t most = 0;
+    for (int i = 0; i < n; i++) {
+        if (root && recordings > 1 && root[i] != newest_root)
+            continue;
+        uint64_t events = 0;
+        struct mlg_error err;
+        mlg_log_events(logs[i].path, &events, &err);
+        if (pick < 0 || events > most) {
+            pick = i;
+            most = events;
+        }
+    }
+    char label[64], root_label[64];
+    rec_pid_label(label, sizeof label, &logs[pick].header);
+    if (recordings > 1 && newest_root >= 0) {
+        rec_pid_label(root_label, sizeof root_label, &all[newest_root].header);
+        msg_error(cmd, "%s holds %d recordings; reading the newest (root pid %s); give a log "
+                       "file, or record each run with its own -o", arg, recordings, root_label);
+    }
+    if (msg_verbosity > 0)
+        msg_error(cmd, "%s holds %d logs; reading pid %s (%s), the process with the most events "
+                       "(%" PRIu64 "); choose another with --pid PID[.GEN] (`mallog info %s` "
+                       "lists them)", arg, n, label, logs[pick].path, most, arg);
     snprintf(path, len, "%s", logs[pick].path);
+    free(root);
+    if (all != logs)
+        free(all);
     free(logs);
     return 0;
 }

@@ -18,12 +18,29 @@ struct rec_log {
 /* The name of a log: <prefix>.<pid>.mlog for the first image of a pid, <prefix>.<pid>.<gen>.mlog
  * after the gen-th exec. (preload/recorder.c builds the same name without stdio.) */
 void rec_log_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen);
+/* --pid: a process of a recording, PID or PID.GEN (the gen-th exec image of PID). */
+struct rec_pid {
+    uint64_t pid;  /* 0 = no selection */
+    long long gen; /* < 0 = any generation */
+};
+#define REC_PID_NONE {0, -1}
+/* Parses "PID" or "PID.GEN" into *out: 0, or -1 with a message (`mallog CMD: --pid: ...`). */
+int rec_parse_pid(const char *cmd, const char *arg, struct rec_pid *out);
+/* "PID" or "PID.GEN", as `mallog info` names a process. */
+void rec_pid_label(char *out, size_t len, const struct mlg_header *h);
 /* Fills *out (malloc'd, sorted by start time) with the logs arg names. Returns the count, or -1
- * with a message printed. pid != 0 keeps only that process. */
-int rec_find_logs(const char *cmd, const char *arg, uint64_t pid, struct rec_log **out);
-/* The one log an analysis command reads: arg is a file, or a prefix/dir + pid (or the only/root
- * process). Returns 0 or prints an error and returns -1. */
-int rec_pick_log(const char *cmd, const char *arg, uint64_t pid, char *path, size_t len);
+ * with a message printed. A selection (sel non-NULL, sel->pid != 0) keeps only those processes;
+ * a log file named outright that is not the selected process is an error. */
+int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
+                  struct rec_log **out);
+/* The index in logs[] of the log that started log i's process (its fork or exec link, or for a
+ * process spawned without one, the newest log of its ppid started before it), or -1. */
+int rec_parent_index(const struct rec_log *logs, int n, int i);
+/* The one log an analysis command reads: arg is a file, or a prefix/dir (+ a selection). Among
+ * several: the newest recording of the prefix, and in it the process with the most events; both
+ * choices are said on stderr. Returns 0 or prints an error and returns -1. */
+int rec_pick_log(const char *cmd, const char *arg, const struct rec_pid *sel, char *path,
+                 size_t len);
 /* The log of the process h was forked from, beside path (same recording prefix). 0 or -1. */
 int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len);
 /* Seeds c with the heap a forked child inherited, following fork links up the tree. Returns the

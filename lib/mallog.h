@@ -295,6 +295,20 @@ int mlg_packer_spool_end(const struct mlg_packer *pk, int *end, int *status);
 /* Reads just the identity of a spool (pid, gen) and whether its process recorded an end. */
 int mlg_spool_peek(const char *spool_path, struct mlg_header *h, int *end, struct mlg_error *err);
 
+/* ---- frames: a log's metadata without decompressing its events (frames.c) ------------------ */
+
+/* Called for each frame of a variant in `want` (a mask of 1 << variant): its body and offset.
+ * Returns 0 to go on, or an error code (after filling err) to stop. */
+typedef int (*mlg_frame_fn)(void *ctx, unsigned variant, const uint8_t *body, uint32_t len,
+                            uint64_t off, struct mlg_error *err);
+/* Reads every metadata frame of a log and seeks over the zstd frames of events. 0, or the error
+ * that stopped the walk (damage: the frames before it were delivered). */
+int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
+                    struct mlg_error *err);
+/* The events of a log, summed from its frame metadata (cheap: a log of 1 GB is a few thousand
+ * reads). On damage, *events counts the whole frames before it. */
+int mlg_log_events(const char *path, uint64_t *events, struct mlg_error *err);
+
 /* ---- call sites: the stack table of a log recorded with --stacks ---------------------------- */
 
 struct mlg_sites;

@@ -143,18 +143,13 @@ static int parse_sites(struct mlg_sites *s, const uint8_t *buf, uint32_t len)
     return rc;
 }
 
-static int read_exact(int fd, void *buf, size_t len)
+static int sites_frame(void *ctx, unsigned variant, const uint8_t *buf, uint32_t len, uint64_t off,
+                       struct mlg_error *err)
 {
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, (uint8_t *)buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
+    if (variant != MLG_SKIP_SITES)
+        return 0;
+    int rc = parse_sites(ctx, buf, len);
+    return rc ? set_err(err, rc, off, "sites frame") : 0;
 }
 
 int mlg_sites_load(struct mlg_sites **out, const char *path, struct mlg_error *err)
@@ -163,64 +158,7 @@ int mlg_sites_load(struct mlg_sites **out, const char *path, struct mlg_error *e
     struct mlg_sites *s = *out = calloc(1, sizeof *s);
     if (!s)
         return set_err(err, MLG_E_NOMEM, 0, "sites");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        err->sys_errno = errno;
-        return set_err(err, MLG_E_IO, 0, "open");
-    }
-    uint64_t off = 0;
-    int rc = 0;
-    for (int first = 1;; first = 0) {
-        uint8_t head[8];
-        ssize_t n = read(fd, head, 8);
-        if (n == 0 && !first)
-            break; /* no trailer: the log is incomplete, the reader says so */
-        if (n != 8 || (mlg_get32(head) & 0xFFFFFFF0u) != MLG_SKIP_MAGIC ||
-            (first && mlg_get32(head) != MLG_SKIP_MAGIC + MLG_SKIP_HEADER)) {
-            rc = set_err(err, n == 0 ? MLG_E_EMPTY : first ? MLG_E_NOT_MLOG : MLG_E_CORRUPT, off,
-                         "expected a frame header");
-            break;
-        }
-        unsigned variant = mlg_get32(head) & 0xf;
-        uint32_t len = mlg_get32(head + 4);
-        if (variant == MLG_SKIP_TRAILER)
-            break;
-        if (len > MLG_FRAME_RAW_MAX * 2u) {
-            rc = set_err(err, MLG_E_CORRUPT, off, "implausible metadata length");
-            break;
-        }
-        uint64_t skip = len;
-        if (variant == MLG_SKIP_FRAME || variant == MLG_SKIP_SITES) {
-            uint8_t *buf = malloc(len ? len : 1);
-            if (!buf || read_exact(fd, buf, len) != 0) {
-                free(buf);
-                rc = set_err(err, buf ? MLG_E_TRUNCATED : MLG_E_NOMEM, off, "inside a frame");
-                break;
-            }
-            skip = 0;
-            if (variant == MLG_SKIP_FRAME) {
-                if (len != MLG_FRAME_META_SIZE || mlg_crc32c(buf, 36) != mlg_get32(buf + 36))
-                    rc = set_err(err, MLG_E_CHECKSUM, off, "frame metadata");
-                else
-                    skip = mlg_get32(buf + 32); /* the zstd frame of events: not needed here */
-            } else if ((rc = parse_sites(s, buf, len)) != 0) {
-                set_err(err, rc, off, "sites frame");
-            }
-            free(buf);
-            if (rc)
-                break;
-            off += 8 + len;
-        } else {
-            off += 8;
-        }
-        if (skip && lseek(fd, (off_t)skip, SEEK_CUR) < 0) {
-            rc = set_err(err, MLG_E_IO, off, "seek");
-            break;
-        }
-        off += skip;
-    }
-    close(fd);
-    return rc;
+    return mlg_frames_walk(path, 1u << MLG_SKIP_SITES, sites_frame, s, err);
 }
 
 void mlg_sites_free(struct mlg_sites *s)

@@ -884,7 +884,7 @@ int cmd_report(int argc, char **argv)
     if (!r)
         return EXIT_ERROR;
     const char *alloc = NULL, *threads = NULL, *touch = NULL;
-    uint64_t pid = 0;
+    struct rec_pid pid = REC_PID_NONE;
     long nholes = 2;
     int c, rc = EXIT_ERROR;
     r->dir = "report";
@@ -893,7 +893,10 @@ int cmd_report(int argc, char **argv)
         switch (c) {
         case 'o': r->dir = optarg; break;
         case 'a': alloc = optarg; break;
-        case 'p': pid = strtoull(optarg, NULL, 10); break;
+        case 'p':
+            if (rec_parse_pid("report", optarg, &pid) != 0)
+                return EXIT_ERROR;
+            break;
         case 'r':
             if (plots_parse_range(optarg, &r->popts) != 0) {
                 msg_error("report", "bad --range '%s' (want A:B with A < B)", optarg);
@@ -920,7 +923,7 @@ int cmd_report(int argc, char **argv)
         goto out;
     }
     r->log = argv[optind];
-    if (rec_pick_log("report", r->log, pid, r->logpath, sizeof r->logpath) != 0)
+    if (rec_pick_log("report", r->log, &pid, r->logpath, sizeof r->logpath) != 0)
         goto out;
     if (mkdir(r->dir, 0777) != 0 && errno != EEXIST) {
         msg_error("report", "%s: %s", r->dir, strerror(errno));

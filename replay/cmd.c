@@ -901,7 +901,7 @@ static void replay_usage(FILE *f)
            "  -h, --help\n");
 }
 
-static uint64_t opt_pid; /* --pid: which process of a recording */
+static struct rec_pid opt_pid; /* --pid: which process of a recording */
 
 /* An option with two values: 0 for `first`, 1 for `second`, else -1 (message printed). */
 static int one_of(const char *cmd, const char *opt, const char *arg, const char *first,
@@ -928,7 +928,7 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
         {"decode", required_argument, NULL, 'd'},  {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
-    opt_pid = 0;
+    opt_pid = (struct rec_pid)REC_PID_NONE;
     while ((c = getopt_long(argc, argv, "a:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'a':
@@ -962,7 +962,8 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
             *json = 1;
             break;
         case 'p':
-            opt_pid = strtoull(optarg, NULL, 10);
+            if (rec_parse_pid(cmd, optarg, &opt_pid) != 0)
+                return EXIT_ERROR;
             break;
         case 'd':
             if ((ro->decode_each = one_of(cmd, "--decode", optarg, "once", "each")) < 0)
@@ -1155,7 +1156,7 @@ int cmd_replay(int argc, char **argv)
     }
     if (rc)
         return rc;
-    if (rec_pick_log("replay", argv[optind], opt_pid, path, sizeof path) != 0)
+    if (rec_pick_log("replay", argv[optind], &opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     char abs[PATH_MAX];
     ro.log = realpath(path, abs) ? abs : path;
@@ -1220,7 +1221,7 @@ int cmd_holes(int argc, char **argv)
     if (!n)
         parse_spec("holes", "glibc", &specs[n++]);
     ro.out_dir = NULL;
-    if (rec_pick_log("holes", argv[optind], opt_pid, path, sizeof path) != 0)
+    if (rec_pick_log("holes", argv[optind], &opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     ro.log = realpath(path, abs) ? abs : path;
     if (prepare_run("holes", &ro, &pp, samples, samples_set) < 0)
