@@ -85,12 +85,20 @@ deps-optional: deps
 	if [ -n "$$missing" ]; then SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || echo "deps-optional: could not install $$missing"; fi
 
-$(B)/%.o: %.c
+# A stamp of the flags per variant: changing CFLAGS (or CC) rebuilds what they compile.
+FLAGS_STAMP := $(B)/.flags
+PRELOAD_STAMP := build/preload/.flags
+$(shell mkdir -p $(B) build/preload; \
+  echo '$(CC) $(CFLAGS_ALL)' | cmp -s - $(FLAGS_STAMP) || echo '$(CC) $(CFLAGS_ALL)' > $(FLAGS_STAMP); \
+  echo '$(CC) $(PRELOAD_CFLAGS) $(PRELOAD_LDFLAGS)' | cmp -s - $(PRELOAD_STAMP) || \
+  echo '$(CC) $(PRELOAD_CFLAGS) $(PRELOAD_LDFLAGS)' > $(PRELOAD_STAMP))
+
+$(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-build/preload/%.o: %.c
+build/preload/%.o: %.c $(PRELOAD_STAMP)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC [preload] $<")
 	$(Q)$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
@@ -107,7 +115,7 @@ $(PRELOAD_SO): $(PRELOAD_OBJ)
 	$(if $(Q),@echo "  LD $@")
 	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -ldl -lpthread
 
-build/preload/preload/stacks-unwind.o: preload/stacks.c
+build/preload/preload/stacks-unwind.o: preload/stacks.c $(PRELOAD_STAMP)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC [preload+libunwind] $<")
 	$(Q)$(CC) $(PRELOAD_CFLAGS) -DMLG_WITH_LIBUNWIND -c $< -o $@
