@@ -3,7 +3,9 @@
  * tcmalloc or a user's library); "arena" calls arena.c. Allocator statistics come from each
  * library's own API, looked up with dlsym so nothing links against them. */
 #include <dlfcn.h>
+#include <link.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,4 +173,38 @@ int backend_open(struct backend *b, const char *kind, const char *family)
              (tc_prop = dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty")))
         b->stats = tcmalloc_stats;
     return 0;
+}
+
+int backend_serves(const char *lib, char *why, size_t len)
+{
+    /* RTLD_NOLOAD finds a loaded object by its file (a symlink or another spelling of the path
+     * finds it too) and never loads one: NULL means ld.so skipped the LD_PRELOAD entry (not an
+     * ELF shared library, wrong machine: it says why on stderr) */
+    void *h = dlopen(lib, RTLD_NOLOAD | RTLD_LAZY);
+    if (!h) {
+        snprintf(why, len,
+                 "is not loaded (ld.so did not preload it: is it a shared library for "
+                 "this machine?)");
+        return -1;
+    }
+    struct link_map *want = NULL;
+    int rc = dlinfo(h, RTLD_DI_LINKMAP, &want) == 0 ? 0 : -1;
+    static const char *const fns[] = {"malloc", "free", "realloc", "calloc"};
+    for (unsigned i = 0; i < sizeof fns / sizeof *fns && rc == 0; i++) {
+        /* the definition every caller binds to: the first in the global search order */
+        void *f = dlsym(RTLD_DEFAULT, fns[i]);
+        Dl_info di;
+        struct link_map *got = NULL;
+        if (f && dladdr1(f, &di, (void **)&got, RTLD_DL_LINKMAP) && got == want)
+            continue;
+        snprintf(why, len,
+                 "does not export %s (the process's %s is %s's): not an allocator "
+                 "library",
+                 fns[i], fns[i], got && got->l_name[0] ? got->l_name : "the program");
+        rc = -1;
+    }
+    if (!want)
+        snprintf(why, len, "is loaded but ld.so cannot say where");
+    dlclose(h);
+    return rc;
 }

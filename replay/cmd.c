@@ -33,11 +33,13 @@
 extern char **environ;
 
 #define MAX_ALLOCS 16
+#define HOLES_TOP 20 /* holes `mallog holes` lists by default (--top) */
 #define LIBDIR "/usr/lib/x86_64-linux-gnu/"
 
 struct alloc_spec {
-    char name[64]; /* glibc, jemalloc, mimalloc, tcmalloc, arena, or a user library's stem */
-    char kind[8];  /* glibc, arena, libc */
+    char name[64];   /* the family, or for a tuned one family+settings (name_specs): row, files */
+    char family[64]; /* glibc, jemalloc, mimalloc, tcmalloc, arena, or a user library's stem */
+    char kind[8];    /* glibc, arena, libc */
     char lib[PATH_MAX];
     char env[2048]; /* "K=V\n" overrides */
 };
@@ -132,7 +134,7 @@ static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
     }
     const char *lib;
     if (strcmp(name, "glibc") == 0 || strcmp(name, "arena") == 0) {
-        snprintf(a->name, sizeof a->name, "%s", name);
+        snprintf(a->family, sizeof a->family, "%s", name);
         snprintf(a->kind, sizeof a->kind, "%s", name);
         snprintf(a->lib, sizeof a->lib, "%s", strcmp(name, "glibc") == 0 ? "libc.so.6" : "builtin");
     } else if ((lib = builtin_lib(name))) {
@@ -140,7 +142,7 @@ static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
             msg_error(cmd, "%s is not installed", name);
             return -1;
         }
-        snprintf(a->name, sizeof a->name, "%s", name);
+        snprintf(a->family, sizeof a->family, "%s", name);
         snprintf(a->kind, sizeof a->kind, "libc");
         snprintf(a->lib, sizeof a->lib, "%s", lib);
     } else if (strchr(name, '/') || strstr(name, ".so")) {
@@ -150,17 +152,107 @@ static int parse_spec(const char *cmd, const char *text, struct alloc_spec *a)
         }
         const char *base = strrchr(a->lib, '/') + 1;
         const char *dot = strstr(base, ".so");
-        snprintf(a->name, sizeof a->name, "%.*s", (int)(dot ? dot - base : (long)strlen(base)),
+        snprintf(a->family, sizeof a->family, "%.*s", (int)(dot ? dot - base : (long)strlen(base)),
                  base);
         snprintf(a->kind, sizeof a->kind, "libc");
     } else {
         msg_error(cmd,
-                "unknown allocator '%s' (glibc, jemalloc, mimalloc, tcmalloc, arena, or a "
-                "path to a .so)",
-                name);
+                  "unknown allocator '%s' (glibc, jemalloc, mimalloc, tcmalloc, arena, or a "
+                  "path to a .so)",
+                  name);
         return -1;
     }
+    snprintf(a->name, sizeof a->name, "%s", a->family);
     return 0;
+}
+
+/* Appends c to b (of room len, used *k) as a file name and plots' word lists take it. */
+static void name_put(char *b, size_t len, size_t *k, char c)
+{
+    int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-' || c == '+';
+    if (*k + 1 < len)
+        b[(*k)++] = plain ? c : '_';
+    b[*k] = 0;
+}
+
+/* A tuned spec's name: its family's, then "+" and each setting as key-value in the characters a
+ * file name and plots' word lists take ([A-Za-z0-9._+-]), so that two tunings of one allocator
+ * get their own row and files, and the name says what differs:
+ *   glibc:GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576  -> glibc+mmap_threshold-1048576
+ *   jemalloc:MALLOC_CONF=narenas:1,tcache:false               -> jemalloc+narenas-1+tcache-false
+ *   mimalloc:MIMALLOC_ARENA_EAGER_COMMIT=1                    -> mimalloc+arena_eager_commit-1
+ * Written into buf; the caller falls back to a number if it is too long. */
+static void variant_name(const struct alloc_spec *a, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (const char *p = a->family; *p; p++)
+        name_put(buf, len, &k, *p);
+    for (const char *line = a->env; *line;) {
+        size_t ll = strcspn(line, "\n"), vl = strcspn(line, "=");
+        const char *val = line + vl + 1, *end = line + ll;
+        name_put(buf, len, &k, '+');
+        if (vl == strlen("GLIBC_TUNABLES") && strncmp(line, "GLIBC_TUNABLES", vl) == 0) {
+            /* glibc.malloc.a=1:glibc.malloc.b=2 -> a-1+b-2 */
+            for (const char *t = val; t < end;) {
+                const char *te = t;
+                while (te < end && *te != ':')
+                    te++;
+                const char *eq = t, *key = t;
+                while (eq < te && *eq != '=')
+                    eq++;
+                for (const char *q = t; q < eq; q++)
+                    if (*q == '.')
+                        key = q + 1;
+                for (const char *q = key; q < te; q++)
+                    name_put(buf, len, &k, *q == '=' ? '-' : *q);
+                if (te < end)
+                    name_put(buf, len, &k, '+');
+                t = te < end ? te + 1 : te;
+            }
+        } else if ((vl == 11 && strncmp(line, "MALLOC_CONF", 11) == 0) ||
+                   (vl == 14 && strncmp(line, "JE_MALLOC_CONF", 14) == 0)) {
+            for (const char *q = val; q < end; q++) /* a:1,b:2 -> a-1+b-2 */
+                name_put(buf, len, &k, *q == ':' ? '-' : *q == ',' ? '+' : *q);
+        } else {
+            const char *key = line;
+            static const char *const prefixes[] = {"MIMALLOC_", "TCMALLOC_", "MALLOC_"};
+            for (unsigned i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+                if (strncmp(line, prefixes[i], strlen(prefixes[i])) == 0 &&
+                    strlen(prefixes[i]) < vl) {
+                    key = line + strlen(prefixes[i]);
+                    break;
+                }
+            for (const char *q = key; q < line + vl; q++)
+                name_put(buf, len, &k, *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q);
+            name_put(buf, len, &k, '-');
+            for (const char *q = val; q < end; q++)
+                name_put(buf, len, &k, *q);
+        }
+        line = *end ? end + 1 : end;
+    }
+}
+
+/* Gives every spec a name of its own: a tuned one family+settings (variant_name), or
+ * family+N (N = its place in the list) when that does not fit or is taken already; an untuned
+ * one keeps its family's name unless an earlier spec has it. */
+static void name_specs(struct alloc_spec *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char want[256];
+        variant_name(&v[i], want, sizeof want);
+        int taken = strlen(want) >= sizeof v[i].name;
+        for (int j = 0; j < i && !taken; j++)
+            taken = strcmp(v[j].name, want) == 0;
+        if (taken) {
+            snprintf(want, sizeof want, "%.50s+%d", v[i].family, i + 1);
+            for (int j = 0; j < i; j++)
+                if (strcmp(v[j].name, want) == 0) /* "glibc+2" given as a library stem */
+                    snprintf(want, sizeof want, "%.40s+%d+%d", v[i].family, i + 1, j + 1);
+        }
+        snprintf(v[i].name, sizeof v[i].name, "%s", want);
+    }
 }
 
 /* Splits an -a value at commas that start a new allocator (a comma inside MALLOC_CONF stays). */
@@ -305,7 +397,9 @@ struct run_opts {
     uint64_t unknown_frees, double_frees; /* from the pre-pass */
     const char *holes_fmt;                /* NULL, "text" or "json" */
     const char *at_label;
-    int decode_each; /* --decode=each: every worker decodes the log itself */
+    uint64_t holes_top;   /* holes listed, 0 = all */
+    int decode_each;      /* --decode=each: every worker decodes the log itself */
+    int probe;            /* workers only check that their library serves malloc (probe_libs) */
     int tape_fd, meta_fd; /* > 0: the log decoded once (tapefile.c), inherited by workers */
 };
 
@@ -332,7 +426,8 @@ static void find_seeds(struct run_opts *ro)
     }
     ro->nseeds = n;
     for (int i = 0; i < n; i++) /* reversed: the oldest ancestor is applied first */
-        snprintf(ro->seeds[i], sizeof ro->seeds[i], "%s@%" PRIu64, chain[n - 1 - i], upto[n - 1 - i]);
+        snprintf(ro->seeds[i], sizeof ro->seeds[i], "%s@%" PRIu64, chain[n - 1 - i],
+                 upto[n - 1 - i]);
 }
 
 struct job {
@@ -349,7 +444,7 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     int fds[2];
     if (pipe(fds) < 0)
         return -1;
-    char every[24], peak[24], stop[24], rfd[16], pfd[16], pslot[16], anom[48], tfd[32];
+    char every[24], peak[24], stop[24], top[24], rfd[16], pfd[16], pslot[16], anom[48], tfd[32];
     snprintf(anom, sizeof anom, "%" PRIu64 ",%" PRIu64, ro->unknown_frees, ro->double_frees);
     snprintf(every, sizeof every, "%" PRIu64, ro->every);
     snprintf(peak, sizeof peak, "%" PRIu64, ro->peak_event);
@@ -364,6 +459,8 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     argv[k++] = "--worker";
     argv[k++] = "--alloc";
     argv[k++] = a->name;
+    argv[k++] = "--family";
+    argv[k++] = a->family;
     argv[k++] = "--kind";
     argv[k++] = a->kind;
     argv[k++] = "--lib";
@@ -395,7 +492,12 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
         argv[k++] = ro->holes_fmt;
         argv[k++] = "--at-label";
         argv[k++] = ro->at_label;
+        snprintf(top, sizeof top, "%" PRIu64, ro->holes_top);
+        argv[k++] = "--holes-top";
+        argv[k++] = top;
     }
+    if (ro->probe)
+        argv[k++] = "--probe";
     if (ro->tape_fd > 0 && !ro->strict) {
         snprintf(tfd, sizeof tfd, "%d,%d", ro->tape_fd, ro->meta_fd);
         argv[k++] = "--tape-fds";
@@ -428,7 +530,7 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     size_t al = 0;
     all[0] = 0;
     for (unsigned i = 0; i < sizeof pinned / sizeof *pinned; i++) {
-        if (strcmp(pinned[i][0], a->name) != 0)
+        if (strcmp(pinned[i][0], a->family) != 0)
             continue;
         size_t klen = strcspn(pinned[i][1], "=") + 1;
         int overridden = 0;
@@ -529,7 +631,7 @@ static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs
                         fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", j->sum.error);
                     else if (WIFSIGNALED(status))
                         msg_error(cmd, "%s: replay worker killed by signal %d (%s)", j->spec->name,
-                                WTERMSIG(status), strsignal(WTERMSIG(status)));
+                                  WTERMSIG(status), strsignal(WTERMSIG(status)));
                     else
                         msg_error(cmd, "%s: replay worker failed", j->spec->name);
                     j->sum.ok = 0;
@@ -564,6 +666,47 @@ static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs
     if (pfd >= 0)
         close(pfd);
     return failed ? -1 : 0;
+}
+
+/* Starts each preloaded library's worker with --probe, before any work: a library that ld.so
+ * did not load, or that does not export malloc & co., would replay on glibc's malloc under its
+ * own name. Returns 0, or -1 (message printed) if one does not serve malloc. */
+static int probe_libs(const char *cmd, const struct run_opts *ro, struct alloc_spec *v, int n)
+{
+    struct run_opts po = *ro;
+    po.probe = 1;
+    po.out_dir = NULL;
+    po.holes_fmt = NULL;
+    po.tape_fd = po.meta_fd = 0;
+    po.nseeds = 0;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(v[i].kind, "libc") != 0)
+            continue;
+        int rfd, status;
+        static struct summary sum;
+        pid_t pid = spawn_worker(&po, &v[i], -1, 0, &rfd);
+        if (pid < 0) {
+            msg_error(cmd, "%s: cannot start a worker: %s", v[i].name, strerror(errno));
+            return -1;
+        }
+        memset(&sum, 0, sizeof sum);
+        ssize_t got = read(rfd, &sum, sizeof sum);
+        close(rfd);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (got == (ssize_t)sizeof sum && sum.ok && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        const char *said = sum.error, *pre = "mallog replay: ";
+        if (strncmp(said, pre, strlen(pre)) == 0)
+            said += strlen(pre);
+        if (got == (ssize_t)sizeof sum && *said)
+            msg_error(cmd, "%s", said);
+        else
+            msg_error(cmd, "%s: the worker that preloads it failed", v[i].lib);
+        bad = 1;
+    }
+    return bad ? -1 : 0;
 }
 
 /* ---- the worker --------------------------------------------------------------------------- */
@@ -624,14 +767,19 @@ static void json_block(FILE *f, const char *side, const struct engine_result *r,
     fputc('}', f);
 }
 
+/* The holes at the stop event, largest first: the first `top` (0 = all); text says how many
+ * more there are, JSON gives their count as "holes_total". */
 static void print_holes(const struct alloc_spec *a, const struct engine_result *r, const char *fmt,
-                        const char *label)
+                        const char *label, uint64_t top)
 {
     uint64_t at = r->stopped_at;
+    uint64_t shown = top && top < r->holes.nh ? top : r->holes.nh;
     const struct sample *s = r->nsamples ? &r->samples[r->nsamples - 1] : NULL;
     if (strcmp(fmt, "json") == 0) {
-        printf("{\"allocator\": \"%s\", \"event\": %" PRIu64 ", \"holes\": [", a->name, at);
-        for (uint64_t i = 0; i < r->holes.nh; i++) {
+        printf("{\"allocator\": \"%s\", \"event\": %" PRIu64 ", \"holes_total\": %" PRIu64
+               ", \"holes\": [",
+               a->name, at, r->holes.nh);
+        for (uint64_t i = 0; i < shown; i++) {
             const struct hole *h = &r->holes.h[i];
             printf("%s{\"start\": %" PRIu64 ", \"size\": %" PRIu64 ", \"resident\": %" PRIu64 ", ",
                    i ? ", " : "", h->start, h->size, h->resident);
@@ -652,7 +800,7 @@ static void print_holes(const struct alloc_spec *a, const struct engine_result *
            r->holes.nh, mlg_format_size(s ? s->hole_bytes : 0, b3, sizeof b3),
            mlg_format_size(s ? s->hole_resident : 0, b4, sizeof b4), s ? s->holes_1m : 0,
            s ? s->holes_8m : 0);
-    for (uint64_t i = 0; i < r->holes.nh; i++) {
+    for (uint64_t i = 0; i < shown; i++) {
         const struct hole *h = &r->holes.h[i];
         printf("#%-4" PRIu64 " %s hole at 0x%" PRIx64 " (%" PRIu64 " B, resident %s)\n", i + 1,
                mlg_format_size(h->size, b1, sizeof b1), h->start, h->size,
@@ -660,6 +808,9 @@ static void print_holes(const struct alloc_spec *a, const struct engine_result *
         print_block(stdout, "left:", r, h->left, at);
         print_block(stdout, "right:", r, h->right, at);
     }
+    if (shown < r->holes.nh)
+        printf("... and %" PRIu64 " smaller hole%s (--top N lists N, --top 0 all)\n",
+               r->holes.nh - shown, r->holes.nh - shown == 1 ? "" : "s");
 }
 
 static void env_of_worker(char *buf, size_t len)
@@ -674,11 +825,25 @@ static void env_of_worker(char *buf, size_t len)
         }
 }
 
+/* A number the parent wrote (decimal digits, fits in 64 bits): 0 or -1. */
+static int worker_num(const char *s, uint64_t *out)
+{
+    const char *p = s;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    errno = 0;
+    if (p == s || *p || (*out = strtoull(s, NULL, 10), errno == ERANGE))
+        return -1;
+    return 0;
+}
+
 static int worker(int argc, char **argv)
 {
     static const struct option opts[] = {{"worker", no_argument, NULL, 'W'},
                                          {"alloc", required_argument, NULL, 'a'},
                                          {"kind", required_argument, NULL, 'k'},
+                                         {"family", required_argument, NULL, 'f'},
+                                         {"probe", no_argument, NULL, 'Q'},
                                          {"lib", required_argument, NULL, 'l'},
                                          {"every", required_argument, NULL, 'e'},
                                          {"peak-event", required_argument, NULL, 'p'},
@@ -691,6 +856,7 @@ static int worker(int argc, char **argv)
                                          {"output", required_argument, NULL, 'o'},
                                          {"holes-format", required_argument, NULL, 'H'},
                                          {"at-label", required_argument, NULL, 'L'},
+                                         {"holes-top", required_argument, NULL, 'O'},
                                          {"bare", no_argument, NULL, 'B'},
                                          {"anomalies", required_argument, NULL, 'N'},
                                          {"seed", required_argument, NULL, 'D'},
@@ -701,7 +867,8 @@ static int worker(int argc, char **argv)
     static struct engine_result res;
     struct engine_opts eo = {0};
     const char *out = NULL, *hfmt = NULL, *label = "";
-    int rfd = -1, pfd = -1, pslot = 0, bare = 0, c;
+    int rfd = -1, pfd = -1, pslot = 0, bare = 0, probe = 0, c;
+    uint64_t holes_top = 0, v;
     char *endp;
     eo.peak_event = eo.stop_event = UINT64_MAX;
     eo.touch = TOUCH_PAGE;
@@ -716,26 +883,41 @@ static int worker(int argc, char **argv)
         case 'k':
             snprintf(a.kind, sizeof a.kind, "%s", optarg);
             break;
+        case 'f':
+            snprintf(a.family, sizeof a.family, "%s", optarg);
+            break;
+        case 'Q':
+            probe = 1;
+            break;
         case 'l':
             snprintf(a.lib, sizeof a.lib, "%s", optarg);
             break;
         case 'e':
-            eo.every = strtoull(optarg, NULL, 10);
+            if (worker_num(optarg, &eo.every) < 0)
+                return EXIT_ERROR;
             break;
         case 'p':
-            eo.peak_event = strtoull(optarg, NULL, 10);
+            if (worker_num(optarg, &eo.peak_event) < 0)
+                return EXIT_ERROR;
             break;
         case 's':
-            eo.stop_event = strtoull(optarg, NULL, 10);
+            if (worker_num(optarg, &eo.stop_event) < 0)
+                return EXIT_ERROR;
             break;
         case 'r':
-            rfd = atoi(optarg);
+            if (worker_num(optarg, &v) < 0 || v > INT_MAX)
+                return EXIT_ERROR;
+            rfd = (int)v;
             break;
-        case 'P':
-            pfd = atoi(optarg);
+        case 'P': /* -1: no progress word */
+            if (strcmp(optarg, "-1") != 0 && (worker_num(optarg, &v) < 0 || v > INT_MAX))
+                return EXIT_ERROR;
+            pfd = strcmp(optarg, "-1") == 0 ? -1 : (int)v;
             break;
         case 'S':
-            pslot = atoi(optarg);
+            if (worker_num(optarg, &v) < 0 || v > INT_MAX)
+                return EXIT_ERROR;
+            pslot = (int)v;
             break;
         case 'D': { /* PATH@SEQ */
             char *at = strrchr(optarg, '@');
@@ -743,7 +925,9 @@ static int worker(int argc, char **argv)
                 return EXIT_ERROR;
             *at = 0;
             eo.seed_log[eo.nseeds] = optarg;
-            eo.seed_upto[eo.nseeds++] = strtoull(at + 1, NULL, 10);
+            if (worker_num(at + 1, &eo.seed_upto[eo.nseeds]) < 0)
+                return EXIT_ERROR;
+            eo.nseeds++;
             break;
         }
         case 't':
@@ -761,20 +945,36 @@ static int worker(int argc, char **argv)
         case 'L':
             label = optarg;
             break;
+        case 'O':
+            if (worker_num(optarg, &holes_top) < 0)
+                return EXIT_ERROR;
+            break;
         case 'B':
             bare = 1;
             break;
-        case 'F': /* OPS,META */
-            eo.tape_fd = (int)strtol(optarg, &endp, 10);
-            eo.meta_fd = *endp == ',' ? atoi(endp + 1) : 0;
-            if (eo.meta_fd <= 0)
-                eo.tape_fd = 0;
+        case 'F': { /* OPS,META */
+            uint64_t t, m;
+            char first[24];
+            if (!(endp = strchr(optarg, ',')) || endp - optarg >= (long)sizeof first)
+                return EXIT_ERROR;
+            snprintf(first, sizeof first, "%.*s", (int)(endp - optarg), optarg);
+            if (worker_num(first, &t) < 0 || worker_num(endp + 1, &m) < 0 || t > INT_MAX ||
+                m > INT_MAX || !t || !m)
+                return EXIT_ERROR;
+            eo.tape_fd = (int)t;
+            eo.meta_fd = (int)m;
             break;
-        case 'N': /* the pre-pass's classification: "unknown,double" */
-            sum.unknown_frees = strtoull(optarg, &endp, 10);
-            if (*endp == ',')
-                sum.double_frees = strtoull(endp + 1, NULL, 10);
+        }
+        case 'N': { /* the pre-pass's classification: "unknown,double" */
+            char first[24];
+            if (!(endp = strchr(optarg, ',')) || endp - optarg >= (long)sizeof first)
+                return EXIT_ERROR;
+            snprintf(first, sizeof first, "%.*s", (int)(endp - optarg), optarg);
+            if (worker_num(first, &sum.unknown_frees) < 0 ||
+                worker_num(endp + 1, &sum.double_frees) < 0)
+                return EXIT_ERROR;
             break;
+        }
         default:
             return EXIT_ERROR;
         }
@@ -802,8 +1002,24 @@ static int worker(int argc, char **argv)
             eo.progress = (volatile uint64_t *)m + pslot;
     }
     struct backend b;
-    if (backend_open(&b, a.kind, a.name) < 0)
+    if (backend_open(&b, a.kind, a.family) < 0)
         return EXIT_ERROR;
+    /* LD_PRELOAD of a file that is not a shared library, or of one without malloc, leaves
+     * glibc's malloc in place: its figures would be glibc's under another name */
+    char why[PATH_MAX + 200];
+    if (strcmp(a.kind, "libc") == 0 && backend_serves(a.lib, why, sizeof why) < 0) {
+        sum.ok = 0;
+        snprintf(sum.error, sizeof sum.error, "mallog replay: %s: %s", a.lib, why);
+        if (rfd >= 0 && write(rfd, &sum, sizeof sum) < 0)
+            return EXIT_ERROR;
+        return EXIT_ERROR;
+    }
+    if (probe) { /* the parent checks each library before any work (probe_libs) */
+        sum.ok = 1;
+        if (rfd >= 0 && write(rfd, &sum, sizeof sum) < 0)
+            return EXIT_ERROR;
+        return 0;
+    }
 
     if (bare) { /* bench: `mallog replay --worker --bare ...` prints "calls ns" */
         uint64_t ns = 0, calls = 0;
@@ -861,7 +1077,7 @@ static int worker(int argc, char **argv)
             sum.ok = 0;
         } else {
             load_hole_sites(eo.log, &res);
-            print_holes(&a, &res, hfmt, label);
+            print_holes(&a, &res, hfmt, label, holes_top);
             fflush(stdout);
             mlg_sites_free(hole_sites);
         }
@@ -885,6 +1101,7 @@ static void replay_usage(FILE *f)
            "  -a, --alloc LIST     glibc, jemalloc, mimalloc, tcmalloc, arena, or a path to a .so\n"
            "                       exporting malloc & co.; tune with NAME:VAR=value, e.g.\n"
            "                       'glibc:GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536'\n"
+           "                       (row and files: glibc+mmap_threshold-65536)\n"
            "                       (default: every installed allocator)\n"
            "  -o, --output DIR     write DIR/replay.<alloc>.tsv (timeline) and .json (summary)\n"
            "      --threads MODE   serial (one thread, default) or strict (a thread per\n"
@@ -915,27 +1132,90 @@ static int one_of(const char *cmd, const char *opt, const char *arg, const char 
     return -1;
 }
 
-static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spec *specs, int *n,
-                        struct run_opts *ro, uint64_t *samples, const char **at, int *json,
-                        int *samples_set)
+/* A count: decimal digits only (no sign, blanks, suffix or trailing text), min <= value <=
+ * max. 0, or -1 with "mallog CMD: --samples: 'abc' is not a number" (or out of range). */
+static int parse_count(const char *cmd, const char *opt, const char *arg, uint64_t min,
+                       uint64_t max, uint64_t *out)
 {
-    static const struct option opts[] = {
-        {"alloc", required_argument, NULL, 'a'},   {"output", required_argument, NULL, 'o'},
-        {"threads", required_argument, NULL, 't'}, {"touch", required_argument, NULL, 'T'},
-        {"samples", required_argument, NULL, 'n'}, {"every", required_argument, NULL, 'e'},
-        {"at", required_argument, NULL, 'A'},      {"json", no_argument, NULL, 'j'},
-        {"pid", required_argument, NULL, 'p'},     {"help", no_argument, NULL, 'h'},
-        {"decode", required_argument, NULL, 'd'},  {NULL, 0, NULL, 0}};
+    const char *p = arg;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p == arg || *p) {
+        msg_error(cmd, "%s: '%s' is not a number", opt, arg);
+        return -1;
+    }
+    errno = 0;
+    uint64_t v = strtoull(arg, NULL, 10);
+    if (errno == ERANGE || v < min || v > max) {
+        msg_error(cmd, "%s: '%s' is out of range (%" PRIu64 " to %" PRIu64 ")", opt, arg, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* What the command line asks of replay and holes (parse_common). */
+struct cli_opts {
+    uint64_t samples;
+    int samples_set;
+    const char *at; /* holes: EVENT, peak or worst */
+    int json;       /* holes */
+    uint64_t top;   /* holes: holes listed (0 = all) */
+    int top_set;
+};
+
+#define SAMPLES_MAX 1000000000ull /* more samples than events is one each event anyway */
+
+/* Parses and checks every option of `mallog replay` (holes = 0) or `mallog holes` (1) before
+ * any work: an option of the other command is refused, not ignored. Returns 0, -1 for --help,
+ * or EXIT_ERROR (message printed). */
+static int parse_common(const char *cmd, int holes, int argc, char **argv, struct alloc_spec *specs,
+                        int *n, struct run_opts *ro, struct cli_opts *co)
+{
+    enum { REPLAY = 1, HOLES = 2, BOTH = 3 };
+    static const struct option opts[] = {{"alloc", required_argument, NULL, 'a'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"touch", required_argument, NULL, 'T'},
+                                         {"samples", required_argument, NULL, 'n'},
+                                         {"every", required_argument, NULL, 'e'},
+                                         {"at", required_argument, NULL, 'A'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"pid", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"decode", required_argument, NULL, 'd'},
+                                         {"top", required_argument, NULL, 'N'},
+                                         {NULL, 0, NULL, 0}};
+    /* which command each option belongs to */
+    static const struct {
+        int c, owner;
+        const char *name;
+    } owners[] = {{'o', REPLAY, "-o/--output"},
+                  {'d', REPLAY, "--decode"},
+                  {'A', HOLES, "--at"},
+                  {'j', HOLES, "--json"},
+                  {'N', HOLES, "--top"}};
     int c;
     optind = 1;
+    opterr = 0; /* our own messages, in mallog's shape */
     opt_pid = (struct rec_pid)REC_PID_NONE;
-    while ((c = getopt_long(argc, argv, "a:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":a:o:h", opts, NULL)) != -1) {
+        for (unsigned i = 0; i < sizeof owners / sizeof *owners; i++)
+            if (owners[i].c == c && !(owners[i].owner & (holes ? HOLES : REPLAY))) {
+                msg_error(cmd, "%s is an option of `mallog %s`, not of `mallog %s`", owners[i].name,
+                          holes ? "replay" : "holes", cmd);
+                return EXIT_ERROR;
+            }
         switch (c) {
         case 'a':
             if (add_specs(cmd, optarg, specs, n) < 0)
                 return EXIT_ERROR;
             break;
         case 'o':
+            if (!*optarg) {
+                msg_error(cmd, "-o: an empty directory name");
+                return EXIT_ERROR;
+            }
             ro->out_dir = optarg;
             break;
         case 't':
@@ -949,17 +1229,34 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
             }
             break;
         case 'n':
-            *samples = strtoull(optarg, NULL, 10);
-            *samples_set = 1;
+            if (parse_count(cmd, "--samples", optarg, 1, SAMPLES_MAX, &co->samples) < 0)
+                return EXIT_ERROR;
+            co->samples_set = 1;
             break;
         case 'e':
-            ro->every = strtoull(optarg, NULL, 10);
+            if (parse_count(cmd, "--every", optarg, 1, UINT64_MAX, &ro->every) < 0)
+                return EXIT_ERROR;
             break;
-        case 'A':
-            *at = optarg;
+        case 'A': {
+            const char *q = optarg;
+            while (*q >= '0' && *q <= '9')
+                q++;
+            errno = 0;
+            if (strcmp(optarg, "peak") != 0 && strcmp(optarg, "worst") != 0 &&
+                (q == optarg || *q || (strtoull(optarg, NULL, 10), errno == ERANGE))) {
+                msg_error(cmd, "--at: an event number, peak or worst, not '%s'", optarg);
+                return EXIT_ERROR;
+            }
+            co->at = optarg;
             break;
+        }
         case 'j':
-            *json = 1;
+            co->json = 1;
+            break;
+        case 'N':
+            if (parse_count(cmd, "--top", optarg, 0, UINT64_MAX, &co->top) < 0)
+                return EXIT_ERROR;
+            co->top_set = 1;
             break;
         case 'p':
             if (rec_parse_pid(cmd, optarg, &opt_pid) != 0)
@@ -971,13 +1268,44 @@ static int parse_common(const char *cmd, int argc, char **argv, struct alloc_spe
             break;
         case 'h':
             return -1;
+        case ':':
+            msg_error(cmd, "%s: needs a value", argv[optind - 1]);
+            return EXIT_ERROR;
         default:
+            if (optopt)
+                msg_error(cmd, "unknown option '-%c'", optopt);
+            else
+                msg_error(cmd, "unknown option '%s'", argv[optind - 1]);
             return EXIT_ERROR;
         }
     }
     if (optind != argc - 1) {
         msg_error(cmd, optind >= argc ? "which log? (see --help)" : "one log at a time");
         return EXIT_ERROR;
+    }
+    return 0;
+}
+
+/* The output directory, made if missing and checked before any work: a file in its place, or
+ * one we cannot write to, would fail only once every worker has replayed. 0 or -1 (said). */
+static int make_out_dir(const char *cmd, const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+        msg_error(cmd, "-o %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) < 0) {
+        msg_error(cmd, "-o %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        msg_error(cmd, "-o %s: not a directory", dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) < 0) {
+        msg_error(cmd, "-o %s: %s", dir, strerror(errno));
+        return -1;
     }
     return 0;
 }
@@ -990,15 +1318,19 @@ static void print_table(const struct run_opts *ro, const struct prepass *pp, str
            "THP off\n",
            ro->log, pp->events, pp->threads, pp->threads == 1 ? "" : "s",
            ro->strict ? "strict (a thread per recorded thread)" : "serial", touch_name(ro->touch));
-    printf("%-12s %10s %10s %10s %8s %10s %6s %6s %10s %10s\n", "allocator", "peak live",
+    int w = 12; /* a tuned allocator's name is longer (name_specs) */
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(jobs[i].spec->name) > w)
+            w = (int)strlen(jobs[i].spec->name);
+    printf("%-*s %10s %10s %10s %8s %10s %6s %6s %10s %10s\n", w, "allocator", "peak live",
            "footprint", "peak RSS", "fp/live", "slop", ">=1M", ">=8M", "largest", "events/s");
     for (int i = 0; i < n; i++) {
         const struct summary *s = &jobs[i].sum;
         if (!s->ok) {
-            printf("%-12s (failed)\n", jobs[i].spec->name);
+            printf("%-*s (failed)\n", w, jobs[i].spec->name);
             continue;
         }
-        printf("%-12s %10s %10s %10s %8.2f %10s %6" PRIu64 " %6" PRIu64 " %10s %9.2fM\n",
+        printf("%-*s %10s %10s %10s %8.2f %10s %6" PRIu64 " %6" PRIu64 " %10s %9.2fM\n", w,
                s->allocator, mlg_format_size(s->peak_live_requested, a, sizeof a),
                mlg_format_size(s->peak_footprint, b, sizeof b),
                mlg_format_size(s->peak_rss, c, sizeof c), s->footprint_ratio_at_peak,
@@ -1060,18 +1392,29 @@ static void decode_progress(uint64_t done)
 }
 
 /* An unnamed file in $TMPDIR (or /tmp) for a tape of about `bytes`, if they fit with half the
- * free space to spare: its fd (>= 3, no close-on-exec: the workers inherit it), or -1. */
-static int tape_file(uint64_t bytes)
+ * free space to spare: its fd (>= 3, no close-on-exec: the workers inherit it); else -1 with
+ * why (errno's text, or that it does not fit) and *dir. */
+static int tape_file(uint64_t bytes, const char **dirp, char *why, size_t len)
 {
     const char *dir = getenv("TMPDIR");
     struct statvfs sv;
     if (!dir || !*dir)
         dir = "/tmp";
-    if (statvfs(dir, &sv) < 0 || bytes > (uint64_t)sv.f_bavail * sv.f_frsize / 2)
+    *dirp = dir;
+    if (statvfs(dir, &sv) < 0) {
+        snprintf(why, len, "%s", strerror(errno));
         return -1;
+    }
+    if (bytes > (uint64_t)sv.f_bavail * sv.f_frsize / 2) {
+        snprintf(why, len,
+                 "the tape (~%" PRIu64 " MiB) does not fit in half its free space (%" PRIu64
+                 " MiB)",
+                 bytes >> 20, (uint64_t)sv.f_bavail * sv.f_frsize >> 20);
+        return -1;
+    }
     int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
-    if (fd < 0) { /* a file system without O_TMPFILE */
-        char path[PATH_MAX];
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        char path[PATH_MAX]; /* a file system without O_TMPFILE */
         snprintf(path, sizeof path, "%s/mallog-tape.XXXXXX", dir);
         if ((fd = mkstemp(path)) >= 0)
             unlink(path);
@@ -1081,6 +1424,8 @@ static int tape_file(uint64_t bytes)
         close(fd);
         fd = high;
     }
+    if (fd < 0)
+        snprintf(why, len, "%s", strerror(errno));
     return fd;
 }
 
@@ -1093,14 +1438,18 @@ static void decode_once(struct run_opts *ro, uint64_t events)
     if (ro->decode_each || ro->strict)
         return;
     /* ~1.5 records an event (a free: 1, an allocation: 2), 16 bytes each; room for 2 */
-    int fd = tape_file(events * 32 + (1u << 20)), meta_fd = fd >= 0 ? tape_file(0) : -1;
+    const char *dir = "";
+    char why[256];
+    int fd = tape_file(events * 32 + (1u << 20), &dir, why, sizeof why);
+    int meta_fd = fd >= 0 ? tape_file(0, &dir, why, sizeof why) : -1;
     if (meta_fd < 0) {
         if (fd >= 0)
             close(fd);
         if (msg_verbosity > 0)
-            fprintf(stderr, "mallog replay: the log's tape (~%" PRIu64 " MiB) does not fit in "
-                            "$TMPDIR: every allocator decodes the log itself\n",
-                    events * 24 >> 20);
+            fprintf(stderr,
+                    "mallog replay: $TMPDIR %s: %s: every allocator decodes the log "
+                    "itself\n",
+                    dir, why);
         return;
     }
     struct engine_opts eo = {0};
@@ -1124,8 +1473,9 @@ static void decode_once(struct run_opts *ro, uint64_t events)
         fprintf(stderr, "\r\033[K");
     if (rc < 0) {
         if (msg_verbosity > 0)
-            fprintf(stderr, "mallog replay: cannot write the log's tape (%s): every allocator "
-                            "decodes the log itself\n",
+            fprintf(stderr,
+                    "mallog replay: cannot write the log's tape (%s): every allocator "
+                    "decodes the log itself\n",
                     strerror(errno));
         close(fd);
         close(meta_fd);
@@ -1141,32 +1491,35 @@ int cmd_replay(int argc, char **argv)
     static struct job jobs[MAX_ALLOCS];
     struct run_opts ro = {0};
     struct prepass pp;
-    uint64_t samples = 2000;
-    const char *at = NULL;
-    int n = 0, json = 0, samples_set = 0;
+    struct cli_opts co = {.samples = 2000};
+    int n = 0;
     char path[PATH_MAX];
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--worker") == 0)
             return worker(argc, argv);
     ro.touch = TOUCH_PAGE;
-    int rc = parse_common("replay", argc, argv, specs, &n, &ro, &samples, &at, &json, &samples_set);
+    int rc = parse_common("replay", 0, argc, argv, specs, &n, &ro, &co);
     if (rc < 0) {
         replay_usage(stdout);
         return 0;
     }
-    if (rc)
+    if (rc) {
+        fprintf(stderr, "usage: mallog replay LOG [-a ALLOC[,ALLOC...]] [-o DIR] [options] "
+                        "(mallog replay --help)\n");
         return rc;
+    }
     if (rec_pick_log("replay", argv[optind], &opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     char abs[PATH_MAX];
     ro.log = realpath(path, abs) ? abs : path;
     if (!n)
         n = default_specs(specs);
-    if (ro.out_dir && mkdir(ro.out_dir, 0777) < 0 && errno != EEXIST) {
-        msg_error("replay", "%s: %s", ro.out_dir, strerror(errno));
+    name_specs(specs, n);
+    if (probe_libs("replay", &ro, specs, n) < 0)
         return EXIT_ERROR;
-    }
-    if (prepare_run("replay", &ro, &pp, samples, samples_set) < 0)
+    if (ro.out_dir && make_out_dir("replay", ro.out_dir) < 0)
+        return EXIT_ERROR;
+    if (prepare_run("replay", &ro, &pp, co.samples, co.samples_set) < 0)
         return EXIT_ERROR;
     for (int i = 0; i < n; i++)
         jobs[i] = (struct job){.spec = &specs[i]};
@@ -1185,15 +1538,18 @@ int cmd_replay(int argc, char **argv)
 
 static void holes_usage(FILE *f)
 {
-    fprintf(f, "usage: mallog holes LOG -a ALLOC --at EVENT|peak|worst [--json] [--pid PID]\n"
-               "Replays LOG on one allocator up to a point and lists the holes there, largest\n"
-               "first, each with the live blocks that bound it (size, allocating event, age in\n"
-               "events, thread): the small long-lived block that pins a hole.\n"
-               "  -a, --alloc ALLOC    as for replay (default glibc)\n"
-               "      --at POINT       an event index, peak (of live bytes, default) or worst\n"
-               "                       (the sample with the most bytes in holes)\n"
-               "      --json           one JSON object instead of text\n"
-               "      --threads, --touch, --samples, --every, --pid: as for replay\n");
+    fprintf(
+        f, "usage: mallog holes LOG -a ALLOC --at EVENT|peak|worst [--top N] [--json] [--pid PID]\n"
+           "Replays LOG on one allocator up to a point and lists the holes there, largest\n"
+           "first, each with the live blocks that bound it (size, allocating event, age in\n"
+           "events, thread): the small long-lived block that pins a hole.\n"
+           "  -a, --alloc ALLOC    as for replay (default glibc)\n"
+           "      --at POINT       an event index, peak (of live bytes, default) or worst\n"
+           "                       (the sample with the most bytes in holes)\n"
+           "      --top N          the N largest holes (default 20, 0 = all; with --json:\n"
+           "                       all unless given)\n"
+           "      --json           one JSON object instead of text\n"
+           "      --threads, --touch, --samples, --every, --pid: as for replay\n");
 }
 
 int cmd_holes(int argc, char **argv)
@@ -1202,18 +1558,20 @@ int cmd_holes(int argc, char **argv)
     struct run_opts ro = {0};
     struct prepass pp;
     struct job job = {0};
-    uint64_t samples = 2000;
-    const char *at = "peak";
-    int n = 0, json = 0, samples_set = 0;
+    struct cli_opts co = {.samples = 2000, .at = "peak", .top = HOLES_TOP};
+    int n = 0;
     char path[PATH_MAX], abs[PATH_MAX];
     ro.touch = TOUCH_PAGE;
-    int rc = parse_common("holes", argc, argv, specs, &n, &ro, &samples, &at, &json, &samples_set);
+    int rc = parse_common("holes", 1, argc, argv, specs, &n, &ro, &co);
     if (rc < 0) {
         holes_usage(stdout);
         return 0;
     }
-    if (rc)
+    if (rc) {
+        fprintf(stderr, "usage: mallog holes LOG -a ALLOC --at EVENT|peak|worst [--top N] [--json] "
+                        "(mallog holes --help)\n");
         return rc;
+    }
     if (n > 1) {
         msg_error("holes", "one allocator at a time");
         return EXIT_ERROR;
@@ -1221,11 +1579,15 @@ int cmd_holes(int argc, char **argv)
     if (!n)
         parse_spec("holes", "glibc", &specs[n++]);
     ro.out_dir = NULL;
+    name_specs(specs, n);
     if (rec_pick_log("holes", argv[optind], &opt_pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     ro.log = realpath(path, abs) ? abs : path;
-    if (prepare_run("holes", &ro, &pp, samples, samples_set) < 0)
+    if (probe_libs("holes", &ro, specs, n) < 0)
         return EXIT_ERROR;
+    if (prepare_run("holes", &ro, &pp, co.samples, co.samples_set) < 0)
+        return EXIT_ERROR;
+    const char *at = co.at;
     job.spec = &specs[0];
     if (strcmp(at, "peak") == 0) {
         ro.stop_event = pp.peak_event;
@@ -1234,21 +1596,17 @@ int cmd_holes(int argc, char **argv)
             return EXIT_ERROR;
         ro.stop_event = job.sum.worst_event;
     } else {
-        char *end;
-        errno = 0;
-        ro.stop_event = strtoull(at, &end, 10);
-        if (errno || *end || end == at) {
-            msg_error("holes", "--at: an event number, peak or worst, not '%s'", at);
-            return EXIT_ERROR;
-        }
+        ro.stop_event = strtoull(at, NULL, 10); /* checked by parse_common */
         if (ro.stop_event >= pp.events) {
             msg_error("holes", "%s: event %" PRIu64 " is past the end (%" PRIu64 " events)", path,
-                    ro.stop_event, pp.events);
+                      ro.stop_event, pp.events);
             return EXIT_ERROR;
         }
     }
-    ro.holes_fmt = json ? "json" : "text";
+    ro.holes_fmt = co.json ? "json" : "text";
     ro.at_label = at;
+    /* JSON is for programs: every hole unless --top says otherwise */
+    ro.holes_top = co.json && !co.top_set ? 0 : co.top;
     memset(&job, 0, sizeof job);
     job.spec = &specs[0];
     return run_jobs("holes", &ro, &job, 1, pp.events) == 0 && !pp.damaged ? 0 : EXIT_ERROR;

@@ -359,6 +359,10 @@ struct backend {
 };
 /* kind: "glibc", "arena" or "libc" (whatever malloc the process has: a preloaded library). */
 int backend_open(struct backend *b, const char *kind, const char *family);
+/* Whether the process's malloc, free, realloc and calloc are those of the loaded library lib
+ * (a path; a preloaded one). 0, or -1 with why (a sentence: "is not loaded ...", "does not
+ * export malloc ..."). Allocates through the allocator under test (dlopen): before a replay. */
+int backend_serves(const char *lib, char *why, size_t len);
 
 /* ---- engine.c: the replay loop ------------------------------------------------------------- */
 enum { TOUCH_NONE, TOUCH_PAGE, TOUCH_FULL };

@@ -45,5 +45,5 @@ grep -q "right: 232 B" holes.txt || die "text holes output does not show the pin
 head -n 6 holes.txt
 # a tuning that fixes the trace: every buffer served by mmap, so no heap holes
 "$MALLOG" replay "$log" -a 'glibc:GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536' -o tuned > /dev/null
-expect_eq "tuned glibc holes" "$(j tuned/replay.glibc.json 'd["worst"]["holes_1m"]')" 0
-expect_eq "tuned env printed" "$(j tuned/replay.glibc.json 'd["env"]["GLIBC_TUNABLES"]')" glibc.malloc.mmap_threshold=65536
+expect_eq "tuned glibc holes" "$(j tuned/replay.glibc+mmap_threshold-65536.json 'd["worst"]["holes_1m"]')" 0
+expect_eq "tuned env printed" "$(j tuned/replay.glibc+mmap_threshold-65536.json 'd["env"]["GLIBC_TUNABLES"]')" glibc.malloc.mmap_threshold=65536
