@@ -140,30 +140,40 @@ int cmd_diff(int argc, char **argv)
         fprintf(stderr, "mallog diff: out of memory\n");
         goto out;
     }
+    int absent = 0;
     for (int side = 0; side < 2; side++) {
         const struct summary *S = side ? &B : &A, *O = side ? &A : &B;
         for (size_t i = 0; i < S->n; i++) {
             const struct summary_entry *e = &S->v[i];
             if (e->type != SUMMARY_NUM || skipped(e->key))
                 continue;
-            const struct summary_entry *o = summary_get(O, e->key);
-            if (side && o && o->type == SUMMARY_NUM)
+            double ov;
+            int k = summary_num(O, e->key, &ov);
+            if (side && k == SUMMARY_FOUND)
                 continue; /* already seen from A */
+            if (k == SUMMARY_ABSENT) {
+                /* not "changed from 0": the other summary cannot say what it was */
+                msg_error("diff", "%s: no figure '%s' (%s has it): the summaries cannot be "
+                                  "compared", O->name, e->key, S->name);
+                absent = 1;
+                continue;
+            }
             struct row *r = &rows[n++];
             r->key = e->key;
             r->info = informational(e->key);
+            /* k == SUMMARY_NO_ROW*: a table row the other side's writer left out (empty): "-" */
             if (side) {
                 r->b = e->num;
                 r->in_b = 1;
             } else {
                 r->a = e->num;
                 r->in_a = 1;
-                if (o && o->type == SUMMARY_NUM) {
-                    r->b = o->num;
+                if (k == SUMMARY_FOUND) {
+                    r->b = ov;
                     r->in_b = 1;
                 }
             }
-            if (r->a != r->b) {
+            if (r->a != r->b || r->in_a != r->in_b) {
                 changed++;
                 counted += !r->info;
                 double q = fabs(rel(r->a, r->b));
@@ -172,6 +182,8 @@ int cmd_diff(int argc, char **argv)
             }
         }
     }
+    if (absent)
+        goto out;
     printf("mallog diff: %s -> %s\n", A.name, B.name);
     qsort(order, changed, sizeof *order, cmp_score);
     if (counted) {
