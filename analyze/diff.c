@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/msg.h"
+#include "../common/opt.h"
 #include "analyze.h"
 
 /* Keys not compared at all: identity, derived percentages, per-position lists. */
@@ -92,7 +93,7 @@ static void print_row(const struct row *r, int mark)
 }
 
 static const char usage[] =
-    "usage: mallog diff BEFORE AFTER [--all] [--pid PID]\n"
+    "usage: mallog diff BEFORE AFTER [--all] [--top N] [--pid PID]\n"
     "       (each a log, a recording prefix/dir, or a saved `mallog stats --json` file)\n";
 
 int cmd_diff(int argc, char **argv)
@@ -109,7 +110,15 @@ int cmd_diff(int argc, char **argv)
         switch (c) {
         case 'a': all = 1; break;
         case 'p': pid = strtoull(optarg, NULL, 0); break;
-        case 'n': top = atoi(optarg); break;
+        case 'n': {
+            uint64_t v;
+            if (opt_u64("diff", "--top", optarg, 0, 1000, &v) != 0) {
+                fputs(usage, stderr);
+                return EXIT_ERROR;
+            }
+            top = (int)v;
+            break;
+        }
         case 'h':
             printf("%s\nCompares two summaries key by key (the keys of `mallog stats --json`,\n"
                    "tables keyed by class/size: sizes.1024.count, leaks.24.count, ...).\n"
