@@ -170,6 +170,10 @@ struct stats {
     /* leaks (filled by stats_finish) */
     struct stats_leak *leaks;
     uint64_t nleaks;
+    /* the call sites of leaks[i]'s listed events (a log with stacks: callsites_leak_sites), or
+     * NULL; owned, freed by stats_free */
+    char **leak_sites;
+    uint64_t nleak_sites;
 
     struct stats_thread *thr;
     uint64_t nthr;

@@ -307,10 +307,13 @@ int cmd_stats(int argc, char **argv)
         s->procs = procs;
         s->nprocs = s->processes = nprocs;
     }
-    if (json)
+    if (json) {
         statsout_json(stdout, s);
-    else
-        statsout_text(stdout, s, (int)(top > 1000000 ? 1000000 : top));
+    } else {
+        /* a log recorded with --stacks: the leak table says where each leak was allocated */
+        callsites_leak_sites(path, s, top);
+        statsout_text(stdout, s, (int)top);
+    }
     rc = 0;
     const char *what = NULL;
     if (tsv && statsout_tsv(tsv, s, &what) != 0) {

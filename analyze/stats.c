@@ -478,6 +478,11 @@ void stats_free(struct stats *s)
     free(s->top_chains);
     free(s->rows);
     free(s->leaks);
+    for (uint64_t i = 0; s->leak_sites && i < s->nleak_sites; i++)
+        free(s->leak_sites[i]);
+    free(s->leak_sites);
+    s->leak_sites = NULL;
+    s->nleak_sites = 0;
     free(s->thr);
     s->sizes = s->sizes_spare = NULL;
     s->top_chains = NULL;
