@@ -50,6 +50,11 @@ static int informational(const char *k)
     return 0;
 }
 
+/* The figures shown first, in this order: how much memory, how many calls, what is left. */
+static const char *const headline[] = {"peak_live_requested", "peak_live_blocks", "allocations",
+                                       "frees", "failed", "leaked_blocks", "leaked_bytes",
+                                       "live_at_end_bytes", "cumulative_requested"};
+
 struct row {
     const char *key;
     double a, b;
@@ -193,8 +198,21 @@ int cmd_diff(int argc, char **argv)
     }
     if (absent)
         goto out;
-    printf("mallog diff: %s -> %s\n", A.name, B.name);
     qsort(order, changed, sizeof *order, cmp_score);
+    if (!counted && !all) {
+        /* one line: nothing else to read */
+        printf("mallog diff: %s -> %s: no difference%s\n", A.name, B.name,
+               changed ? " (only in time or event positions; --all shows them)" : "");
+        rc = 0;
+        goto out;
+    }
+    printf("mallog diff: %s -> %s: %s\n", A.name, B.name, counted ? "different" : "no difference");
+    /* the figures a reader asks about first, changed or not, before any table row */
+    printf("%-42s %16s %16s %16s %9s\n", "headline:", "before", "after", "delta", "rel");
+    for (size_t h = 0; h < sizeof headline / sizeof *headline; h++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(rows[i].key, headline[h]) == 0)
+                print_row(&rows[i], 0);
     if (counted) {
         printf("most changed:");
         for (size_t i = 0; i < changed && i < (size_t)top; i++) {
@@ -209,14 +227,13 @@ int cmd_diff(int argc, char **argv)
                 printf(" (%+.1f%%)", 100 * q);
         }
         printf("\n");
-    } else {
-        printf("no difference%s\n", changed ? " (only in time or event positions)" : "");
     }
-    printf("  %-40s %16s %16s %16s %9s\n", "figure", "before", "after", "delta", "rel");
+    printf("%-42s %16s %16s %16s %9s\n", all ? "every figure:" : "every change:", "before",
+           "after", "delta", "rel");
     /* sections in summary order; marks on the top changes */
     for (size_t i = 0; i < n; i++) {
         struct row *r = &rows[i];
-        if (!all && r->a == r->b)
+        if (!all && r->a == r->b && r->in_a == r->in_b)
             continue;
         int mark = 0;
         for (size_t k = 0; k < changed && k < (size_t)top; k++)
