@@ -171,6 +171,10 @@ struct stats {
     /* leaks (filled by stats_finish) */
     struct stats_leak *leaks;
     uint64_t nleaks;
+    /* the call sites of leaks[i]'s listed events (a log with stacks: callsites_leak_sites), or
+     * NULL; owned, freed by stats_free */
+    char **leak_sites;
+    uint64_t nleak_sites;
 
     struct stats_thread *thr;
     uint64_t nthr;
@@ -190,7 +194,7 @@ struct stats {
 
 #define SUMMARY_KEY_MAX 128
 #define SUMMARY_STR_MAX 256
-enum { SUMMARY_NUM, SUMMARY_STR, SUMMARY_NULL };
+enum { SUMMARY_NUM, SUMMARY_STR, SUMMARY_NULL, SUMMARY_TABLE /* an object or array */ };
 
 /* A summary flattened to "key.path" = value; arrays of tables keyed by their identifying column
  * ("sizes.1024.count", "leaks.24.count", "ops.malloc.calls"). */
@@ -245,7 +249,17 @@ int summary_parse(const char *text, size_t len, struct summary *out, char *err, 
  * "mallog <cmd>: <file>: ..." and returns -1; 0 on success. */
 int summary_load(const char *cmd, const char *arg, const struct rec_pid *pid,
                  struct summary *out);
+/* Any JSON file, flattened (a replay summary, say). Errors as summary_load. */
+int summary_load_json(const char *cmd, const char *path, struct summary *out);
 const struct summary_entry *summary_get(const struct summary *s, const char *key);
+/* What a summary JSON lacks to be a `mallog stats --json` summary (a sentence), or NULL. */
+const char *summary_not_stats(const struct summary *s);
+/* The figure at key, absent kept apart from 0. SUMMARY_FOUND: *v is it. SUMMARY_NO_ROW: key is a
+ * count or sum column of a table row the writer leaves out when empty ("sizes.4096.count",
+ * "ops.memalign.calls"): *v = 0. SUMMARY_NO_ROW_NO_VALUE: such a row, but a column with no value
+ * then (a maximum, a position). SUMMARY_ABSENT: the summary does not have it (*v = 0, meaningless). */
+enum { SUMMARY_FOUND, SUMMARY_NO_ROW, SUMMARY_NO_ROW_NO_VALUE, SUMMARY_ABSENT };
+int summary_num(const struct summary *s, const char *key, double *v);
 void summary_free(struct summary *s);
 
 /* ---- commands: entries of cli/commands.h ------------------------------------------------ */

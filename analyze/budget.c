@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/msg.h"
 #include "analyze.h"
@@ -179,8 +180,23 @@ bad_limit:
     return -1;
 }
 
-/* The value of a replay figure: ALLOC.NAME from DIR/replay.ALLOC.json (NAME or NAME_at_peak). */
-static int replay_value(const char *dir, const char *key, double *out, char *why, size_t len)
+/* The file a log name means, for comparing two names of it: the same inode when both exist,
+ * else the same last component (a summary saved elsewhere names the log relative to where
+ * stats ran). */
+static int same_log(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+    return strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0;
+}
+
+/* The value of a replay figure: ALLOC.NAME from DIR/replay.ALLOC.json (NAME or NAME_at_peak).
+ * The replay must be of log (the log the checked summary names): a replay of another log
+ * would measure another program. */
+static int replay_value(const char *dir, const char *key, const char *log, double *out, char *why,
+                        size_t len)
 {
     const char *dot = strchr(key, '.');
     if (!dir) {
@@ -198,18 +214,25 @@ static int replay_value(const char *dir, const char *key, double *out, char *why
     }
     fclose(f);
     struct summary s;
-    if (summary_load("check", path, 0, &s) != 0) {
+    if (summary_load_json("check", path, &s) != 0) {
         snprintf(why, len, "cannot read %s", path);
         return -1;
     }
+    int rc = -1;
+    const struct summary_entry *rl = summary_get(&s, "log");
     char name[SUMMARY_KEY_MAX + 16];
     const struct summary_entry *e = summary_get(&s, dot + 1);
     if (!e) {
         snprintf(name, sizeof name, "%s_at_peak", dot + 1);
         e = summary_get(&s, name);
     }
-    int rc = -1;
-    if (e && e->type == SUMMARY_NUM) {
+    if (!rl || rl->type != SUMMARY_STR) {
+        snprintf(why, len, "%s names no log: not a `mallog replay` summary", path);
+    } else if (!log) {
+        snprintf(why, len, "the checked summary names no log to match %s", path);
+    } else if (!same_log(rl->str, log)) {
+        snprintf(why, len, "%s is a replay of %s, not of %s", path, rl->str, log);
+    } else if (e && e->type == SUMMARY_NUM) {
         *out = e->num;
         rc = 0;
     } else {
@@ -219,13 +242,16 @@ static int replay_value(const char *dir, const char *key, double *out, char *why
     return rc;
 }
 
-static double value_of(const struct summary *s, const char *key, int *found)
+/* The figure key of s: 0, or -1 with why naming the file (absent is never 0). A count column
+ * of a table row the writer leaves out when empty is 0. */
+static int value_of(const struct summary *s, const char *key, double *v, char *why, size_t len)
 {
-    const struct summary_entry *e = summary_get(s, key);
-    *found = e && e->type == SUMMARY_NUM;
-    return *found ? e->num : 0;
+    int k = summary_num(s, key, v);
+    if (k == SUMMARY_FOUND || k == SUMMARY_NO_ROW)
+        return 0;
+    snprintf(why, len, "%s has no figure '%s'", s->name, key);
+    return -1;
 }
-
 
 static void fmt(char *buf, size_t len, double v)
 {
@@ -345,21 +371,22 @@ int cmd_check(int argc, char **argv)
         goto out_rules;
     }
     int fails = 0, errors = 0;
+    const struct summary_entry *log = summary_get(&S, "log");
     for (size_t i = 0; i < nrules; i++) {
         struct rule *r = &rules[i];
-        int found = 1;
-        if (is_replay_key(r->key)) {
-            found = replay_value(replay, r->key, &r->measured, r->why, sizeof r->why) == 0;
-        } else {
-            r->measured = value_of(&S, r->key, &found);
-            found = 1; /* known keys absent from a summary are 0 (no such calls, no such row) */
-        }
+        int found;
+        if (is_replay_key(r->key))
+            found = replay_value(replay, r->key, log && log->type == SUMMARY_STR ? log->str : NULL,
+                                 &r->measured, r->why, sizeof r->why) == 0;
+        else
+            found = value_of(&S, r->key, &r->measured, r->why, sizeof r->why) == 0;
         if (found && r->uses_baseline) {
-            int fb;
-            double base = is_replay_key(r->key) ? NAN : value_of(&Bs, r->key, &fb);
+            double base = 0;
             if (is_replay_key(r->key)) {
                 snprintf(r->why, sizeof r->why, "a replay figure cannot use a baseline");
                 found = 0;
+            } else {
+                found = value_of(&Bs, r->key, &base, r->why, sizeof r->why) == 0;
             }
             r->limit = r->factor * base + r->offset;
         } else {

@@ -448,3 +448,88 @@ out:
         fprintf(stderr, "mallog stats: out of memory\n");
     return result;
 }
+
+/* ---- the sites of the leak table of `mallog stats` ---------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int callsites_leak_sites(const char *path, struct stats *s, uint64_t n)
+{
+    if (n > s->nleaks)
+        n = s->nleaks;
+    if (!n)
+        return 0;
+    struct mlg_sites *sites = NULL;
+    struct mlg_error err;
+    if (mlg_sites_load(&sites, path, &err) != 0 || mlg_sites_stack_count(sites) == 0) {
+        mlg_sites_free(sites); /* no stacks (or no readable table): the table stays by size */
+        return 0;
+    }
+    int rc = -1;
+    struct mlg_reader *r = NULL;
+    uint64_t *want = malloc(n * 4 * sizeof *want), nw = 0;
+    uint32_t *stack = NULL;
+    s->leak_sites = calloc(n, sizeof *s->leak_sites);
+    if (!want || !s->leak_sites)
+        goto out;
+    s->nleak_sites = n;
+    for (uint64_t i = 0; i < n; i++)
+        for (uint64_t k = 0; k < s->leaks[i].count && k < 4; k++)
+            want[nw++] = s->leaks[i].events[k];
+    qsort(want, nw, sizeof *want, cmp_u64);
+    if (!(stack = calloc(nw, sizeof *stack)))
+        goto out;
+    if (mlg_reader_open(&r, path, NULL, &err) != 0)
+        goto out;
+    /* the stack of each wanted event: one pass, up to the last of them */
+    struct mlg_event ev;
+    uint64_t w = 0;
+    int got;
+    while (w < nw && (got = mlg_reader_next(r, &ev)) > 0)
+        while (w < nw && want[w] == ev.index)
+            stack[w++] = ev.stack;
+    if (w < nw)
+        goto out;
+    if (mlg_sites_symbolize(sites) != 0 && msg_verbosity >= 1)
+        fprintf(stderr, "mallog stats: some frames could not be symbolized (addr2line missing, or "
+                        "a module file changed since the recording)\n");
+    for (uint64_t i = 0; i < n; i++) {
+        char names[1024] = "", buf[512];
+        size_t len = 0;
+        uint64_t pcs[4];
+        for (uint64_t k = 0; k < s->leaks[i].count && k < 4; k++) {
+            uint64_t *at = bsearch(&s->leaks[i].events[k], want, nw, sizeof *want, cmp_u64);
+            uint32_t id = at ? stack[at - want] : 0;
+            uint64_t pc = pcs[k] = id ? mlg_sites_site_pc(sites, id) : 0;
+            int seen = 0; /* the listed events of a group often share one site: name it once */
+            for (uint64_t j = 0; j < k; j++)
+                seen |= pcs[j] == pc;
+            const char *name = pc ? mlg_sites_frame_name(sites, pc, buf, sizeof buf) : "[no stack]";
+            if (!seen && len < sizeof names)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
+                                        name);
+        }
+        if (!(s->leak_sites[i] = strdup(names)))
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0) {
+        for (uint64_t i = 0; s->leak_sites && i < s->nleak_sites; i++)
+            free(s->leak_sites[i]);
+        free(s->leak_sites);
+        s->leak_sites = NULL;
+        s->nleak_sites = 0;
+        fprintf(stderr, "mallog stats: %s: the call sites of the leaks could not be read\n", path);
+    }
+    if (r)
+        mlg_reader_close(r);
+    free(want);
+    free(stack);
+    mlg_sites_free(sites);
+    return rc;
+}

@@ -9,35 +9,35 @@
 #include <unistd.h>
 
 #include "../common/msg.h"
+#include "../common/opt.h"
 #include "../common/recording.h"
 #include "analyze.h"
 #include "callsites.h"
 
-/* "A:B", "A:", ":B", "A" (from A to the end). */
+/* "A:B", "A:", ":B", "A" (from A to the end): a range with at least one event. Prints why not
+ * and returns -1. */
 static int parse_range(const char *arg, uint64_t *from, uint64_t *to)
 {
-    char *end;
+    char a[64];
     *from = 0;
     *to = UINT64_MAX;
     const char *colon = strchr(arg, ':');
-    if (arg[0] != ':') {
-        errno = 0;
-        *from = strtoull(arg, &end, 10);
-        if (errno || end == arg || (*end && *end != ':'))
-            return -1;
+    size_t al = colon ? (size_t)(colon - arg) : strlen(arg);
+    if (al >= sizeof a || (!al && !colon) || (colon && !al && !colon[1])) {
+        msg_error("stats", "--range '%s': expected FROM:TO event indexes", arg);
+        return -1;
     }
-    if (colon && colon[1]) {
-        errno = 0;
-        *to = strtoull(colon + 1, &end, 10);
-        if (errno || *end)
-            return -1;
+    memcpy(a, arg, al);
+    a[al] = 0;
+    if (al && opt_u64("stats", "--range", a, 0, UINT64_MAX - 1, from) != 0)
+        return -1;
+    if (colon && colon[1] && opt_u64("stats", "--range", colon + 1, 0, UINT64_MAX - 1, to) != 0)
+        return -1;
+    if (*from >= *to) {
+        msg_error("stats", "--range '%s': no events in it (want FROM < TO)", arg);
+        return -1;
     }
-    return *from <= *to ? 0 : -1;
-}
-
-static int parse_u64(const char *arg, uint64_t *out)
-{
-    return mlg_parse_size(arg, out) == 0 ? 0 : -1; /* accepts 1M, 64k, plain numbers */
+    return 0;
 }
 
 static void inherit_one(void *ctx, uint64_t k, uint64_t v)
@@ -205,25 +205,25 @@ int cmd_stats(int argc, char **argv)
                 return EXIT_ERROR;
             break;
         case 'r':
-            if (parse_range(optarg, &o.from, &o.to) != 0) {
-                fprintf(stderr, "mallog stats: bad --range '%s' (want FROM:TO event indexes)\n",
-                        optarg);
-                return EXIT_ERROR;
-            }
+            if (parse_range(optarg, &o.from, &o.to) != 0)
+                goto bad_option;
             break;
         case 'T':
-        case 'L':
-        case 'e':
-        case 'n': {
-            uint64_t v;
-            if (parse_u64(optarg, &v) != 0) {
-                fprintf(stderr, "mallog stats: bad number '%s'\n", optarg);
-                return EXIT_ERROR;
-            }
-            *(c == 'T' ? &o.temporary_events : c == 'L' ? &o.long_events
-              : c == 'e' ? &o.every : &top) = v;
+            if (opt_u64("stats", "--temporary", optarg, 0, UINT64_MAX, &o.temporary_events) != 0)
+                goto bad_option;
             break;
-        }
+        case 'L':
+            if (opt_u64("stats", "--long-lived", optarg, 1, UINT64_MAX, &o.long_events) != 0)
+                goto bad_option;
+            break;
+        case 'e':
+            if (opt_u64("stats", "--every", optarg, 1, UINT64_MAX, &o.every) != 0)
+                goto bad_option;
+            break;
+        case 'n':
+            if (opt_u64("stats", "--top", optarg, 0, 1000000, &top) != 0)
+                goto bad_option;
+            break;
         case 'h':
             printf("%s\n"
                    "A streaming summary of one log: totals per op, peak live bytes and blocks,\n"
@@ -238,7 +238,7 @@ int cmd_stats(int argc, char **argv)
                    "  --temporary N  blocks freed within N events are temporary (default 100)\n"
                    "  --long-lived N blocks living >= N events are long-lived (default 1000000)\n"
                    "  --every N      a timeline row every N events (default: adaptive, <= %d rows)\n"
-                   "  --top N        rows of each table in the report (default 20)\n"
+                   "  --top N        rows of each table in the report (default 20, at most 1000000)\n"
                    "  --decode-only  only decode the events and count them (reader speed)\n"
                    "  --table-only   decode them and keep the live-block table, nothing else\n"
                    "  --by site      per call site (log recorded with --stacks): allocations,\n"
@@ -251,6 +251,10 @@ int cmd_stats(int argc, char **argv)
             return 0;
         default: fputs(usage, stderr); return EXIT_ERROR;
         }
+        continue;
+    bad_option:
+        fputs(usage, stderr);
+        return EXIT_ERROR;
     }
     if (optind != argc - 1) {
         fputs(usage, stderr);
@@ -307,10 +311,13 @@ int cmd_stats(int argc, char **argv)
         s->procs = procs;
         s->nprocs = s->processes = nprocs;
     }
-    if (json)
+    if (json) {
         statsout_json(stdout, s);
-    else
-        statsout_text(stdout, s, (int)(top > 1000000 ? 1000000 : top));
+    } else {
+        /* a log recorded with --stacks: the leak table says where each leak was allocated */
+        callsites_leak_sites(path, s, top);
+        statsout_text(stdout, s, (int)top);
+    }
     rc = 0;
     const char *what = NULL;
     if (tsv && statsout_tsv(tsv, s, &what) != 0) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/msg.h"
+#include "../common/opt.h"
 #include "analyze.h"
 
 /* Keys not compared at all: identity, derived percentages, per-position lists. */
@@ -48,6 +49,11 @@ static int informational(const char *k)
     }
     return 0;
 }
+
+/* The figures shown first, in this order: how much memory, how many calls, what is left. */
+static const char *const headline[] = {"peak_live_requested", "peak_live_blocks", "allocations",
+                                       "frees", "failed", "leaked_blocks", "leaked_bytes",
+                                       "live_at_end_bytes", "cumulative_requested"};
 
 struct row {
     const char *key;
@@ -92,7 +98,7 @@ static void print_row(const struct row *r, int mark)
 }
 
 static const char usage[] =
-    "usage: mallog diff BEFORE AFTER [--all] [--pid PID]\n"
+    "usage: mallog diff BEFORE AFTER [--all] [--top N] [--pid PID]\n"
     "       (each a log, a recording prefix/dir, or a saved `mallog stats --json` file)\n";
 
 int cmd_diff(int argc, char **argv)
@@ -112,7 +118,15 @@ int cmd_diff(int argc, char **argv)
             if (rec_parse_pid("diff", optarg, &pid) != 0)
                 return EXIT_ERROR;
             break;
-        case 'n': top = atoi(optarg); break;
+        case 'n': {
+            uint64_t v;
+            if (opt_u64("diff", "--top", optarg, 0, 1000, &v) != 0) {
+                fputs(usage, stderr);
+                return EXIT_ERROR;
+            }
+            top = (int)v;
+            break;
+        }
         case 'h':
             printf("%s\nCompares two summaries key by key (the keys of `mallog stats --json`,\n"
                    "tables keyed by class/size: sizes.1024.count, leaks.24.count, ...).\n"
@@ -143,30 +157,40 @@ int cmd_diff(int argc, char **argv)
         fprintf(stderr, "mallog diff: out of memory\n");
         goto out;
     }
+    int absent = 0;
     for (int side = 0; side < 2; side++) {
         const struct summary *S = side ? &B : &A, *O = side ? &A : &B;
         for (size_t i = 0; i < S->n; i++) {
             const struct summary_entry *e = &S->v[i];
             if (e->type != SUMMARY_NUM || skipped(e->key))
                 continue;
-            const struct summary_entry *o = summary_get(O, e->key);
-            if (side && o && o->type == SUMMARY_NUM)
+            double ov;
+            int k = summary_num(O, e->key, &ov);
+            if (side && k == SUMMARY_FOUND)
                 continue; /* already seen from A */
+            if (k == SUMMARY_ABSENT) {
+                /* not "changed from 0": the other summary cannot say what it was */
+                msg_error("diff", "%s: no figure '%s' (%s has it): the summaries cannot be "
+                                  "compared", O->name, e->key, S->name);
+                absent = 1;
+                continue;
+            }
             struct row *r = &rows[n++];
             r->key = e->key;
             r->info = informational(e->key);
+            /* k == SUMMARY_NO_ROW*: a table row the other side's writer left out (empty): "-" */
             if (side) {
                 r->b = e->num;
                 r->in_b = 1;
             } else {
                 r->a = e->num;
                 r->in_a = 1;
-                if (o && o->type == SUMMARY_NUM) {
-                    r->b = o->num;
+                if (k == SUMMARY_FOUND) {
+                    r->b = ov;
                     r->in_b = 1;
                 }
             }
-            if (r->a != r->b) {
+            if (r->a != r->b || r->in_a != r->in_b) {
                 changed++;
                 counted += !r->info;
                 double q = fabs(rel(r->a, r->b));
@@ -175,8 +199,23 @@ int cmd_diff(int argc, char **argv)
             }
         }
     }
-    printf("mallog diff: %s -> %s\n", A.name, B.name);
+    if (absent)
+        goto out;
     qsort(order, changed, sizeof *order, cmp_score);
+    if (!counted && !all) {
+        /* one line: nothing else to read */
+        printf("mallog diff: %s -> %s: no difference%s\n", A.name, B.name,
+               changed ? " (only in time or event positions; --all shows them)" : "");
+        rc = 0;
+        goto out;
+    }
+    printf("mallog diff: %s -> %s: %s\n", A.name, B.name, counted ? "different" : "no difference");
+    /* the figures a reader asks about first, changed or not, before any table row */
+    printf("%-42s %16s %16s %16s %9s\n", "headline:", "before", "after", "delta", "rel");
+    for (size_t h = 0; h < sizeof headline / sizeof *headline; h++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(rows[i].key, headline[h]) == 0)
+                print_row(&rows[i], 0);
     if (counted) {
         printf("most changed:");
         for (size_t i = 0; i < changed && i < (size_t)top; i++) {
@@ -191,14 +230,13 @@ int cmd_diff(int argc, char **argv)
                 printf(" (%+.1f%%)", 100 * q);
         }
         printf("\n");
-    } else {
-        printf("no difference%s\n", changed ? " (only in time or event positions)" : "");
     }
-    printf("  %-40s %16s %16s %16s %9s\n", "figure", "before", "after", "delta", "rel");
+    printf("%-42s %16s %16s %16s %9s\n", all ? "every figure:" : "every change:", "before",
+           "after", "delta", "rel");
     /* sections in summary order; marks on the top changes */
     for (size_t i = 0; i < n; i++) {
         struct row *r = &rows[i];
-        if (!all && r->a == r->b)
+        if (!all && r->a == r->b && r->in_a == r->in_b)
             continue;
         int mark = 0;
         for (size_t k = 0; k < changed && k < (size_t)top; k++)

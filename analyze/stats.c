@@ -168,8 +168,13 @@ static int blocks_grow(struct stats_blocks *t)
 }
 
 /* The table grows at load 1/4: then a probe or a backward shift nearly always stops at the first
- * slot it looks at, and those loop branches predict (at 1/2 they cost 10 % more time overall). */
-#define BLOCKS_FULL(t) (((t)->count + 1) * 4 > (t)->mask + 1)
+ * slot it looks at, and those loop branches predict (at 1/2 they cost 10 % more time overall).
+ * From 2^18 slots (8 MiB, 64 Ki live blocks) on it grows at load 1/2: there a probe is a cache
+ * miss either way, and at 1/4 the table alone took 128..256 bytes per live block (and 1.5 times
+ * that while it grows: old and new table both held), 200 MiB for 600 k live blocks. */
+#define BLOCKS_DENSE_SLOTS (1ull << 18)
+#define BLOCKS_FULL(t)                                                                             \
+    (((t)->count + 1) * ((t)->mask + 1 < BLOCKS_DENSE_SLOTS ? 4 : 2) > (t)->mask + 1)
 
 /* Returns the slot for ptr, which must not be present (ptr != 0), or NULL if out of memory. */
 static inline struct stats_slot *blocks_add(struct stats_blocks *t, uint64_t ptr)
@@ -478,6 +483,11 @@ void stats_free(struct stats *s)
     free(s->top_chains);
     free(s->rows);
     free(s->leaks);
+    for (uint64_t i = 0; s->leak_sites && i < s->nleak_sites; i++)
+        free(s->leak_sites[i]);
+    free(s->leak_sites);
+    s->leak_sites = NULL;
+    s->nleak_sites = 0;
     free(s->thr);
     s->sizes = s->sizes_spare = NULL;
     s->top_chains = NULL;
@@ -867,9 +877,15 @@ void stats_inherit(struct stats *s, uint64_t ptr, uint64_t size)
 
 /* ---- the end --------------------------------------------------------------------------------- */
 
+/* What the leak table needs of a block live at the end (16 bytes, not a whole stats_block: this
+ * array is held beside the table, one entry per live block). */
+struct live_leak {
+    uint64_t size, birth;
+};
+
 static int cmp_live(const void *a, const void *b)
 {
-    const struct stats_block *x = a, *y = b;
+    const struct live_leak *x = a, *y = b;
     if (x->size != y->size)
         return x->size < y->size ? -1 : 1;
     return x->birth < y->birth ? -1 : x->birth > y->birth;
@@ -928,7 +944,7 @@ int stats_finish(struct stats *s)
 
     /* live blocks, sorted by size then age: leaks grouped by size, chains still open */
     uint64_t n = 0, end = s->counting ? s->last_index + 1 : 0;
-    struct stats_block *live = malloc((s->blocks.count + 1) * sizeof *live);
+    struct live_leak *live = malloc((s->blocks.count + 1) * sizeof *live);
     if (!live)
         return MLG_E_NOMEM;
     for (uint64_t i = 0; i <= s->blocks.mask; i++) {
@@ -951,7 +967,7 @@ int stats_finish(struct stats *s)
         if (s->counting)
             chain_done(s, b, end, 1);
         if (!(b->flags & STATS_BLK_EARLY))
-            live[n++] = *b;
+            live[n++] = (struct live_leak){b->size, b->birth};
     }
     qsort(live, n, sizeof *live, cmp_live);
     uint64_t groups = 0;

@@ -237,7 +237,10 @@ void statsout_text(FILE *f, const struct stats *s, int top)
                     l->bytes);
             for (uint64_t k = 0; k < l->count && k < 4; k++)
                 fprintf(f, "%s%" PRIu64, k ? ", " : "", l->events[k]);
-            fprintf(f, "%s\n", l->count > 4 ? ", ..." : "");
+            fprintf(f, "%s", l->count > 4 ? ", ..." : "");
+            if (i < s->nleak_sites && s->leak_sites[i])
+                fprintf(f, "  at %s", s->leak_sites[i]);
+            fputc('\n', f);
         }
     }
 

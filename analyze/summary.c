@@ -150,6 +150,11 @@ static int object(struct parser *ps)
             return ps->err = "expected ':'", -1;
         ps->p++;
         snprintf(ps->path + base, sizeof ps->path - base, "%s%s", base ? "." : "", name);
+        ws(ps);
+        /* a table or object is an entry of its own: an empty table still says it is there */
+        if (ps->p < ps->end && (*ps->p == '{' || *ps->p == '[') &&
+            add(ps->out, ps->path, SUMMARY_TABLE, 0, NULL, 0) != 0)
+            return ps->err = "no memory", -1;
         if (value(ps) != 0)
             return -1;
         ps->path[base] = 0;
@@ -228,6 +233,95 @@ const struct summary_entry *summary_get(const struct summary *s, const char *key
     return NULL;
 }
 
+/* The tables whose rows the writer (statsout_json) leaves out when they are empty, with the
+ * columns that are then 0 (counts and sums; not maxima, percentages or positions). by_class: the
+ * row id is a class's lower bound (0, 1, 2, 4, ...); ops: an op name; else any number.
+ * per_process rows are positional and never empty: a missing one is absent, not 0. */
+static const struct {
+    const char *name;
+    int by_class;
+    const char *const cols[11];
+} tables[] = {
+    {"ops", 0, {"calls", "failed", "bytes"}},
+    {"sizes", 1, {"count", "bytes"}},
+    {"lifetimes", 1, {"count", "bytes"}},
+    {"lifetimes_ns", 1, {"count", "bytes"}},
+    {"leaks", 0, {"count", "bytes"}},
+    {"per_thread", 0, {"events", "allocations", "frees", "reallocs", "failed", "bytes",
+                       "cross_frees", "freed_by_others", "live_blocks", "live_bytes"}},
+    {"per_process", 0, {NULL}},
+};
+
+static int row_id_valid(size_t t, const char *id, size_t len)
+{
+    char buf[64];
+    if (!len || len >= sizeof buf)
+        return 0;
+    memcpy(buf, id, len);
+    buf[len] = 0;
+    if (strcmp(tables[t].name, "ops") == 0)
+        return mlg_op_from_name(buf) != 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)buf[i]))
+            return 0;
+    if (!tables[t].by_class)
+        return 1;
+    errno = 0;
+    unsigned long long v = strtoull(buf, NULL, 10);
+    for (int k = 0; k < STATS_CLASSES && !errno; k++)
+        if (stats_class_min(k) == v)
+            return 1;
+    return 0;
+}
+
+int summary_num(const struct summary *s, const char *key, double *v)
+{
+    *v = 0;
+    const struct summary_entry *e = summary_get(s, key);
+    if (e)
+        return e->type == SUMMARY_NUM ? (*v = e->num, SUMMARY_FOUND) : SUMMARY_ABSENT;
+    /* TABLE.ID.COLUMN: the row may be one the writer left out */
+    const char *d1 = strchr(key, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d2)
+        return SUMMARY_ABSENT;
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+        if ((size_t)(d1 - key) != strlen(tables[t].name) ||
+            strncmp(key, tables[t].name, (size_t)(d1 - key)) != 0)
+            continue;
+        const struct summary_entry *te = summary_get(s, tables[t].name);
+        if (!te || te->type != SUMMARY_TABLE || !row_id_valid(t, d1 + 1, (size_t)(d2 - d1 - 1)))
+            return SUMMARY_ABSENT;
+        size_t rl = (size_t)(d2 - key);
+        for (size_t i = 0; i < s->n; i++) /* a row that is there lacks the column: absent */
+            if (strncmp(s->v[i].key, key, rl) == 0 &&
+                (s->v[i].key[rl] == '.' || s->v[i].key[rl] == 0))
+                return SUMMARY_ABSENT;
+        for (size_t c = 0; c < sizeof tables[t].cols / sizeof *tables[t].cols; c++)
+            if (tables[t].cols[c] && strcmp(d2 + 1, tables[t].cols[c]) == 0)
+                return SUMMARY_NO_ROW;
+        return SUMMARY_NO_ROW_NO_VALUE;
+    }
+    return SUMMARY_ABSENT;
+}
+
+const char *summary_not_stats(const struct summary *s)
+{
+    const struct summary_entry *e = summary_get(s, "allocator");
+    if (e && e->type == SUMMARY_STR)
+        return "a `mallog replay` summary, not a `mallog stats --json` summary (ALLOC.* figures "
+               "of a replay: pass its directory with --replay DIR)";
+    static const char *const need[][2] = {{"log", "s"}, {"range", "t"}, {"events", "n"},
+                                          {"ops", "t"}};
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
+        e = summary_get(s, need[i][0]);
+        int want = need[i][1][0] == 's' ? SUMMARY_STR : need[i][1][0] == 't' ? SUMMARY_TABLE
+                                                                            : SUMMARY_NUM;
+        if (!e || e->type != want)
+            return "not a `mallog stats --json` summary";
+    }
+    return NULL;
+}
+
 void summary_free(struct summary *s)
 {
     free(s->v);
@@ -265,6 +359,27 @@ static int read_all(const char *path, char **buf, size_t *len)
     return 0;
 }
 
+int summary_load_json(const char *cmd, const char *path, struct summary *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", path);
+    out->from_json = 1;
+    char *buf = NULL, err[256];
+    size_t len = 0;
+    if (read_all(path, &buf, &len) != 0) {
+        fprintf(stderr, "mallog %s: %s: %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    int rc = summary_parse(buf, len, out, err, sizeof err);
+    free(buf);
+    if (rc != 0) {
+        fprintf(stderr, "mallog %s: %s: %s\n", cmd, path, err);
+        summary_free(out);
+        return -1;
+    }
+    return 0;
+}
+
 int summary_load(const char *cmd, const char *arg, const struct rec_pid *pid,
                  struct summary *out)
 {
@@ -280,11 +395,15 @@ int summary_load(const char *cmd, const char *arg, const struct rec_pid *pid,
     if (f)
         fclose(f);
     if (c == '{') {
-        if (read_all(arg, &buf, &len) != 0) {
-            fprintf(stderr, "mallog %s: %s: %s\n", cmd, arg, strerror(errno));
+        if (summary_load_json(cmd, arg, out) != 0)
+            return -1;
+        const char *why = summary_not_stats(out);
+        if (why) {
+            fprintf(stderr, "mallog %s: %s: %s\n", cmd, arg, why);
+            summary_free(out);
             return -1;
         }
-        out->from_json = 1;
+        return 0;
     } else {
         char path[4096];
         if (rec_pick_log(cmd, arg, pid, path, sizeof path) != 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/msg.h"
+#include "../common/opt.h"
 #include "../common/recording.h"
 
 static void print_event(FILE *f, const struct mlg_event *ev)
@@ -77,6 +78,8 @@ static void print_event(FILE *f, const struct mlg_event *ev)
     fputc('\n', f);
 }
 
+static const char usage[] = "usage: mallog dump LOG [--from N] [--to M] [--pid PID]\n";
+
 int cmd_dump(int argc, char **argv)
 {
     uint64_t from = 0, to = UINT64_MAX;
@@ -86,26 +89,44 @@ int cmd_dump(int argc, char **argv)
                                          {"pid", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int c;
+    int c, has_to = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'f': from = strtoull(optarg, NULL, 0); break;
-        case 't': to = strtoull(optarg, NULL, 0); break;
+        case 'f':
+            if (opt_u64("dump", "--from", optarg, 0, UINT64_MAX - 1, &from) != 0)
+                goto bad_option;
+            break;
+        case 't':
+            if (opt_u64("dump", "--to", optarg, 0, UINT64_MAX - 1, &to) != 0)
+                goto bad_option;
+            has_to = 1;
+            break;
         case 'p':
             if (rec_parse_pid("dump", optarg, &pid) != 0)
                 return EXIT_ERROR;
             break;
         case 'h':
-            printf("usage: mallog dump LOG [--from N] [--to M] [--pid PID]\n\n"
+            printf("%s\n"
                    "One line per event, events N..M (by index, M included):\n"
-                   "  index seq thread op(args) = result [outcome]\n");
+                   "  index seq thread op(args) = result [outcome]\n"
+                   "A range with no events in the log is an error (exit 2).\n", usage);
             return 0;
-        default: return EXIT_ERROR;
+        default: fputs(usage, stderr); return EXIT_ERROR;
         }
+        continue;
+    bad_option:
+        fputs(usage, stderr);
+        return EXIT_ERROR;
     }
-    if (optind >= argc) {
-        fprintf(stderr, "usage: mallog dump LOG [--from N] [--to M]\n");
+    if (optind != argc - 1) {
+        fputs(usage, stderr);
+        return EXIT_ERROR;
+    }
+    if (from > to) {
+        msg_error("dump", "--from %" PRIu64 " --to %" PRIu64 ": an empty range (want N <= M)",
+                  from, to);
+        fputs(usage, stderr);
         return EXIT_ERROR;
     }
     char path[PATH_MAX];
@@ -121,17 +142,30 @@ int cmd_dump(int argc, char **argv)
     setvbuf(stdout, buf, _IOFBF, sizeof buf);
     struct mlg_event ev;
     int n;
+    uint64_t printed = 0, seen = 0;
     while ((n = mlg_reader_next(r, &ev)) > 0) {
+        seen = ev.index + 1;
         if (ev.index < from)
             continue;
         if (ev.index > to)
             break;
         print_event(stdout, &ev);
+        printed++;
     }
     fflush(stdout);
     int rc = 0;
     if (n < 0) {
         msg_log_error("dump", path, mlg_reader_error(r));
+        rc = EXIT_ERROR;
+    } else if (!printed && (from || has_to)) {
+        /* nothing printed and exit 0 would read as "no such events happened" */
+        if (has_to)
+            msg_error("dump", "%s: no events %" PRIu64 "..%" PRIu64 ": the log has %" PRIu64
+                              " events (0..%" PRIu64 ")", path, from, to, seen,
+                      seen ? seen - 1 : 0);
+        else
+            msg_error("dump", "%s: no events from %" PRIu64 ": the log has %" PRIu64
+                              " events", path, from, seen);
         rc = EXIT_ERROR;
     }
     mlg_reader_close(r);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../common/msg.h"
+#include "../common/opt.h"
 #include "../common/recording.h"
 #include "commands.h"
 
@@ -392,7 +393,15 @@ int cmd_record(int argc, char **argv)
         switch (c) {
         case 'o': prefix = optarg; break;
         case 'F': follow = 0; break;
-        case 'l': level = atoi(optarg); break;
+        case 'l': {
+            uint64_t v; /* zstd levels 1..22 */
+            if (opt_u64("record", "--level", optarg, 1, 22, &v) != 0) {
+                record_usage(stderr);
+                return EXIT_ERROR;
+            }
+            level = (int)v;
+            break;
+        }
         case 'P':
             if (strcmp(optarg, "after") != 0 && strcmp(optarg, "live") != 0) {
                 record_usage(stderr);
@@ -518,7 +527,15 @@ int cmd_pack(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': level = atoi(optarg); break;
+        case 'l': {
+            uint64_t v;
+            if (opt_u64("pack", "--level", optarg, 1, 22, &v) != 0) {
+                fprintf(stderr, "usage: mallog pack [--level N] PREFIX...\n");
+                return EXIT_ERROR;
+            }
+            level = (int)v;
+            break;
+        }
         case 'h':
             printf("usage: mallog pack PREFIX...\n\nPacks the spools PREFIX.*.spool that a "
                    "recording left (a killed 'mallog record', or a daemon that outlived it).\n");

@@ -63,6 +63,6 @@ expect_eq "missing budget" "$(run a --budget nope.txt)" 2
 echo 'glibc.footprint_ratio <= 1.5' > r.txt
 expect_eq "needs replay: exit" "$(run a --budget r.txt)" 2
 grep -q '^ERROR r.txt:1: glibc.footprint_ratio <= 1.5 .*needs replay' out.txt || die "needs replay: $(cat out.txt)"
-mkdir fake && echo '{"allocator": "glibc", "footprint_ratio_at_peak": 1.25}' > fake/replay.glibc.json
+mkdir fake && echo "{\"allocator\": \"glibc\", \"log\": \"$PWD/$(only_log a)\", \"footprint_ratio_at_peak\": 1.25}" > fake/replay.glibc.json
 expect_eq "replay: exit" "$(run a --budget r.txt --replay fake)" 0
 grep -q 'measured 1.25, limit <= 1.5' out.txt || die "replay value: $(cat out.txt)"

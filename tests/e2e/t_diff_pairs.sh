@@ -10,12 +10,18 @@ P="$PROGS/analyze_basic"
 # changed figures (time/position ones excluded), as "key before after"
 changes() {
     set +e; "$MALLOG" diff "$1" "$2" > "d.$3.txt"; echo $? > "d.$3.rc"; set -e
-    awk 'NR > 3 && !/time\/position/ { print $1, $2, $3 }' "d.$3.txt"
+    awk 'seen && !/time\/position/ { print $1, $2, $3 } /^every change:/ { seen = 1 }' "d.$3.txt"
 }
 out=$(changes a a2 same)
 expect_eq "same: exit" "$(cat d.same.rc)" 0
 expect_eq "same: changes" "$out" ""
-grep -q '^no difference' d.same.txt || die "same: $(cat d.same.txt)"
+# no difference: one line, nothing else to read (issue 15)
+expect_eq "same: lines" "$(wc -l < d.same.txt)" 1
+grep -qE '^mallog diff: a -> a2: no difference( \(only in time or event positions; --all shows them\))?$' d.same.txt ||
+    die "same: $(cat d.same.txt)"
+# the headline figures lead, in a fixed order, before any table row (issue 15)
+headline() { awk '/^headline:/ { on = 1; next } /^(most changed|every change):/ { on = 0 } on { print $1 }' "$1"; }
+want_head="peak_live_requested peak_live_blocks allocations frees failed leaked_blocks leaked_bytes live_at_end_bytes cumulative_requested"
 
 # one more malloc(24), leaked
 out=$(changes a leak leak)
@@ -40,7 +46,10 @@ per_thread.0.bytes 151468 151492
 per_thread.0.live_blocks 5 6
 per_thread.0.live_bytes 8072 8096"
 expect_eq "leak: changes" "$out" "$want"
-grep -q '^most changed: leaks.24' d.leak.txt || die "leak: headline: $(head -n 2 d.leak.txt)"
+grep -q '^most changed: leaks.24' d.leak.txt || die "leak: most changed: $(head -n 2 d.leak.txt)"
+expect_eq "leak: first line" "$(head -n 1 d.leak.txt)" "mallog diff: a -> leak: different"
+expect_eq "leak: headline" "$(headline d.leak.txt | tr '\n' ' ')" "$want_head "
+grep -qE '^  leaked_blocks +5 +6 +\+1 +\+20\.0%$' d.leak.txt || die "leak: headline leaked_blocks"
 
 # the 50 phase-1 buffers are 4000 bytes instead of 2000: peak doubles, a size class moves
 out=$(changes a big big)
@@ -59,6 +68,9 @@ lifetimes.32.bytes 100000 200000
 per_thread.0.bytes 151468 251468"
 expect_eq "big: changes" "$out" "$want"
 grep -qE '^  peak_live_requested .*\+100\.0%  <<$' d.big.txt || die "big: peak not highlighted"
+expect_eq "big: headline" "$(headline d.big.txt | tr '\n' ' ')" "$want_head "
+expect_eq "big: first headline row" "$(sed -n 3p d.big.txt | awk '{ print $1, $2, $3, $4, $5 }')" \
+    "peak_live_requested 100000 200000 +100000 +100.0%"
 
 # summaries saved as JSON give the same answer as the logs
 "$MALLOG" stats a --json > a.json

@@ -40,6 +40,10 @@ done
 # the text report and folded stacks name the leak's whole path
 "$MALLOG" stats "$(only_log dwarf)" --by site | grep -E '^7 .* leak_records \(sites\.c:[0-9]+\)$' ||
     die "text report: no leak_records row"
+# the default report of a log with stacks names the site of each leak (issue 15)
+"$MALLOG" stats "$(only_log dwarf)" > default.txt
+grep -qE '^ +24 +7 +168 +[0-9, .]+  at leak_records \(sites\.c:[0-9]+\)$' default.txt ||
+    die "default report: leak without its site: $(sed -n '/^leaks/,/^$/p' default.txt)"
 "$MALLOG" stats "$(only_log dwarf)" --folded=leaks > leaks.folded
 cat leaks.folded
 grep -qE '(^|;)main;leak_records 168$' leaks.folded || die "folded leaks"
@@ -82,3 +86,6 @@ done
 "$MALLOG" stats "$(only_log plain)" --by site > plain.txt 2> plain.err
 grep -q 'no call stacks' plain.err || die "no hint for a log without stacks"
 grep -q '\[no stack\]' plain.txt || die "plain: no [no stack] row"
+"$MALLOG" stats "$(only_log plain)" > plain_default.txt 2> plain_default.err
+grep -qE '^ +24 +7 +168 +[0-9, .]+$' plain_default.txt || die "plain: leak row: $(cat plain_default.txt)"
+[[ ! -s plain_default.err ]] || die "plain: stderr: $(cat plain_default.err)"

@@ -860,7 +860,27 @@ static void test_summary_roundtrip(void **state)
     assert_non_null(e = summary_get(&sum, "exe"));
     assert_string_equal(e->str, "/usr/bin/\"quoted\"");
     assert_null(summary_get(&sum, "leaks.0.count"));
+    /* absent is not 0: only a count of a row the writer leaves out when empty reads as 0 */
+    double v = -1;
+    assert_null(summary_not_stats(&sum));
+    assert_int_equal(summary_num(&sum, "events", &v), SUMMARY_FOUND);
+    assert_true(v == 597);
+    assert_int_equal(summary_num(&sum, "sizes.4096.count", &v), SUMMARY_NO_ROW);
+    assert_true(v == 0);
+    assert_int_equal(summary_num(&sum, "ops.memalign.calls", &v), SUMMARY_NO_ROW);
+    assert_int_equal(summary_num(&sum, "sizes.4096.max", &v), SUMMARY_NO_ROW_NO_VALUE);
+    assert_int_equal(summary_num(&sum, "sizes.1000.count", &v), SUMMARY_ABSENT);
+    assert_int_equal(summary_num(&sum, "ops.nosuchop.calls", &v), SUMMARY_ABSENT);
+    assert_int_equal(summary_num(&sum, "sizes.64.nosuchcolumn", &v), SUMMARY_ABSENT);
+    assert_int_equal(summary_num(&sum, "no_such_figure", &v), SUMMARY_ABSENT);
+    assert_int_equal(summary_num(&sum, "per_process.0.events", &v), SUMMARY_NO_ROW_NO_VALUE);
     summary_free(&sum);
+    struct summary other = {0};
+    const char *rp = "{\"allocator\": \"glibc\", \"log\": \"x.mlog\", \"events\": 3}";
+    assert_int_equal(summary_parse(rp, strlen(rp), &other, err, sizeof err), 0);
+    assert_non_null(summary_not_stats(&other));
+    assert_int_equal(summary_num(&other, "sizes.4096.count", &v), SUMMARY_ABSENT);
+    summary_free(&other);
     free(buf);
     done(s);
 
