@@ -188,7 +188,7 @@ demo: deps all
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=gnu11 $(filter-out -Wno-format-truncation,$(WARN)) -g -O1 -MMD -MP -D_GNU_SOURCE -Wno-unused-but-set-variable $(FUZZ_SAN)
+FUZZ_CFLAGS := -std=gnu11 $(filter-out -Wno-format-truncation,$(WARN)) -g -O1 -D_GNU_SOURCE -Wno-unused-but-set-variable $(FUZZ_SAN)
 FUZZ_TARGETS := reader reader_crc reader_events sites pack summary budget
 FUZZ_BIN := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
@@ -197,7 +197,7 @@ FUZZ_TOOL_OBJ := $(TOOL_SRC:%.c=build/fuzz/%.o)
 build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC [fuzz] $<")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
 
 build/fuzz/fuzz_reader_crc: FUZZ_DEFS := -DFUZZ_FIX_CRC
 build/fuzz/fuzz_reader_events: FUZZ_DEFS := -DFUZZ_EVENTS
@@ -211,7 +211,7 @@ build/fuzz/fuzz_budget: FUZZ_LINK := $(filter-out build/fuzz/analyze/budget.o,$(
 $(FUZZ_BIN): FUZZ_LINK ?= $(FUZZ_TOOL_OBJ)
 $(FUZZ_BIN): tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ) $(FUZZ_TOOL_OBJ)
 	$(if $(Q),@echo "  LD [fuzz] $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $(filter %.c,$^) \
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $(filter tests/fuzz/%.c,$^) \
 	    $(FUZZ_LINK) $(FUZZ_LIB_OBJ) $(LDLIBS_ALL)
 
 ## fuzz-build: build the libFuzzer targets of tests/fuzz/ (clang) into build/fuzz/
