@@ -61,7 +61,7 @@ DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 li
                 gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine libunwind-dev binutils
 DEB_OPTIONAL := heaptrack chromium
 
-.PHONY: all help deps deps-optional test unit unit-asan e2e e2e-asan bench demo clean progs format
+.PHONY: all help deps deps-optional test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build
 
 ## all: build the mallog CLI, libmallog.so, test programs
 all: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) progs
@@ -182,6 +182,45 @@ bench: deps all
 ## demo: record a fragmenting program, replay it on several allocators, write the report
 demo: deps all
 	@bash tests/e2e/demo.sh $(MALLOG)
+
+# Fuzz targets (tests/fuzz/): libFuzzer, built with clang and linked with lib/ and the tool
+# modules compiled again with the fuzzer's coverage and ASan+UBSan into build/fuzz/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 $(filter-out -Wno-format-truncation,$(WARN)) -g -O1 -D_GNU_SOURCE -Wno-unused-but-set-variable $(FUZZ_SAN)
+FUZZ_TARGETS := reader reader_crc reader_events sites pack summary budget
+FUZZ_BIN := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_TOOL_OBJ := $(TOOL_SRC:%.c=build/fuzz/%.o)
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC [fuzz] $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/fuzz_reader_crc: FUZZ_DEFS := -DFUZZ_FIX_CRC
+build/fuzz/fuzz_reader_events: FUZZ_DEFS := -DFUZZ_EVENTS
+build/fuzz/fuzz_reader build/fuzz/fuzz_reader_crc build/fuzz/fuzz_reader_events: tests/fuzz/fuzz_reader.c
+build/fuzz/fuzz_sites: tests/fuzz/fuzz_sites.c
+build/fuzz/fuzz_pack: tests/fuzz/fuzz_pack.c
+build/fuzz/fuzz_summary: tests/fuzz/fuzz_summary.c
+# budget.c's parser is static: the target includes analyze/budget.c, so budget.o stays out.
+build/fuzz/fuzz_budget: tests/fuzz/fuzz_budget.c
+build/fuzz/fuzz_budget: FUZZ_LINK := $(filter-out build/fuzz/analyze/budget.o,$(FUZZ_TOOL_OBJ))
+$(FUZZ_BIN): FUZZ_LINK ?= $(FUZZ_TOOL_OBJ)
+$(FUZZ_BIN): tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ) $(FUZZ_TOOL_OBJ)
+	$(if $(Q),@echo "  LD [fuzz] $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $(filter tests/fuzz/%.c,$^) \
+	    $(FUZZ_LINK) $(FUZZ_LIB_OBJ) $(LDLIBS_ALL)
+
+## fuzz-build: build the libFuzzer targets of tests/fuzz/ (clang) into build/fuzz/
+fuzz-build: $(FUZZ_BIN)
+
+## fuzz: run every fuzz target FUZZ_SECONDS (default 60) from tests/corpus/ seeds; prints
+## executions, coverage and crashes per target (tests/fuzz/README.md)
+fuzz: fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 ## format: clang-format every C file
 format:

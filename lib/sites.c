@@ -129,7 +129,7 @@ static int parse_sites(struct mlg_sites *s, const uint8_t *buf, uint32_t len)
         return MLG_E_NOMEM;
     size_t got = ZSTD_decompress(raw, raw_size, buf + 12, len - 16);
     int rc = ZSTD_isError(got) ? MLG_E_ZSTD : got != raw_size ? MLG_E_CORRUPT : 0;
-    const uint8_t *p = raw, *end = raw + got;
+    const uint8_t *p = raw, *end = raw + (rc ? 0 : got); /* got may be a zstd error code */
     while (rc == 0 && p < end) {
         unsigned kind = *p++;
         if (kind == MLG_SITE_MODULE)
