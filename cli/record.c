@@ -372,6 +372,51 @@ static void forward_signal(int sig)
         kill(forward_to, sig);
 }
 
+/* A whole decimal number in [min, max], nothing else ("12abc", "", "-1" are not). */
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The --trap grammar of preload/recorder.c (MALLOG_TRAP): seq=N, OP or OP:size=N. */
+static int trap_valid(const char *spec)
+{
+    unsigned long n;
+    if (strncmp(spec, "seq=", 4) == 0)
+        return parse_uint(spec + 4, 0, ULONG_MAX, &n) == 0;
+    char op[32];
+    size_t len = strcspn(spec, ":");
+    if (len == 0 || len >= sizeof op)
+        return 0;
+    memcpy(op, spec, len);
+    op[len] = 0;
+    if (!mlg_op_from_name(op))
+        return 0;
+    if (!spec[len])
+        return 1;
+    return strncmp(spec + len, ":size=", 6) == 0 && parse_uint(spec + len + 6, 0, ULONG_MAX, &n) == 0;
+}
+
+#define LEVEL_MAX 22 /* zstd's highest level */
+
+/* A bad option: its message, then the usage; exit status 2. */
+static int bad_option(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "mallog record: ");
+    fprintf(stderr, fmt, arg);
+    fputs("\n", stderr);
+    record_usage(stderr);
+    return EXIT_ERROR;
+}
+
 int cmd_record(int argc, char **argv)
 {
     const char *prefix = "mallog";
@@ -389,9 +434,14 @@ int cmd_record(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
+    /* Every option is checked here, before the program starts: a typo must not cost a run. */
     while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': prefix = optarg; break;
+        case 'o':
+            if (!*optarg)
+                return bad_option("-o %s: an empty output prefix", "''");
+            prefix = optarg;
+            break;
         case 'F': follow = 0; break;
         case 'l': {
             uint64_t v; /* zstd levels 1..22 */
@@ -403,25 +453,33 @@ int cmd_record(int argc, char **argv)
             break;
         }
         case 'P':
-            if (strcmp(optarg, "after") != 0 && strcmp(optarg, "live") != 0) {
-                record_usage(stderr);
-                return EXIT_ERROR;
-            }
+            if (strcmp(optarg, "after") != 0 && strcmp(optarg, "live") != 0)
+                return bad_option("--pack=%s: expected after or live", optarg);
             live = strcmp(optarg, "live") == 0;
             break;
-        case 'T': trap = optarg; break;
-        case 'S':
-            stacks = optarg ? strtoul(optarg, NULL, 10) : 32;
-            if (stacks < 1 || stacks > MLG_STACK_DEPTH_MAX) {
-                msg_error("record", "--stacks=%s: depth must be 1..%u", optarg, MLG_STACK_DEPTH_MAX);
-                return EXIT_ERROR;
-            }
+        case 'T':
+            if (!trap_valid(optarg))
+                return bad_option("--trap %s: expected OP, OP:size=N or seq=N (OP an "
+                                  "allocator call such as malloc or realloc)", optarg);
+            trap = optarg;
             break;
+        case 'S': {
+            /* DEPTH is optional, so getopt only sees --stacks=DEPTH; --stacks DEPTH would make
+             * DEPTH the command. A number there is taken as the depth (no program is named
+             * by digits alone; ./16 still runs one). */
+            const char *depth = optarg;
+            if (!depth && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9' &&
+                strspn(argv[optind], "0123456789") == strlen(argv[optind]))
+                depth = argv[optind++];
+            if (!depth)
+                stacks = 32;
+            else if (parse_uint(depth, 1, MLG_STACK_DEPTH_MAX, &stacks) != 0)
+                return bad_option("--stacks=%s: depth must be a number 1..256", depth);
+            break;
+        }
         case 'U':
-            if (strcmp(optarg, "dwarf") != 0 && strcmp(optarg, "fp") != 0) {
-                msg_error("record", "--unwind=%s: expected dwarf or fp", optarg);
-                return EXIT_ERROR;
-            }
+            if (strcmp(optarg, "dwarf") != 0 && strcmp(optarg, "fp") != 0)
+                return bad_option("--unwind=%s: expected dwarf or fp", optarg);
             unwind = optarg;
             break;
         case 'q': msg_verbosity = 0; break;

@@ -19,8 +19,8 @@ last=$("$MALLOG" dump "$(only_log s)" | tail -n1 | cut -d' ' -f4-)
 [[ $last == memalign* ]] || die "the log should end just before valloc, ends with: $last"
 
 rc=0; "$MALLOG" -q record --trap 'nosuchop:size=1' -o bad -- "$PROGS/counts" > /dev/null 2> err.txt || rc=$?
-expect_eq "a bad spec does not trap" "$rc" 0
-grep -q "MALLOG_TRAP not understood" err.txt || die "no warning for a bad spec"
+expect_eq "a bad spec is refused before the run" "$rc" 2
+grep -q "mallog record: --trap nosuchop:size=1:" err.txt || die "no message for a bad spec"
 
 command -v gdb > /dev/null || { echo "gdb not installed: the debugger half is skipped"; exit 77; }
 timeout 120 gdb -batch -ex 'set follow-fork-mode child' -ex run -ex bt \
