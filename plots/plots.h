@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- json.c: a small reader for the flat-ish objects replay/stats/holes print ---------------
  * Values are addressed by pointers into the caller's NUL-terminated text; nothing is allocated.
@@ -97,6 +98,24 @@ struct pin_summary {
     uint64_t pin_size, example_event, example_age;
 };
 void plots_pin_summary(const char *holes_json, struct pin_summary *ps);
+
+/* One allocator's replay summary, as the report's findings and table use it. */
+struct plots_alloc {
+    char name[64], library[512];
+    uint64_t peak_live, peak_live_event, peak_fp, peak_rss, slop;
+    uint64_t worst_event, holes_1m, holes_8m, largest, hole_bytes;
+    uint64_t unknown_frees, double_frees;
+    double ratio, eps;
+    int ok;          /* its JSON was read */
+    int holes_tried; /* `mallog holes` was run for it */
+    char *holes;     /* holes.<name>.json text, or NULL */
+};
+/* Reads dir/replay.<a->name>.json into a (a->ok = 0 if it cannot be read). */
+void plots_alloc_load(const char *dir, struct plots_alloc *a);
+/* The "Key findings" list of the page into f (HTML) and report.json into jf, from the replay
+ * summaries as[0..n) and the stats.json text (NULL if stats failed) of the log logpath. */
+void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *stats,
+                          const struct plots_alloc *as, int n);
 
 /* ---- units ------------------------------------------------------------------------------- */
 /* "27.8 MiB", "232 B" */

@@ -23,17 +23,6 @@
 #define MAX_HOLES_LISTED 10
 #define MAX_HOLES_SCANNED 500
 
-struct alloc_sum {
-    char name[64], library[512];
-    uint64_t peak_live, peak_live_event, peak_fp, peak_rss, slop;
-    uint64_t worst_event, holes_1m, holes_8m, largest, hole_bytes;
-    uint64_t unknown_frees, double_frees;
-    double ratio, eps;
-    int ok;          /* its JSON was read */
-    int holes_tried; /* `mallog holes` was run for it */
-    char *holes;     /* holes.<name>.json text, or NULL */
-};
-
 struct report {
     const char *dir, *log;
     char logpath[4096];
@@ -41,7 +30,7 @@ struct report {
     struct timespec start;
     double last_progress;
     int nexpected; /* allocators asked for with -a, 0 = unknown (all installed) */
-    struct alloc_sum allocs[PLOTS_MAX_ALLOCS];
+    struct plots_alloc allocs[PLOTS_MAX_ALLOCS];
     int nallocs;
     char *stats; /* stats.json text or NULL */
     char *sites; /* sites.json (stats --by site) of a log recorded with --stacks, or NULL */
@@ -253,11 +242,11 @@ static char *read_in(const char *dir, const char *name)
     return plots_read_file(p, NULL);
 }
 
-static void load_alloc(struct report *r, struct alloc_sum *a)
+void plots_alloc_load(const char *dir, struct plots_alloc *a)
 {
     char f[128];
     snprintf(f, sizeof f, "replay.%s.json", a->name);
-    char *js = read_in(r->dir, f);
+    char *js = read_in(dir, f);
     if (!js)
         return;
     a->ok = json_u64(js, "peak_live_requested", &a->peak_live) == 0 &&
@@ -321,31 +310,30 @@ static const char *N(uint64_t v)
 }
 
 /* mallog's own arena is a reference point, not an allocator a program can switch to. */
-static int is_reference(const struct alloc_sum *a)
+static int is_reference(const struct plots_alloc *a)
 {
     return strcmp(a->name, "arena") == 0;
 }
 
 /* The allocator with the smallest peak footprint among those a program can use (the reference
  * only if it is alone), or -1. */
-static int best_alloc(const struct report *r)
+static int best_alloc(const struct plots_alloc *as, int n)
 {
     int best = -1;
     for (int pass = 0; pass < 2 && best < 0; pass++)
-        for (int i = 0; i < r->nallocs; i++)
-            if (r->allocs[i].ok && (pass || !is_reference(&r->allocs[i])) &&
-                (best < 0 || r->allocs[i].peak_fp < r->allocs[best].peak_fp))
+        for (int i = 0; i < n; i++)
+            if (as[i].ok && (pass || !is_reference(&as[i])) &&
+                (best < 0 || as[i].peak_fp < as[best].peak_fp))
                 best = i;
     return best;
 }
 
-static int worst_frag(const struct report *r)
+static int worst_frag(const struct plots_alloc *as, int n)
 {
     int w = -1;
-    for (int i = 0; i < r->nallocs; i++) {
-        const struct alloc_sum *a = &r->allocs[i];
-        if (a->ok && a->holes_1m > 0 &&
-            (w < 0 || a->hole_bytes > r->allocs[w].hole_bytes))
+    for (int i = 0; i < n; i++) {
+        const struct plots_alloc *a = &as[i];
+        if (a->ok && a->holes_1m > 0 && (w < 0 || a->hole_bytes > as[w].hole_bytes))
             w = i;
     }
     return w;
@@ -404,29 +392,30 @@ void plots_pin_summary(const char *js, struct pin_summary *ps)
     }
 }
 
-static void write_findings(FILE *f, FILE *jf, const struct report *r)
+void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *stats,
+                          const struct plots_alloc *as, int n)
 {
-    int best = best_alloc(r), worst = worst_frag(r);
+    int best = best_alloc(as, n), worst = worst_frag(as, n);
     fprintf(f, "<h2 id=\"findings\">Key findings</h2>\n<ul class=\"findings\">\n");
     char damage[512] = "";
-    if (r->stats && json_string(r->stats, "damage", damage, sizeof damage) == 0 && damage[0]) {
+    if (stats && json_string(stats, "damage", damage, sizeof damage) == 0 && damage[0]) {
         fprintf(f, "<li class=\"warn\">The log is damaged (");
         msg_xml_escape(f, damage);
         fprintf(f, "): everything below covers the events before the damage.</li>\n");
     }
-    if (!r->stats)
+    if (!stats)
         fprintf(f, "<li class=\"warn\">No analysis: <code>mallog stats</code> failed on this "
                    "log.</li>\n");
     fprintf(jf, "{\"log\": \"");
-    for (const char *p = r->logpath; *p; p++)
+    for (const char *p = logpath; *p; p++)
         fprintf(jf, (*p == '"' || *p == '\\') ? "\\%c" : (unsigned char)*p < 0x20 ? "?" : "%c",
                 *p);
     fprintf(jf, "\"");
     if (best >= 0) {
-        const struct alloc_sum *b = &r->allocs[best];
+        const struct plots_alloc *b = &as[best];
         int most = best;
-        for (int i = 0; i < r->nallocs; i++)
-            if (r->allocs[i].ok && r->allocs[i].peak_fp > r->allocs[most].peak_fp)
+        for (int i = 0; i < n; i++)
+            if (as[i].ok && as[i].peak_fp > as[most].peak_fp)
                 most = i;
         fprintf(f, "<li><b>");
         msg_xml_escape(f, b->name);
@@ -434,7 +423,7 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
                    "of live requested bytes at the peak (%.2f&times;).",
                 B(b->peak_fp), B(b->peak_live), b->ratio);
         if (most != best) {
-            const struct alloc_sum *m = &r->allocs[most];
+            const struct plots_alloc *m = &as[most];
             fprintf(f, " The most, <b>");
             msg_xml_escape(f, m->name);
             fprintf(f, "</b>, holds %s (%.2f&times; live): %.1f&times; as much as ", B(m->peak_fp),
@@ -443,40 +432,40 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
             fprintf(f, ", %s more.", B(m->peak_fp - b->peak_fp));
         }
         /* glibc is what the program ran with: say what switching would save */
-        for (int i = 0; i < r->nallocs; i++)
-            if (i != best && i != most && r->allocs[i].ok && strcmp(r->allocs[i].name, "glibc") == 0)
+        for (int i = 0; i < n; i++)
+            if (i != best && i != most && as[i].ok && strcmp(as[i].name, "glibc") == 0)
                 fprintf(f, " glibc (the default) holds %s: switching to %s would save %s "
                            "(%.1f&times; less).",
-                        B(r->allocs[i].peak_fp), b->name, B(r->allocs[i].peak_fp - b->peak_fp),
-                        b->peak_fp ? (double)r->allocs[i].peak_fp / (double)b->peak_fp : 0.0);
+                        B(as[i].peak_fp), b->name, B(as[i].peak_fp - b->peak_fp),
+                        b->peak_fp ? (double)as[i].peak_fp / (double)b->peak_fp : 0.0);
         int best_rss = best;
-        for (int i = 0; i < r->nallocs; i++)
-            if (r->allocs[i].ok && !is_reference(&r->allocs[i]) &&
-                r->allocs[i].peak_rss < r->allocs[best_rss].peak_rss)
+        for (int i = 0; i < n; i++)
+            if (as[i].ok && !is_reference(&as[i]) &&
+                as[i].peak_rss < as[best_rss].peak_rss)
                 best_rss = i;
         if (best_rss != best) {
             fprintf(f, " By peak RSS (touched pages) the smallest is <b>");
-            msg_xml_escape(f, r->allocs[best_rss].name);
-            fprintf(f, "</b> (%s, vs %s for ", B(r->allocs[best_rss].peak_rss), B(b->peak_rss));
+            msg_xml_escape(f, as[best_rss].name);
+            fprintf(f, "</b> (%s, vs %s for ", B(as[best_rss].peak_rss), B(b->peak_rss));
             msg_xml_escape(f, b->name);
             fprintf(f, ").");
         }
-        for (int i = 0; i < r->nallocs; i++)
-            if (i != best && r->allocs[i].ok && is_reference(&r->allocs[i]))
+        for (int i = 0; i < n; i++)
+            if (i != best && as[i].ok && is_reference(&as[i]))
                 fprintf(f, " For reference, mallog's own best-fit arena holds %s (%.2f&times;).",
-                        B(r->allocs[i].peak_fp), r->allocs[i].ratio);
+                        B(as[i].peak_fp), as[i].ratio);
         fprintf(f, "</li>\n");
         fprintf(jf, ", \"best\": \"%s\", \"best_peak_footprint\": %" PRIu64
                     ", \"most\": \"%s\", \"most_peak_footprint\": %" PRIu64,
-                b->name, b->peak_fp, r->allocs[most].name, r->allocs[most].peak_fp);
+                b->name, b->peak_fp, as[most].name, as[most].peak_fp);
     } else {
         fprintf(f, "<li>No replay result could be read.</li>\n");
     }
     if (worst >= 0) {
-        const struct alloc_sum *w = &r->allocs[worst];
+        const struct plots_alloc *w = &as[worst];
         uint64_t events = 0;
-        if (r->stats)
-            json_u64(r->stats, "events", &events);
+        if (stats)
+            json_u64(stats, "events", &events);
         fprintf(f, "<li>The worst fragmentation: <b>");
         msg_xml_escape(f, w->name);
         fprintf(f, "</b> at event %s", N(w->worst_event));
@@ -513,14 +502,14 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
                         ps.holes == 1 ? "is" : "are");
             }
         }
-    } else if (r->nallocs) {
+    } else if (n) {
         fprintf(f, "<li>No allocator had a hole of 1 MiB or more between live blocks.</li>\n");
     }
-    if (r->stats) {
+    if (stats) {
         uint64_t lb = 0, lbytes = 0, unknown = 0;
-        json_u64(r->stats, "leaked_blocks", &lb);
-        json_u64(r->stats, "leaked_bytes", &lbytes);
-        json_u64(r->stats, "unknown_frees", &unknown);
+        json_u64(stats, "leaked_blocks", &lb);
+        json_u64(stats, "leaked_bytes", &lbytes);
+        json_u64(stats, "unknown_frees", &unknown);
         if (lb)
             fprintf(f, "<li>Still live at exit: %s block%s, %s (never freed; often caches or "
                        "buffers the program keeps to the end). <a href=\"#leaks\">By size</a>."
@@ -529,11 +518,11 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
         else
             fprintf(f, "<li>Every block was freed before the program ended.</li>\n");
         uint64_t calls = 0, chains = 0, longest = 0, cum = 0, comp = 0;
-        json_u64(r->stats, "realloc.calls", &calls);
-        json_u64(r->stats, "realloc.chains", &chains);
-        json_u64(r->stats, "realloc.longest_chain", &longest);
-        json_u64(r->stats, "cumulative_requested", &cum);
-        json_u64(r->stats, "cumulative_compensated", &comp);
+        json_u64(stats, "realloc.calls", &calls);
+        json_u64(stats, "realloc.chains", &chains);
+        json_u64(stats, "realloc.longest_chain", &longest);
+        json_u64(stats, "cumulative_requested", &cum);
+        json_u64(stats, "cumulative_compensated", &comp);
         if (calls && cum > 2 * comp && comp)
             fprintf(f, "<li>realloc: %s calls in %s chains (the longest %s calls); counted in "
                        "full every request adds up to %s, but the program only grew its blocks "
@@ -551,7 +540,7 @@ static void write_findings(FILE *f, FILE *jf, const struct report *r)
 
 static void write_alloc_table(FILE *f, const struct report *r)
 {
-    int best = best_alloc(r);
+    int best = best_alloc(r->allocs, r->nallocs);
     fprintf(f, "<h2 id=\"allocators\">Allocators</h2>\n<p>The same calls replayed on each "
                "allocator. Footprint: bytes the allocator holds from the OS; RSS: its resident "
                "heap pages; holes: free gaps between live blocks at the worst sample.</p>\n"
@@ -560,7 +549,7 @@ static void write_alloc_table(FILE *f, const struct report *r)
                "<th>holes &ge; 1 MiB</th><th>&ge; 8 MiB</th><th>largest hole</th>"
                "<th>worst at event</th><th>events/s</th><th>data</th></tr>\n");
     for (int i = 0; i < r->nallocs; i++) {
-        const struct alloc_sum *a = &r->allocs[i];
+        const struct plots_alloc *a = &r->allocs[i];
         fprintf(f, "<tr%s><td title=\"", i == best ? " class=\"best\"" : "");
         msg_xml_escape(f, a->library);
         fprintf(f, "\">");
@@ -601,7 +590,7 @@ static void write_chart(FILE *f, const struct report *r, int chart, const char *
 static void write_holes_tables(FILE *f, const struct report *r)
 {
     for (int i = 0; i < r->nallocs; i++) {
-        const struct alloc_sum *a = &r->allocs[i];
+        const struct plots_alloc *a = &r->allocs[i];
         if (!a->holes)
             continue;
         uint64_t ev = 0;
@@ -802,7 +791,7 @@ static int write_html(struct report *r)
     }
     fprintf(f, "</p>\n");
 
-    write_findings(f, jf, r);
+    plots_write_findings(f, jf, r->logpath, r->stats, r->allocs, r->nallocs);
     write_alloc_table(f, r);
     write_chart(f, r, PLOT_memory, "Memory over time", "memory",
                 "Live requested bytes (black, exact from the log) against what each allocator "
@@ -971,7 +960,7 @@ int cmd_report(int argc, char **argv)
     r->nallocs = plots_find_allocs(r->dir, names, PLOTS_MAX_ALLOCS);
     for (int i = 0; i < r->nallocs; i++) {
         snprintf(r->allocs[i].name, sizeof r->allocs[i].name, "%s", names[i]);
-        load_alloc(r, &r->allocs[i]);
+        plots_alloc_load(r->dir, &r->allocs[i]);
     }
     /* 2. stats */
     {
@@ -1012,14 +1001,14 @@ int cmd_report(int argc, char **argv)
     for (long k = 0; k < nholes; k++) {
         int pick = -1;
         for (int i = 0; i < r->nallocs; i++) {
-            const struct alloc_sum *a = &r->allocs[i];
+            const struct plots_alloc *a = &r->allocs[i];
             if (a->ok && !a->holes_tried && a->holes_1m > 0 &&
                 (pick < 0 || a->hole_bytes > r->allocs[pick].hole_bytes))
                 pick = i;
         }
         if (pick < 0)
             break;
-        struct alloc_sum *a = &r->allocs[pick];
+        struct plots_alloc *a = &r->allocs[pick];
         a->holes_tried = 1;
         char *av[16], out[4200], step[128];
         int n = 0;
@@ -1052,13 +1041,13 @@ int cmd_report(int argc, char **argv)
     r->popts.statsout = statsout;
     /* the memory chart carries the main finding, so it can be shown alone (README, slides) */
     char note[512] = "";
-    int best = best_alloc(r);
+    int best = best_alloc(r->allocs, r->nallocs);
     if (best >= 0) {
         int most = best;
         for (int i = 0; i < r->nallocs; i++)
             if (r->allocs[i].ok && r->allocs[i].peak_fp > r->allocs[most].peak_fp)
                 most = i;
-        const struct alloc_sum *b = &r->allocs[best], *m = &r->allocs[most];
+        const struct plots_alloc *b = &r->allocs[best], *m = &r->allocs[most];
         if (most != best)
             snprintf(note, sizeof note, "peak footprint: %s %s (%.1fx live), %s %s (%.2fx)",
                      m->name, B(m->peak_fp), m->ratio, b->name, B(b->peak_fp), b->ratio);
