@@ -7,8 +7,14 @@ P="$PROGS/analyze_basic"
 "$MALLOG" record -o a -- "$P"
 "$MALLOG" record -o leak -- "$P" leak
 "$MALLOG" stats a --json > a.json
-"$MALLOG" replay a -a glibc -o ra > /dev/null
-"$MALLOG" replay leak -a glibc -o rleak > /dev/null
+# replay summaries with the fields `mallog replay -o DIR` writes (no replay here: the test also
+# runs with an ASan build, under which replays are left out)
+replay_json() {
+    mkdir -p "$1"
+    echo "{\"allocator\": \"glibc\", \"library\": \"libc.so.6\", \"log\": \"$PWD/$(only_log "$2")\", \"events\": 251, \"threads_mode\": \"serial\", \"touch\": \"page\", \"env\": {}, \"peak_live_requested\": 100000, \"peak_footprint\": 135168, \"footprint_ratio_at_peak\": 1.3517, \"worst\": {\"event\": 0, \"holes_1m\": 0}, \"anomalies\": {\"unknown_frees\": 0}}" > "$1/replay.glibc.json"
+}
+replay_json ra a
+replay_json rleak leak
 run() { set +e; "$MALLOG" "$@" > out.txt 2> err.txt; echo $?; set -e; }
 # drop KEY from a stats JSON
 without() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); del d[sys.argv[2]]; json.dump(d, open(sys.argv[3], 'w'))" "$@"; }
