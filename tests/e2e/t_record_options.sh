@@ -16,10 +16,10 @@ bad "--trap mallok:" --trap mallok
 bad "--trap malloc:size=12x:" --trap malloc:size=12x
 bad "--trap malloc:bytes=1:" --trap malloc:bytes=1
 bad "--trap seq=:" --trap seq=
-bad "--level abc:" --level abc
-bad "--level 0:" --level 0
-bad "--level 99:" --level 99
-bad "--level 3x:" --level 3x
+bad "--level 'abc':" --level abc
+bad "--level '0':" --level 0
+bad "--level '99':" --level 99
+bad "--level '3x':" --level 3x
 bad "--stacks=0:" --stacks=0
 bad "--stacks=300:" --stacks=300
 bad "--stacks=1k:" --stacks=1k
