@@ -884,7 +884,7 @@ int cmd_report(int argc, char **argv)
         case 'a': alloc = optarg; break;
         case 'p':
             if (rec_parse_pid("report", optarg, &pid) != 0)
-                return EXIT_ERROR;
+                goto out;
             break;
         case 'r':
             if (plots_parse_range(optarg, &r->popts) != 0) {
