@@ -78,6 +78,15 @@ static int touch_mode(const char *s)
                                     : -1;
 }
 
+/* THREADS_* of a --threads value, or -1. */
+static int threads_mode(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, threads_mode_names[i]) == 0)
+            return i;
+    return -1;
+}
+
 static const char *touch_name(int t)
 {
     return t == TOUCH_NONE ? "none" : t == TOUCH_FULL ? "full" : "page";
@@ -392,7 +401,7 @@ struct run_opts {
     char seeds[MAX_SEEDS][4200]; /* "PATH@SEQ": the fork ancestors' logs, oldest first */
     int nseeds;
     const char *out_dir;
-    int strict, touch;
+    int threads, touch;  /* THREADS_* (-1 until chosen: faithful for a multi-threaded log) */
     uint64_t every, peak_event, stop_event;
     uint64_t unknown_frees, double_frees; /* from the pre-pass */
     const char *holes_fmt;                /* NULL, "text" or "json" */
@@ -479,7 +488,11 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     argv[k++] = pslot;
     argv[k++] = "--anomalies";
     argv[k++] = anom;
-    argv[k++] = ro->strict ? "--threads=strict" : "--threads=serial";
+    char threads_opt[32];
+    /* (a probe runs before the mode is chosen: it replays nothing) */
+    snprintf(threads_opt, sizeof threads_opt, "--threads=%s",
+             threads_mode_names[ro->threads < 0 ? THREADS_SERIAL : ro->threads]);
+    argv[k++] = threads_opt;
     argv[k++] = ro->touch == TOUCH_NONE   ? "--touch=none"
                 : ro->touch == TOUCH_FULL ? "--touch=full"
                                           : "--touch=page";
@@ -498,7 +511,7 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     }
     if (ro->probe)
         argv[k++] = "--probe";
-    if (ro->tape_fd > 0 && !ro->strict) {
+    if (ro->tape_fd > 0 && ro->threads == THREADS_SERIAL) {
         snprintf(tfd, sizeof tfd, "%d,%d", ro->tape_fd, ro->meta_fd);
         argv[k++] = "--tape-fds";
         argv[k++] = tfd;
@@ -931,7 +944,8 @@ static int worker(int argc, char **argv)
             break;
         }
         case 't':
-            eo.strict = strcmp(optarg, "strict") == 0;
+            if ((eo.threads = threads_mode(optarg)) < 0)
+                return EXIT_ERROR;
             break;
         case 'T':
             eo.touch = touch_mode(optarg);
@@ -1035,7 +1049,7 @@ static int worker(int argc, char **argv)
     snprintf(sum.allocator, sizeof sum.allocator, "%s", a.name);
     snprintf(sum.library, sizeof sum.library, "%s", a.lib);
     snprintf(sum.log, sizeof sum.log, "%s", eo.log);
-    snprintf(sum.threads_mode, sizeof sum.threads_mode, "%s", eo.strict ? "strict" : "serial");
+    snprintf(sum.threads_mode, sizeof sum.threads_mode, "%s", threads_mode_names[eo.threads]);
     snprintf(sum.touch, sizeof sum.touch, "%s", touch_name(eo.touch));
     env_of_worker(sum.env, sizeof sum.env);
     output_summarize(&res, &sum);
@@ -1104,8 +1118,13 @@ static void replay_usage(FILE *f)
            "                       (row and files: glibc+mmap_threshold-65536)\n"
            "                       (default: every installed allocator)\n"
            "  -o, --output DIR     write DIR/replay.<alloc>.tsv (timeline) and .json (summary)\n"
-           "      --threads MODE   serial (one thread, default) or strict (a thread per\n"
-           "                       recorded thread, in the recorded global order)\n"
+           "      --threads MODE   faithful (the default for a multi-threaded log): a replay\n"
+           "                       thread per recorded thread, each running freely but for\n"
+           "                       the order that matters (a block is freed after it was\n"
+           "                       made; thread start/end, trim and samples at a cut);\n"
+           "                       strict: the same threads in the recorded global order\n"
+           "                       (deterministic, slower); serial: all on one thread (the\n"
+           "                       default for a one-thread log; fast, one glibc arena)\n"
            "      --touch MODE     none, page (default: dirty every page a block covers, as a\n"
            "                       program writing its memory would) or full (every byte)\n"
            "      --samples N      about N timeline samples (default 2000), plus the peak\n"
@@ -1219,8 +1238,10 @@ static int parse_common(const char *cmd, int holes, int argc, char **argv, struc
             ro->out_dir = optarg;
             break;
         case 't':
-            if ((ro->strict = one_of(cmd, "--threads", optarg, "serial", "strict")) < 0)
+            if ((ro->threads = threads_mode(optarg)) < 0) {
+                msg_error(cmd, "--threads: serial, strict or faithful, not '%s'", optarg);
                 return EXIT_ERROR;
+            }
             break;
         case 'T':
             if ((ro->touch = touch_mode(optarg)) < 0) {
@@ -1317,7 +1338,10 @@ static void print_table(const struct run_opts *ro, const struct prepass *pp, str
     printf("log %s: %" PRIu64 " events, %" PRIu64 " thread%s, replayed %s, touch=%s, ASLR off, "
            "THP off\n",
            ro->log, pp->events, pp->threads, pp->threads == 1 ? "" : "s",
-           ro->strict ? "strict (a thread per recorded thread)" : "serial", touch_name(ro->touch));
+           ro->threads == THREADS_STRICT     ? "strict (a thread per recorded thread, in order)"
+           : ro->threads == THREADS_FAITHFUL ? "faithful (a thread per recorded thread)"
+                                             : "serial",
+           touch_name(ro->touch));
     int w = 12; /* a tuned allocator's name is longer (name_specs) */
     for (int i = 0; i < n; i++)
         if ((int)strlen(jobs[i].spec->name) > w)
@@ -1376,6 +1400,8 @@ static int prepare_run(const char *cmd, struct run_opts *ro, struct prepass *pp,
         ro->every = sample_period(pp, samples, samples_set);
     ro->peak_event = pp->peak_event;
     ro->stop_event = UINT64_MAX;
+    if (ro->threads < 0)
+        ro->threads = pp->threads > 1 ? THREADS_FAITHFUL : THREADS_SERIAL;
     ro->unknown_frees = pp->unknown_frees;
     ro->double_frees = pp->double_frees;
     return 0;
@@ -1435,7 +1461,7 @@ static void decode_once(struct run_opts *ro, uint64_t events)
 {
     static char seeds[MAX_SEEDS][4200];
     ro->tape_fd = ro->meta_fd = 0;
-    if (ro->decode_each || ro->strict)
+    if (ro->decode_each || ro->threads != THREADS_SERIAL)
         return;
     /* ~1.5 records an event (a free: 1, an allocation: 2), 16 bytes each; room for 2 */
     const char *dir = "";
@@ -1498,6 +1524,7 @@ int cmd_replay(int argc, char **argv)
         if (strcmp(argv[i], "--worker") == 0)
             return worker(argc, argv);
     ro.touch = TOUCH_PAGE;
+    ro.threads = -1;
     int rc = parse_common("replay", 0, argc, argv, specs, &n, &ro, &co);
     if (rc < 0) {
         replay_usage(stdout);
@@ -1562,6 +1589,7 @@ int cmd_holes(int argc, char **argv)
     int n = 0;
     char path[PATH_MAX], abs[PATH_MAX];
     ro.touch = TOUCH_PAGE;
+    ro.threads = -1;
     int rc = parse_common("holes", 1, argc, argv, specs, &n, &ro, &co);
     if (rc < 0) {
         holes_usage(stdout);

@@ -5,18 +5,15 @@
  * calls the allocator, keeps each slot's pointer, and samples where the tape says.
  * Serial mode pipelines the two: the decoder is a forked process feeding a shared ring, so the
  * measured process stays single-threaded and its loop is the bare loop's; at a sample the
- * decoder waits until the sample is taken, so the slot records match the heap. Strict mode
- * decodes in this process and runs each recorded thread's consecutive events on its own replay
- * thread, in the recorded global order (a futex hand-off per run of events).
+ * decoder waits until the sample is taken, so the slot records match the heap. The threaded
+ * modes (strict, faithful) decode in this process and hand the records to threads.c, which plays
+ * each recorded thread's records on a replay thread of its own.
  * No stdio and no malloc of its own: only the replayed calls reach the allocator. */
 #include <errno.h>
-#include <linux/futex.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +21,6 @@
 #include "replay.h"
 
 #define PAGE 4096u
-#define MAX_THREADS 65536u
 #define TAPE_ORDER 14   /* ring of 16384 records (256 KiB) */
 #define WANT_RUN 2048   /* an idle replaying side sleeps until this many records are ready */
 #define WANT_SAMPLE 256 /* ... or this many right after a sample (the decoder had stopped) */
@@ -55,13 +51,6 @@ static void touch(int mode, char *p, uint64_t from, uint64_t to)
 
 /* ---- the decoder ------------------------------------------------------------------------------
  */
-
-/* Where the decoder's records go: the ring (pipeline) or this process (strict, in-process).
- * emit gets the records of one event (ev) or one control record (ev NULL: CLOCK, SAMPLE, END;
- * it returns once that is done). Returns 0, or -1 to stop decoding. */
-struct sink {
-    int (*emit)(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev);
-};
 
 /* Room kept for one event's records: at most 5 (GROW, an inversion's FREE, META, ALLOC_ARG,
  * ARG). */
@@ -449,16 +438,7 @@ static void decode_all(struct dec *d)
 /* ---- the replaying side ---------------------------------------------------------------------
  */
 
-struct player {
-    const struct backend *b;
-    int touch, err;
-    struct engine_result *r;
-    int meta_fd;
-    uint64_t skipped;
-};
-
-/* Slots now number cap: the pointer array and the view of the records follow. */
-static int grow_slots(struct player *pl, uint64_t cap)
+int engine_grow_slots(struct player *pl, uint64_t cap)
 {
     struct engine_result *r = pl->r;
     if (cap <= r->cap_slots)
@@ -474,10 +454,8 @@ static int grow_slots(struct player *pl, uint64_t cap)
     return 0;
 }
 
-/* Executes records until n are done or a control record (CLOCK, SAMPLE, END) is met. Returns
- * how many were consumed, the control record included (*ctl: its index, else -1). This is the
- * measured loop: it should stay as close to engine_bare's as it can. */
-static uint64_t play(struct player *pl, const struct tape_op *v, uint64_t n, int64_t *ctl)
+/* The measured loop: it should stay as close to engine_bare's as it can. */
+uint64_t engine_play(struct player *pl, const struct tape_op *v, uint64_t n, int64_t *ctl)
 {
     const struct backend *b = pl->b;
     void **ptr = pl->r->ptrs;
@@ -527,7 +505,7 @@ static uint64_t play(struct player *pl, const struct tape_op *v, uint64_t n, int
                 b->mallopt((int)op->slot, (int)(uint32_t)size);
             break;
         case TAPE_GROW:
-            if (grow_slots(pl, size) < 0) {
+            if (engine_grow_slots(pl, size) < 0) {
                 pl->err = MLG_E_NOMEM;
                 *ctl = (int64_t)i;
                 return i + 1;
@@ -553,7 +531,7 @@ static inline const struct tape_op *play_to_control(struct player *pl, const str
     while (*i < n) {
         int64_t ctl;
         const struct tape_op *run = v + *i;
-        *i += play(pl, run, n - *i, &ctl);
+        *i += engine_play(pl, run, n - *i, &ctl);
         if (ctl >= 0)
             return &run[ctl];
     }
@@ -609,8 +587,7 @@ static int take_sample(struct player *pl, uint64_t t0, uint64_t event, uint64_t 
     return 0;
 }
 
-/* Handles a control record; returns 1 at END, 0 to go on, -1 on failure (r->err_code set). */
-static int control(struct player *pl, const struct tape_op *op, uint64_t *t0)
+int engine_control(struct player *pl, const struct tape_op *op, uint64_t *t0)
 {
     struct engine_result *r = pl->r;
     switch (TAPE_KIND(op)) {
@@ -632,136 +609,29 @@ static int control(struct player *pl, const struct tape_op *op, uint64_t *t0)
     }
 }
 
-/* ---- strict threads (and decoding in this process) -------------------------------------------
+/* ---- decoding in this process (serial, for tests) ----------------------------------------------
  */
 
-struct worker {
-    _Atomic uint32_t state; /* 0 idle, 1 go, 2 done, 3 exit */
-    int started;
-    pthread_t tid;
-    const struct tape_op *ops;
-    uint64_t n;
-    struct player *pl;
-};
-
-/* The in-process sink: records of consecutive events of one recorded thread are collected and
- * run together on that thread's replay thread (strict) or here. */
+/* The in-process serial sink: records are played as they come, on this thread. */
 struct local {
     struct sink k;
     struct player *pl;
-    const struct engine_opts *o;
-    struct worker *workers; /* strict: indexed by recorded thread, MAX_THREADS entries, mapped */
-    struct tape_op *batch;
-    uint64_t n, cap;
-    uint32_t thread; /* whose records the batch holds */
     uint64_t t0;
-    int ended;
 };
-
-static void futex_wait(_Atomic uint32_t *a, uint32_t v)
-{
-    syscall(SYS_futex, a, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *a)
-{
-    syscall(SYS_futex, a, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-/* Waits while *a is one of the values in `while_mask` (bit per state). No spinning: replay
- * processes run in parallel on few cores, and a spinning waiter steals the CPU from the thread
- * it waits for (measured: 5x slower on 2 cores). */
-static uint32_t wait_state(_Atomic uint32_t *a, uint32_t while_mask)
-{
-    uint32_t st;
-    while ((while_mask >> (st = atomic_load_explicit(a, memory_order_acquire))) & 1)
-        futex_wait(a, st);
-    return st;
-}
-
-static void play_all(struct player *pl, const struct tape_op *v, uint64_t n)
-{
-    int64_t ctl;
-    for (uint64_t i = 0; i < n && !pl->err;)
-        i += play(pl, v + i, n - i, &ctl);
-}
-
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    for (;;) {
-        uint32_t st = wait_state(&w->state, 1u << 0 | 1u << 2);
-        if (st == 3)
-            return NULL;
-        play_all(w->pl, w->ops, w->n);
-        atomic_store_explicit(&w->state, 2, memory_order_release);
-        futex_wake(&w->state);
-    }
-}
-
-static void stop_worker(struct worker *w)
-{
-    if (!w->started)
-        return;
-    atomic_store_explicit(&w->state, 3, memory_order_release);
-    futex_wake(&w->state);
-    pthread_join(w->tid, NULL);
-    w->started = 0;
-}
-
-/* Runs the batch on its thread and waits for it. */
-static void run_batch(struct local *l)
-{
-    uint32_t t = l->thread;
-    if (!l->n)
-        return;
-    if (!l->o->strict || t == 0 || t >= MAX_THREADS) {
-        play_all(l->pl, l->batch, l->n);
-        l->n = 0;
-        return;
-    }
-    struct worker *w = &l->workers[t];
-    if (!w->started) {
-        w->pl = l->pl;
-        atomic_store(&w->state, 0);
-        if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
-            play_all(l->pl, l->batch, l->n); /* cannot make a thread: run it here */
-            l->n = 0;
-            return;
-        }
-        w->started = 1;
-    }
-    w->ops = l->batch;
-    w->n = l->n;
-    atomic_store_explicit(&w->state, 1, memory_order_release);
-    futex_wake(&w->state);
-    wait_state(&w->state, 1u << 1);
-    l->n = 0;
-}
 
 static int local_emit(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev)
 {
     struct local *l = (struct local *)k;
-    if (!ev) { /* a control record: everything before it is done first */
-        run_batch(l);
-        int c = control(l->pl, v, &l->t0);
-        if (c == 1)
-            l->ended = 1;
-        return c < 0 || l->pl->err ? -1 : 0;
+    if (!ev)
+        return engine_control(l->pl, v, &l->t0) < 0 || l->pl->err ? -1 : 0;
+    for (uint64_t i = 0; i < (uint64_t)n && !l->pl->err;) {
+        int64_t ctl;
+        i += engine_play(l->pl, v + i, (uint64_t)n - i, &ctl);
+        if (ctl >= 0 && !l->pl->err) /* a failed GROW is the only control record here */
+            l->pl->err = MLG_E_NOMEM;
     }
-    if (l->o->strict && ev->op == MLG_OP_THREAD_END && ev->thread && ev->thread < MAX_THREADS) {
-        run_batch(l);
-        stop_worker(&l->workers[ev->thread]);
-        return 0;
-    }
-    if (n == 0)
-        return 0;
-    if (ev->thread != l->thread || l->n + (uint64_t)n > l->cap) {
-        run_batch(l);
-        l->thread = ev->thread;
-    }
-    memcpy(&l->batch[l->n], v, (size_t)n * sizeof *v);
-    l->n += (uint64_t)n;
+    if (l->pl->err)
+        l->pl->r->err.code = l->pl->r->err_code = l->pl->err;
     return l->pl->err ? -1 : 0;
 }
 
@@ -851,7 +721,7 @@ static void consume(struct player *pl, struct tape *t, pid_t child, uint64_t *t0
         want = WANT_RUN;
         const struct tape_op *op;
         for (uint64_t i = 0; (op = play_to_control(pl, v, n, &i));) {
-            int c = control(pl, op, t0);
+            int c = engine_control(pl, op, t0);
             if (c != 0) {
                 if (c < 0) /* the decoder may be waiting for this sample: tell it to stop */
                     tape_ack(t, 1);
@@ -901,7 +771,7 @@ static void replay_files(struct player *pl, const struct engine_opts *o, struct 
                 if (o->progress) /* a worker's progress moves at samples here */
                     *o->progress = TAPE_SIZE(op) + 1;
             }
-            if (control(pl, op, t0) != 0)
+            if (engine_control(pl, op, t0) != 0)
                 return;
         }
         at += n;
@@ -918,7 +788,6 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
     struct player pl = {b, o->touch, 0, r, -1, 0};
     struct dec_out *out = NULL;
     struct tape *t = NULL;
-    struct local l = {{local_emit}, &pl, o, NULL, NULL, 0, 4096, 0, 0, 0};
     uint64_t t0 = 0;
     pid_t child = -1;
     memset(r, 0, sizeof *r);
@@ -936,7 +805,7 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
     d.out = out;
     /* from tape files or piped, the same memory is mapped (the ring is the read buffer of the
      * files), so the allocator's mappings land where they would in the other mode */
-    int serial = !o->strict && !o->in_process && (t = tape_new(TAPE_ORDER)) != NULL;
+    int serial = o->threads == THREADS_SERIAL && !o->in_process && (t = tape_new(TAPE_ORDER)) != NULL;
     int from_files = serial && o->tape_fd > 0, piped = 0;
     if (serial && !from_files) {
         pid_t parent = getpid();
@@ -960,21 +829,20 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
             ;
         slots_fini(&d.slots);
     } else {
-        if (o->strict &&
-            !(l.workers = mem_map(MAX_THREADS * sizeof *l.workers, "mallog:threads"))) {
+        struct local l = {{local_emit}, &pl, 0};
+        struct sink *k = &l.k;
+        if (o->threads != THREADS_SERIAL && !(k = threads_new(&pl, &d.slots, o->threads))) {
             r->err.code = r->err_code = MLG_E_NOMEM;
             return MLG_E_NOMEM;
         }
-        if (!(l.batch = mem_map(l.cap * sizeof *l.batch, "mallog:batch"))) {
-            r->err.code = r->err_code = MLG_E_NOMEM;
-            return MLG_E_NOMEM;
-        }
-        d.sink = &l.k;
+        d.sink = k;
         decode_all(&d);
         t0 = l.t0;
-        if (l.workers)
-            for (uint32_t i = 0; i < MAX_THREADS && i < out->log_threads; i++)
-                stop_worker(&l.workers[i]);
+        if (k != &l.k) {
+            int trc = threads_finish(k, &t0);
+            if (trc && !r->err_code)
+                r->err.code = r->err_code = trc;
+        }
         slots_fini(&d.slots);
     }
     r->replay_ns = now_ns() - t0;

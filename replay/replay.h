@@ -206,7 +206,13 @@ enum {
      * record of the next allocating record's block holds: event in size, stack in slot,
      * thread in aux. */
     TAPE_META,
+    /* Only in a thread's stream of a threaded replay (threads.c), never in a tape: */
+    TAPE_WAIT, /* wait until thread `slot` has published `size` records done */
+    TAPE_PUB,  /* publish: this many records of the stream are done (strict hand-over) */
 };
+/* In a thread's stream, a record whose kind has this bit is played, then published (another
+ * thread waits for it). play() treats it as a control record. */
+#define TAPE_PUB_FLAG 0x80
 #define TAPE_SIZE_MAX ((1ull << 48) - 1)
 struct tape_op {
     uint64_t a;
@@ -366,6 +372,13 @@ int backend_serves(const char *lib, char *why, size_t len);
 
 /* ---- engine.c: the replay loop ------------------------------------------------------------- */
 enum { TOUCH_NONE, TOUCH_PAGE, TOUCH_FULL };
+/* How recorded threads are replayed. SERIAL: every event on one thread (fast; one glibc arena).
+ * STRICT: each recorded thread on a thread of its own, in the recorded global order
+ * (deterministic). FAITHFUL: each on a thread of its own, running freely but for the order that
+ * matters (a block is freed after it was allocated; thread start/end, trim, mallopt and samples
+ * at a global cut). The names are the --threads values. */
+enum { THREADS_SERIAL, THREADS_STRICT, THREADS_FAITHFUL };
+extern const char *const threads_mode_names[3];
 #define MAX_SEEDS 16
 
 struct engine_opts {
@@ -377,7 +390,7 @@ struct engine_opts {
     int nseeds;
     uint64_t every;                  /* sample period in events */
     uint64_t peak_event, stop_event; /* UINT64_MAX = none */
-    int strict, touch;
+    int threads, touch;          /* THREADS_*, TOUCH_* */
     int in_process;              /* serial mode: decode in this process (no pipeline; tests) */
     int keep_holes;              /* at stop_event: keep the hole list */
     volatile uint64_t *progress; /* shared word: events done, or NULL */
@@ -401,6 +414,29 @@ struct engine_result {
     int err_code;
     uint64_t log_threads;
 };
+/* The replaying side, shared by the pipeline, the tape files and the threaded replay. */
+struct player {
+    const struct backend *b;
+    int touch, err;
+    struct engine_result *r;
+    int meta_fd;
+    uint64_t skipped;
+};
+/* Executes records until n are done or a control record (CLOCK, SAMPLE, END, or any record
+ * play does not know, such as TAPE_WAIT or a TAPE_PUB_FLAG record) is met. Returns how many
+ * were consumed, the control record included (*ctl: its index, else -1). The measured loop. */
+uint64_t engine_play(struct player *pl, const struct tape_op *v, uint64_t n, int64_t *ctl);
+/* Handles CLOCK, SAMPLE or END; returns 1 at END, 0 to go on, -1 on failure (r->err_code). */
+int engine_control(struct player *pl, const struct tape_op *op, uint64_t *t0);
+/* Slots now number cap: the pointer array and the view of the records follow. 0 or -1. */
+int engine_grow_slots(struct player *pl, uint64_t cap);
+/* Where the decoder's records go when it runs in the replaying process: emit gets the records
+ * of one event (ev) or one control record (ev NULL: CLOCK, SAMPLE, END; it returns once that
+ * is done). Returns 0, or -1 to stop decoding. */
+struct sink {
+    int (*emit)(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev);
+};
+
 /* Replays opts->log on b. Returns 0 or an mlg error code (r->err). */
 int engine_run(const struct engine_opts *o, const struct backend *b, struct engine_result *r);
 
@@ -413,6 +449,15 @@ struct dec_out {
 /* Forks a decoder process that writes the tape of o's log into t, with a TAPE_META before each
  * allocating record, and its results into out (shared memory). Returns its pid or -1. */
 pid_t engine_spawn_file_decoder(const struct engine_opts *o, struct tape *t, struct dec_out *out);
+
+/* ---- threads.c: the threaded replay (strict and faithful) ---------------------------------- */
+/* A sink that plays each recorded thread's records on a replay thread of its own (thread 0 on
+ * the calling thread). slots: the decoder's table (a slot freed by one thread is not reused by
+ * another before the next global cut). NULL if out of memory. */
+struct sink *threads_new(struct player *pl, struct slots *slots, int mode);
+/* After END or a failure: stops every replay thread; *t0: when CLOCK was played. Returns the
+ * error of a replay thread (an mlg code) or 0, and frees the sink. */
+int threads_finish(struct sink *k, uint64_t *t0);
 
 /* ---- tapefile.c: a log decoded once into files, replayed by every worker ----------------- */
 #define TAPEFILE_CHUNK 4096u /* op records per read; no record and operand straddle two */
@@ -467,7 +512,7 @@ int prepass_run(const char *path, struct prepass *pp, struct mlg_error *err);
 
 /* ---- output.c ----------------------------------------------------------------------------- */
 struct summary {
-    char allocator[64], library[512], log[1024], threads_mode[8], touch[8], env[2048];
+    char allocator[64], library[512], log[1024], threads_mode[16], touch[8], env[2048];
     uint64_t events, peak_live_requested, peak_live_event, peak_footprint, peak_rss, slop_at_peak;
     double footprint_ratio_at_peak, max_footprint_over_max_requested, events_per_sec;
     uint64_t worst_event, worst_holes_1m, worst_holes_8m, worst_largest_hole, worst_hole_bytes;

@@ -243,7 +243,8 @@ static void run_on(const char *kind, const char *path)
     for (int mode = 0; mode < 4; mode++) {
         struct engine_opts o = {.log = path, .every = 5, .peak_event = 3,
                                 .stop_event = UINT64_MAX, .touch = TOUCH_PAGE,
-                                .in_process = mode == 1, .strict = mode == 2};
+                                .in_process = mode == 1,
+                                .threads = mode == 2 ? THREADS_STRICT : THREADS_SERIAL};
         if (mode == 3)
             make_tape(&o);
         assert_int_equal(engine_run(&o, &b, &r), 0);

@@ -1,0 +1,530 @@
+/* threads.c - the threaded replay: each recorded thread's records are played on a replay thread
+ * of its own (recorded thread 0 on the calling thread, so it keeps glibc's main arena), because
+ * arenas and thread caches are per thread and a block freed by another thread takes another
+ * path in every allocator.
+ *
+ * The decoder runs in this process and hands over the records of each event (engine.c's sink).
+ * They are sorted into one stream per recorded thread for an *epoch*; at a global cut (a sample,
+ * thread start or end, fork, malloc_trim, mallopt, CLOCK, END, or an epoch grown past
+ * EPOCH_RECORDS) the epoch's streams are played, all threads at once, and the cut waits for
+ * every one. Inside an epoch only the order that matters is kept:
+ *   faithful: an op on a block that another thread made in the same epoch (free, realloc)
+ *             waits until that thread has made it (TAPE_WAIT on a record published with
+ *             TAPE_PUB_FLAG). Everything else runs freely, as it did in the program.
+ *   strict:   the recorded global order: each run of one thread's events waits for the run
+ *             before it (TAPE_PUB at the end of a run, TAPE_WAIT at the start of the next).
+ * A slot freed in an epoch is not given to another block before the cut (the decoder's free
+ * stack would otherwise let a thread write the pointer another thread is about to free).
+ * Never allocates through the allocator under test: streams, stacks and tables are mem_map'd
+ * (and the stacks registered, so the replayer's memory stays out of RSS and holes). */
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay.h"
+
+const char *const threads_mode_names[3] = {"serial", "strict", "faithful"};
+
+#define MAX_THREADS 65536u
+#define EPOCH_RECORDS (1u << 18) /* a cut at least this often: streams stay ~4 MiB in all */
+#define STACK_SIZE (512u << 10)
+#define STACKS_PER_MAP 32
+#define SPINS 64 /* a waiter polls this long before it sleeps (a few us) */
+
+enum { ST_IDLE, ST_GO, ST_DONE, ST_EXIT };
+
+struct rthread {
+    _Alignas(64) _Atomic uint64_t done; /* records of this epoch's stream done, as published */
+    _Atomic uint32_t wake;             /* futex word: bumped when a waiter is to be woken */
+    _Atomic uint32_t waiters;          /* a thread sleeps on `wake` */
+    _Alignas(64) _Atomic uint32_t state; /* ST_*: the epoch hand-over with the cutting thread */
+    int started, active;
+    pthread_t tid;
+    void *stack;
+    struct tape_op *v; /* this epoch's stream */
+    uint64_t n, cap;
+    struct player pl; /* its own: counts are per thread */
+    struct threads *f;
+};
+
+/* Which thread last made each slot's block in this epoch, and the record that did. */
+struct maker {
+    uint32_t thread, epoch, index;
+};
+
+struct threads {
+    struct sink k;
+    struct player *pl;
+    struct slots *slots;
+    int mode;
+    struct rthread *th; /* MAX_THREADS, mapped: pages touched as threads appear */
+    uint32_t *active, nactive;
+    struct maker *maker;
+    uint64_t cap_maker;
+    uint32_t *deferred; /* slots freed this epoch, kept from reuse until the cut */
+    uint64_t ndeferred, cap_deferred;
+    void **stacks; /* free stacks */
+    uint64_t nstacks, cap_stacks;
+    uint32_t epoch;
+    uint64_t records, grow_to;
+    uint32_t last; /* strict: the thread of the last run */
+    int clock, err;
+    uint64_t t0;
+};
+
+static void futex_wait(_Atomic uint32_t *a, uint32_t v)
+{
+    syscall(SYS_futex, a, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *a, int n)
+{
+    syscall(SYS_futex, a, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* Waits while *a is one of the states in while_mask (a bit per state); returns the state. */
+static uint32_t wait_state(_Atomic uint32_t *a, uint32_t while_mask)
+{
+    uint32_t st;
+    while ((while_mask >> (st = atomic_load_explicit(a, memory_order_acquire))) & 1)
+        futex_wait(a, st);
+    return st;
+}
+
+static void set_state(struct rthread *w, uint32_t st)
+{
+    atomic_store_explicit(&w->state, st, memory_order_release);
+    futex_wake(&w->state, 1);
+}
+
+/* ---- the protocol between replay threads ----------------------------------------------------- */
+
+/* w has done the first `pos` records of its stream. The store and the load of `waiters` are
+ * sequentially consistent, as are the waiter's store of `waiters` and load of `done`: one of
+ * the two sides always sees the other, so no wake-up is lost. */
+static void publish(struct rthread *w, uint64_t pos)
+{
+    atomic_store(&w->done, pos);
+    if (atomic_load(&w->waiters)) {
+        atomic_store(&w->waiters, 0);
+        atomic_fetch_add(&w->wake, 1);
+        futex_wake(&w->wake, INT32_MAX);
+    }
+}
+
+/* Waits until thread `owner` has published `pos` records done. Polls a little first: the
+ * other thread is often about to get there; then sleeps (on 2 cores a spinning waiter takes
+ * the CPU from the thread it waits for). */
+static void wait_for(struct threads *f, uint32_t owner, uint64_t pos)
+{
+    struct rthread *o = &f->th[owner];
+    for (int i = 0; i < SPINS; i++) {
+        if (atomic_load_explicit(&o->done, memory_order_acquire) >= pos)
+            return;
+        __builtin_ia32_pause();
+    }
+    for (;;) {
+        uint32_t seq = atomic_load(&o->wake);
+        atomic_store(&o->waiters, 1);
+        if (atomic_load(&o->done) >= pos)
+            return;
+        futex_wait(&o->wake, seq);
+    }
+}
+
+/* Records a kind takes: the op and its TAPE_ARG operand. */
+static int record_count(int kind)
+{
+    return kind == TAPE_REALLOC || kind == TAPE_ALLOC_ARG ? 2 : 1;
+}
+
+/* Plays w's stream of this epoch. */
+static void play_stream(struct rthread *w)
+{
+    const struct tape_op *v = w->v;
+    uint64_t n = w->n, i = 0;
+    while (i < n && !w->pl.err) {
+        int64_t ctl;
+        const struct tape_op *run = v + i;
+        i += engine_play(&w->pl, run, n - i, &ctl);
+        if (ctl < 0)
+            continue;
+        const struct tape_op *op = &run[ctl];
+        uint64_t at = (uint64_t)(op - v);
+        int kind = TAPE_KIND(op);
+        if (kind == TAPE_WAIT) {
+            wait_for(w->f, op->slot, TAPE_SIZE(op));
+        } else if (kind == TAPE_PUB) {
+            publish(w, at + 1);
+        } else if (kind & TAPE_PUB_FLAG) {
+            struct tape_op one[2];
+            int k = record_count(kind & ~TAPE_PUB_FLAG);
+            memcpy(one, op, (size_t)k * sizeof *op);
+            one[0].a &= ~(uint64_t)TAPE_PUB_FLAG;
+            int64_t c2;
+            engine_play(&w->pl, one, (uint64_t)k, &c2);
+            i = at + (uint64_t)k;
+            publish(w, at + 1);
+        } else { /* a failed GROW; nothing else reaches a stream */
+            w->pl.err = MLG_E_NOMEM;
+        }
+    }
+    publish(w, n); /* nobody waits past the end, but a waiter of a failed thread must not hang */
+}
+
+static void *thread_main(void *arg)
+{
+    struct rthread *w = arg;
+    for (;;) {
+        if (wait_state(&w->state, 1u << ST_IDLE | 1u << ST_DONE) == ST_EXIT)
+            return NULL;
+        play_stream(w);
+        set_state(w, ST_DONE);
+    }
+}
+
+/* ---- replay threads: start, stacks, end ------------------------------------------------------ */
+
+/* A stack for a replay thread: mapped (registered: not the heap) in groups, reused after a
+ * thread ends. NULL if out of memory. */
+static void *take_stack(struct threads *f)
+{
+    if (!f->nstacks) {
+        char *m = mem_map((size_t)STACK_SIZE * STACKS_PER_MAP, "mallog:stacks");
+        if (!m)
+            return NULL;
+        if (f->cap_stacks < f->nstacks + STACKS_PER_MAP) {
+            uint64_t cap = f->cap_stacks + 4 * STACKS_PER_MAP;
+            void **s = mem_remap(f->stacks, f->cap_stacks * sizeof *s, cap * sizeof *s);
+            if (!s)
+                return NULL;
+            f->stacks = s;
+            f->cap_stacks = cap;
+        }
+        for (int i = 0; i < STACKS_PER_MAP; i++)
+            f->stacks[f->nstacks++] = m + (size_t)i * STACK_SIZE;
+    }
+    return f->stacks[--f->nstacks];
+}
+
+static int start_thread(struct threads *f, struct rthread *w)
+{
+    pthread_attr_t attr;
+    if (!(w->stack = take_stack(f)) || pthread_attr_init(&attr) != 0)
+        return -1;
+    int rc = pthread_attr_setstack(&attr, w->stack, STACK_SIZE);
+    atomic_store(&w->state, ST_IDLE);
+    if (rc == 0)
+        rc = pthread_create(&w->tid, &attr, thread_main, w);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        f->stacks[f->nstacks++] = w->stack; /* room: it came from there */
+        return -1;
+    }
+    w->started = 1;
+    return 0;
+}
+
+/* The recorded thread ended: so does its replay thread (glibc then gives its arena to the next
+ * new thread, and every allocator drops its thread cache), at a cut. */
+static void end_thread(struct threads *f, struct rthread *w)
+{
+    if (!w->started)
+        return;
+    set_state(w, ST_EXIT);
+    pthread_join(w->tid, NULL);
+    w->started = 0;
+    f->stacks[f->nstacks++] = w->stack;
+}
+
+/* ---- epochs ----------------------------------------------------------------------------------- */
+
+/* Room for k more records in t's stream; NULL if out of memory. */
+static struct tape_op *stream_room(struct threads *f, uint32_t t, uint64_t k)
+{
+    struct rthread *w = &f->th[t];
+    if (!w->f) { /* first use */
+        w->f = f;
+        w->pl = *f->pl;
+    }
+    if (w->n + k > w->cap) {
+        uint64_t cap = w->cap ? 2 * w->cap : 4096;
+        while (cap < w->n + k)
+            cap *= 2;
+        struct tape_op *v = mem_remap(w->v, w->cap * sizeof *v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        w->v = v;
+        w->cap = cap;
+    }
+    if (!w->active) {
+        w->active = 1;
+        f->active[f->nactive++] = t;
+    }
+    return &w->v[w->n];
+}
+
+/* Plays every stream of the epoch, all threads at once, and waits for all: the cut. */
+static int run_epoch(struct threads *f)
+{
+    struct player *pl = f->pl;
+    if (f->grow_to > pl->r->cap_slots && engine_grow_slots(pl, f->grow_to) < 0)
+        f->err = MLG_E_NOMEM;
+    int main_active = 0;
+    for (uint32_t i = 0; i < f->nactive && !f->err; i++) {
+        struct rthread *w = &f->th[f->active[i]];
+        if (f->active[i] == 0) {
+            main_active = 1;
+            continue;
+        }
+        if (!w->started && start_thread(f, w) < 0) {
+            f->err = MLG_E_NOMEM; /* cannot make the thread: its records cannot run faithfully */
+            break;
+        }
+        set_state(w, ST_GO);
+    }
+    if (main_active && !f->err)
+        play_stream(&f->th[0]);
+    for (uint32_t i = 0; i < f->nactive; i++) {
+        struct rthread *w = &f->th[f->active[i]];
+        if (f->active[i] != 0 && w->started &&
+            atomic_load_explicit(&w->state, memory_order_acquire) != ST_IDLE)
+            wait_state(&w->state, 1u << ST_GO);
+    }
+    /* every thread is done: only now may the counters another thread waits on be reset */
+    for (uint32_t i = 0; i < f->nactive; i++) {
+        struct rthread *w = &f->th[f->active[i]];
+        if (w->pl.err && !f->err)
+            f->err = w->pl.err;
+        if (w->started)
+            atomic_store(&w->state, ST_IDLE);
+        w->n = 0;
+        w->active = 0;
+        atomic_store(&w->done, 0);
+    }
+    f->nactive = 0;
+    f->records = 0;
+    f->epoch++;
+    f->last = UINT32_MAX;
+    /* the freed slots may be reused now */
+    struct slots *s = f->slots;
+    for (uint64_t i = 0; i < f->ndeferred; i++)
+        s->free[s->nfree++] = f->deferred[i];
+    f->ndeferred = 0;
+    if (f->err)
+        pl->r->err.code = pl->r->err_code = f->err;
+    return f->err ? -1 : 0;
+}
+
+/* ---- sorting an event's records into streams ------------------------------------------------ */
+
+/* The slot's block was made, in this epoch, by another thread than t: t's op on it waits for
+ * that record, which is published. Returns 0 or -1 (no memory). */
+static int depend(struct threads *f, uint32_t t, uint64_t slot)
+{
+    if (slot >= f->cap_maker)
+        return 0;
+    struct maker *m = &f->maker[slot];
+    if (m->epoch != f->epoch || m->thread == t)
+        return 0;
+    struct rthread *o = &f->th[m->thread];
+    o->v[m->index].a |= TAPE_PUB_FLAG;
+    struct tape_op *w = stream_room(f, t, 1);
+    if (!w)
+        return -1;
+    *w = tape_op(TAPE_WAIT, 0, (uint64_t)m->index + 1, m->thread, 0);
+    f->th[t].n++;
+    return 0;
+}
+
+static int made(struct threads *f, uint32_t t, uint64_t slot, uint64_t index)
+{
+    if (slot >= f->cap_maker) {
+        uint64_t cap = f->cap_maker ? 2 * f->cap_maker : 1 << 16;
+        while (cap <= slot)
+            cap *= 2;
+        struct maker *m = mem_remap(f->maker, f->cap_maker * sizeof *m, cap * sizeof *m);
+        if (!m)
+            return -1;
+        f->maker = m;
+        f->cap_maker = cap;
+    }
+    f->maker[slot] = (struct maker){t, f->epoch, (uint32_t)index};
+    return 0;
+}
+
+/* The slot was freed by this event: if the decoder put it on its free stack (near the top:
+ * an event frees at most two), it waits for the cut there. */
+static int defer_slot(struct threads *f, uint64_t slot)
+{
+    struct slots *s = f->slots;
+    if (s->v[slot].thread != SLOT_DEAD)
+        return 0; /* reused by the same event (a realloc or an inversion): same thread */
+    for (uint64_t k = s->nfree; k > 0 && k + 4 > s->nfree; k--) {
+        if (s->free[k - 1] != slot)
+            continue;
+        s->free[k - 1] = s->free[--s->nfree];
+        if (f->ndeferred == f->cap_deferred) {
+            uint64_t cap = f->cap_deferred ? 2 * f->cap_deferred : 4096;
+            uint32_t *d = mem_remap(f->deferred, f->cap_deferred * sizeof *d, cap * sizeof *d);
+            if (!d)
+                return -1;
+            f->deferred = d;
+            f->cap_deferred = cap;
+        }
+        f->deferred[f->ndeferred++] = (uint32_t)slot;
+        return 0;
+    }
+    return 0;
+}
+
+/* Appends one op (k records at v) to t's stream, with what it waits for first. */
+static int append(struct threads *f, uint32_t t, const struct tape_op *v, int k)
+{
+    int kind = TAPE_KIND(v);
+    int frees = kind == TAPE_FREE, reallocs = kind == TAPE_REALLOC;
+    if (f->mode == THREADS_FAITHFUL && (frees || reallocs) &&
+        depend(f, t, frees ? v->slot : v->aux) < 0)
+        return -1;
+    struct tape_op *w = stream_room(f, t, (uint64_t)k);
+    if (!w)
+        return -1;
+    memcpy(w, v, (size_t)k * sizeof *v);
+    uint64_t index = f->th[t].n;
+    f->th[t].n += (uint64_t)k;
+    f->records += (uint64_t)k;
+    if (kind != TAPE_FREE && made(f, t, v->slot, index) < 0)
+        return -1;
+    if (frees || (reallocs && v->aux != v->slot))
+        return defer_slot(f, frees ? v->slot : v->aux);
+    return 0;
+}
+
+/* strict: t's run starts; it waits for the run before it, on another thread. */
+static int hand_over(struct threads *f, uint32_t t)
+{
+    uint32_t last = f->last;
+    f->last = t;
+    if (last == UINT32_MAX || last == t)
+        return 0;
+    struct tape_op *w = stream_room(f, last, 1);
+    if (!w)
+        return -1;
+    uint64_t pos = ++f->th[last].n;
+    *w = tape_op(TAPE_PUB, 0, 0, 0, 0);
+    if (!(w = stream_room(f, t, 1)))
+        return -1;
+    *w = tape_op(TAPE_WAIT, 0, pos, last, 0);
+    f->th[t].n++;
+    return 0;
+}
+
+static int is_cut(const struct mlg_event *ev)
+{
+    return ev->op == MLG_OP_THREAD_START || ev->op == MLG_OP_THREAD_END || ev->op == MLG_OP_FORK ||
+           ev->op == MLG_OP_TRIM || ev->op == MLG_OP_MALLOPT;
+}
+
+static int threads_emit(struct sink *k, const struct tape_op *v, int n, const struct mlg_event *ev)
+{
+    struct threads *f = (struct threads *)k;
+    if (!ev) { /* CLOCK, SAMPLE, END: at a cut, on this thread */
+        if (run_epoch(f) < 0)
+            return -1;
+        if (TAPE_KIND(v) == TAPE_CLOCK) { /* the ancestors' failed calls are theirs */
+            f->clock = 1;
+            f->th[0].pl.skipped = 0;
+        }
+        return engine_control(f->pl, v, &f->t0) < 0 ? -1 : 0;
+    }
+    /* the fork ancestors' heap (before CLOCK) is built on one thread */
+    uint32_t t = f->clock && ev->thread < MAX_THREADS ? ev->thread : 0;
+    if (is_cut(ev)) {
+        if (run_epoch(f) < 0)
+            return -1;
+        if (ev->op == MLG_OP_THREAD_END && t != 0)
+            end_thread(f, &f->th[t]);
+        /* trim and mallopt act on the whole heap: played here, alone (one record each) */
+        for (int i = 0; i < n; i++) {
+            int64_t ctl;
+            if (TAPE_KIND(&v[i]) == TAPE_GROW && TAPE_SIZE(&v[i]) > f->grow_to)
+                f->grow_to = TAPE_SIZE(&v[i]);
+            else if (TAPE_KIND(&v[i]) == TAPE_TRIM || TAPE_KIND(&v[i]) == TAPE_MALLOPT)
+                engine_play(f->pl, &v[i], 1, &ctl);
+        }
+        return f->pl->err ? -1 : 0;
+    }
+    for (int i = 0; i < n;) {
+        int kind = TAPE_KIND(&v[i]), c = record_count(kind);
+        if (kind == TAPE_GROW) {
+            if (TAPE_SIZE(&v[i]) > f->grow_to)
+                f->grow_to = TAPE_SIZE(&v[i]);
+        } else if (kind != TAPE_NOP && kind != TAPE_ARG) {
+            if (f->mode == THREADS_STRICT && hand_over(f, t) < 0)
+                goto nomem;
+            if (append(f, t, &v[i], c) < 0)
+                goto nomem;
+        }
+        i += c;
+    }
+    if (f->records >= EPOCH_RECORDS)
+        return run_epoch(f);
+    return 0;
+nomem:
+    f->err = MLG_E_NOMEM;
+    f->pl->r->err.code = f->pl->r->err_code = MLG_E_NOMEM;
+    return -1;
+}
+
+struct sink *threads_new(struct player *pl, struct slots *slots, int mode)
+{
+    struct threads *f = mem_map(sizeof *f, "mallog:threads");
+    if (!f)
+        return NULL;
+    f->k.emit = threads_emit;
+    f->pl = pl;
+    f->slots = slots;
+    f->mode = mode;
+    f->epoch = 1; /* a maker of epoch 0 is an empty entry */
+    f->last = UINT32_MAX;
+    f->grow_to = pl->r->cap_slots;
+    f->th = mem_map(MAX_THREADS * sizeof *f->th, "mallog:threads");
+    f->active = mem_map(MAX_THREADS * sizeof *f->active, "mallog:threads");
+    if (!f->th || !f->active) {
+        mem_unmap(f->th, MAX_THREADS * sizeof *f->th);
+        mem_unmap(f->active, MAX_THREADS * sizeof *f->active);
+        mem_unmap(f, sizeof *f);
+        return NULL;
+    }
+    return &f->k;
+}
+
+int threads_finish(struct sink *k, uint64_t *t0)
+{
+    struct threads *f = (struct threads *)k;
+    int err = f->err;
+    *t0 = f->t0;
+    for (uint32_t i = 1; i < MAX_THREADS; i++) {
+        struct rthread *w = &f->th[i];
+        if (w->started)
+            end_thread(f, w);
+        if (w->v)
+            mem_unmap(w->v, w->cap * sizeof *w->v);
+    }
+    mem_unmap(f->th[0].v, f->th[0].cap * sizeof *f->th[0].v);
+    /* the replay threads' skipped calls count like the serial replay's */
+    for (uint32_t i = 0; i < MAX_THREADS; i++)
+        if (f->th[i].f)
+            f->pl->skipped += f->th[i].pl.skipped;
+    mem_unmap(f->maker, f->cap_maker * sizeof *f->maker);
+    mem_unmap(f->deferred, f->cap_deferred * sizeof *f->deferred);
+    mem_unmap(f->th, MAX_THREADS * sizeof *f->th);
+    mem_unmap(f->active, MAX_THREADS * sizeof *f->active);
+    mem_unmap(f, sizeof *f);
+    return err;
+}
