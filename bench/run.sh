@@ -6,6 +6,7 @@
 #   - compressed bytes per event
 #   - the same with --stacks (call stacks per allocation), and for heaptrack when it is installed
 #   - replay and analysis throughput (bench/replay.sh, bench/analyze.sh when present)
+#   - allocator speed on a 4-thread trace, the real program beside `replay --bench` (threads.sh)
 # Usage: bench/run.sh MALLOG PRELOAD   (RUNS=N to change the number of rounds, default 5)
 set -euo pipefail
 MALLOG=$(realpath "$1")
@@ -141,5 +142,9 @@ for extra in replay analyze; do
         echo
     fi
 done
+echo "### Allocator speed on a multi-threaded trace: the real program and \`replay --bench\`"
+echo
+bash "$ROOT/bench/threads.sh" "$MALLOG" || echo "(threads bench failed)"
+echo
 } | tee "$OUT"
 echo "results written to $OUT" >&2

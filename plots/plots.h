@@ -101,7 +101,7 @@ void plots_pin_summary(const char *holes_json, struct pin_summary *ps);
 
 /* One allocator's replay summary, as the report's findings and table use it. */
 struct plots_alloc {
-    char name[64], library[512];
+    char name[64], library[512], threads_mode[16]; /* threads_mode: how it was replayed */
     uint64_t peak_live, peak_live_event, peak_fp, peak_rss, slop;
     uint64_t worst_event, holes_1m, holes_8m, largest, hole_bytes;
     uint64_t unknown_frees, double_frees;

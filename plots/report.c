@@ -252,6 +252,7 @@ void plots_alloc_load(const char *dir, struct plots_alloc *a)
     a->ok = json_u64(js, "peak_live_requested", &a->peak_live) == 0 &&
             json_u64(js, "peak_footprint", &a->peak_fp) == 0;
     json_string(js, "library", a->library, sizeof a->library);
+    json_string(js, "threads_mode", a->threads_mode, sizeof a->threads_mode);
     json_u64(js, "peak_live_event", &a->peak_live_event);
     json_u64(js, "peak_rss", &a->peak_rss);
     json_u64(js, "slop_at_peak", &a->slop);
@@ -775,6 +776,16 @@ static int write_html(struct report *r)
         if (dur)
             fprintf(f, ", %.2f s", (double)dur / 1e9);
         fprintf(f, "; peak live %s in %s blocks", B(peak), N(blocks));
+    }
+    for (int i = 0; i < r->nallocs; i++) { /* how the threads were replayed */
+        const char *m = r->allocs[i].threads_mode;
+        if (!r->allocs[i].ok || !*m)
+            continue;
+        fprintf(f, ". Replayed %s",
+                strcmp(m, "faithful") == 0 ? "faithful (a thread per recorded thread)"
+                : strcmp(m, "strict") == 0 ? "strict (a thread per recorded thread, in order)"
+                                           : "serial (one thread)");
+        break;
     }
     time_t t = time(NULL);
     char when[64];

@@ -5,6 +5,7 @@
  * allocator before the replay ends, so it parses options without allocating and prints nothing
  * until the replay is done. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -410,6 +411,8 @@ struct run_opts {
     int decode_each;      /* --decode=each: every worker decodes the log itself */
     int probe;            /* workers only check that their library serves malloc (probe_libs) */
     int tape_fd, meta_fd; /* > 0: the log decoded once (tapefile.c), inherited by workers */
+    int bench;            /* --bench: one worker at a time, no sampling, the calls timed */
+    uint64_t repeat;      /* replays per allocator (--repeat; --bench: 5) */
 };
 
 /* The chain of logs a forked child's heap comes from, oldest ancestor first. */
@@ -511,6 +514,8 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
     }
     if (ro->probe)
         argv[k++] = "--probe";
+    if (ro->bench)
+        argv[k++] = "--bench";
     if (ro->tape_fd > 0 && ro->threads == THREADS_SERIAL) {
         snprintf(tfd, sizeof tfd, "%d,%d", ro->tape_fd, ro->meta_fd);
         argv[k++] = "--tape-fds";
@@ -538,11 +543,13 @@ static pid_t spawn_worker(const struct run_opts *ro, struct alloc_spec *a, int p
         used = (size_t)n + 1;
     }
     /* time-based purging (jemalloc decay, mimalloc delays) would make the numbers depend on how
-     * fast the replay runs: pinned to purge at once unless the caller tunes it */
+     * fast the replay runs: pinned to purge at once unless the caller tunes it. Not for
+     * --bench: purging at once costs time the program, with the library's defaults, does not
+     * spend (jemalloc: 5x slower on a malloc-bound trace) */
     char all[4096];
     size_t al = 0;
     all[0] = 0;
-    for (unsigned i = 0; i < sizeof pinned / sizeof *pinned; i++) {
+    for (unsigned i = 0; i < sizeof pinned / sizeof *pinned && !ro->bench; i++) {
         if (strcmp(pinned[i][0], a->family) != 0)
             continue;
         size_t klen = strcspn(pinned[i][1], "=") + 1;
@@ -610,13 +617,15 @@ static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs
     if (prog == MAP_FAILED)
         prog = NULL;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int parallel = ncpu > 0 ? (int)ncpu : 1, running = 0, next = 0, finished = 0, failed = 0;
+    /* --bench: allocators never share the cores with each other */
+    int parallel = ro->bench ? 1 : ncpu > 0 ? (int)ncpu : 1;
+    int running = 0, next = 0, finished = 0, failed = 0;
     int tty = isatty(2) && msg_verbosity > 0;
     double t0 = now_s(), last_print = 0;
     while (finished < n) {
         while (running < parallel && next < n) {
             struct job *j = &jobs[next];
-            j->pid = spawn_worker(ro, j->spec, prog ? pfd : -1, next, &j->result_fd);
+            j->pid = spawn_worker(ro, j->spec, prog ? pfd : -1, next % 512, &j->result_fd);
             if (j->pid < 0) {
                 msg_error(cmd, "%s: cannot start a worker: %s", j->spec->name, strerror(errno));
                 j->done = 1;
@@ -659,7 +668,7 @@ static int run_jobs(const char *cmd, const struct run_opts *ro, struct job *jobs
             last_print = now_s();
             double el = last_print - t0;
             fprintf(stderr, "\r\033[K");
-            for (int i = 0; i < n && i < 64; i++) {
+            for (int i = 0; i < n && i < 512; i++) {
                 if (!jobs[i].pid || jobs[i].done)
                     continue;
                 uint64_t d = prog[i];
@@ -874,13 +883,14 @@ static int worker(int argc, char **argv)
                                          {"anomalies", required_argument, NULL, 'N'},
                                          {"seed", required_argument, NULL, 'D'},
                                          {"tape-fds", required_argument, NULL, 'F'},
+                                         {"bench", no_argument, NULL, 'b'},
                                          {NULL, 0, NULL, 0}};
     static struct alloc_spec a;
     static struct summary sum;
     static struct engine_result res;
     struct engine_opts eo = {0};
     const char *out = NULL, *hfmt = NULL, *label = "";
-    int rfd = -1, pfd = -1, pslot = 0, bare = 0, probe = 0, c;
+    int rfd = -1, pfd = -1, pslot = 0, bare = 0, probe = 0, bench = 0, c;
     uint64_t holes_top = 0, v;
     char *endp;
     eo.peak_event = eo.stop_event = UINT64_MAX;
@@ -965,6 +975,9 @@ static int worker(int argc, char **argv)
             break;
         case 'B':
             bare = 1;
+            break;
+        case 'b':
+            bench = 1;
             break;
         case 'F': { /* OPS,META */
             uint64_t t, m;
@@ -1053,6 +1066,7 @@ static int worker(int argc, char **argv)
     snprintf(sum.touch, sizeof sum.touch, "%s", touch_name(eo.touch));
     env_of_worker(sum.env, sizeof sum.env);
     output_summarize(&res, &sum);
+    sum.bench = bench;
     sum.ok = 1;
     if (rc && res.events == 0) {
         char e[400];
@@ -1127,6 +1141,12 @@ static void replay_usage(FILE *f)
            "                       default for a one-thread log; fast, one glibc arena)\n"
            "      --touch MODE     none, page (default: dirty every page a block covers, as a\n"
            "                       program writing its memory would) or full (every byte)\n"
+           "      --bench          speed: the allocators one at a time, no sampling, each\n"
+           "                       replayed 5 times (--repeat): the median time of the\n"
+           "                       replayed calls, its spread, CPU time, speed against glibc\n"
+           "      --repeat N       replay each allocator N times: the median footprint and\n"
+           "                       RSS with their spread (a threaded replay varies as the\n"
+           "                       program did)\n"
            "      --samples N      about N timeline samples (default 2000), plus the peak\n"
            "      --every N        sample every N events instead\n"
            "      --pid PID        with a recording prefix or directory: that process's log\n"
@@ -1184,6 +1204,8 @@ struct cli_opts {
 };
 
 #define SAMPLES_MAX 1000000000ull /* more samples than events is one each event anyway */
+#define REPEAT_MAX 100
+#define BENCH_REPEAT 5
 
 /* Parses and checks every option of `mallog replay` (holes = 0) or `mallog holes` (1) before
  * any work: an option of the other command is refused, not ignored. Returns 0, -1 for --help,
@@ -1204,6 +1226,8 @@ static int parse_common(const char *cmd, int holes, int argc, char **argv, struc
                                          {"help", no_argument, NULL, 'h'},
                                          {"decode", required_argument, NULL, 'd'},
                                          {"top", required_argument, NULL, 'N'},
+                                         {"bench", no_argument, NULL, 'B'},
+                                         {"repeat", required_argument, NULL, 'R'},
                                          {NULL, 0, NULL, 0}};
     /* which command each option belongs to */
     static const struct {
@@ -1213,7 +1237,9 @@ static int parse_common(const char *cmd, int holes, int argc, char **argv, struc
                   {'d', REPLAY, "--decode"},
                   {'A', HOLES, "--at"},
                   {'j', HOLES, "--json"},
-                  {'N', HOLES, "--top"}};
+                  {'N', HOLES, "--top"},
+                  {'B', REPLAY, "--bench"},
+                  {'R', REPLAY, "--repeat"}};
     int c;
     optind = 1;
     opterr = 0; /* our own messages, in mallog's shape */
@@ -1287,6 +1313,13 @@ static int parse_common(const char *cmd, int holes, int argc, char **argv, struc
             if ((ro->decode_each = one_of(cmd, "--decode", optarg, "once", "each")) < 0)
                 return EXIT_ERROR;
             break;
+        case 'B':
+            ro->bench = 1;
+            break;
+        case 'R':
+            if (parse_count(cmd, "--repeat", optarg, 1, REPEAT_MAX, &ro->repeat) < 0)
+                return EXIT_ERROR;
+            break;
         case 'h':
             return -1;
         case ':':
@@ -1329,6 +1362,120 @@ static int make_out_dir(const char *cmd, const char *dir)
         return -1;
     }
     return 0;
+}
+
+/* ---- several replays of one allocator (--repeat, --bench) -------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of v[0..n) (sorted in place; the mean of the middle two for even n). */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Folds the `runs` replays of each of the n allocators (jobs[r * n + i]) into jobs[i]: the run
+ * whose peak footprint is the median stands for the others, with the median and spread of the
+ * footprint, RSS and time. An allocator with a failed run has failed. With -o, its JSON is
+ * written again with these figures. Returns the number of allocators that failed. */
+static int fold_runs(const struct run_opts *ro, struct job *jobs, int n, int runs)
+{
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        double fp[REPEAT_MAX], rss[REPEAT_MAX], sec[REPEAT_MAX], cpu[REPEAT_MAX];
+        int ok = 1;
+        for (int r = 0; r < runs; r++) {
+            const struct summary *s = &jobs[r * n + i].sum;
+            ok &= s->ok;
+            fp[r] = (double)s->peak_footprint;
+            rss[r] = (double)s->peak_rss;
+            sec[r] = s->replay_seconds;
+            cpu[r] = s->replay_cpu_seconds;
+        }
+        if (!ok) {
+            for (int r = 0; r < runs && jobs[i].sum.ok; r++)
+                jobs[i].sum = jobs[r * n + i].sum; /* the failed one, for its message */
+            jobs[i].sum.ok = 0;
+            failed++;
+            continue;
+        }
+        double mfp = median(fp, runs);
+        int pick = 0; /* the run closest to the median footprint */
+        for (int r = 1; r < runs; r++)
+            if (fabs((double)jobs[r * n + i].sum.peak_footprint - mfp) <
+                fabs((double)jobs[pick * n + i].sum.peak_footprint - mfp))
+                pick = r;
+        struct summary agg = jobs[pick * n + i].sum;
+        agg.runs = runs;
+        agg.peak_footprint = (uint64_t)mfp;
+        agg.peak_footprint_min = (uint64_t)fp[0];
+        agg.peak_footprint_max = (uint64_t)fp[runs - 1];
+        agg.peak_rss = (uint64_t)median(rss, runs);
+        agg.peak_rss_min = (uint64_t)rss[0];
+        agg.peak_rss_max = (uint64_t)rss[runs - 1];
+        agg.replay_seconds = median(sec, runs);
+        agg.replay_seconds_min = sec[0];
+        agg.replay_seconds_max = sec[runs - 1];
+        agg.replay_cpu_seconds = median(cpu, runs);
+        jobs[i].sum = agg;
+        if (ro->out_dir) {
+            struct mem_buf jb = {0};
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/replay.%s.json", ro->out_dir, agg.allocator);
+            if (output_json(&agg, &jb) < 0 || mem_buf_write_file(&jb, path) < 0) {
+                msg_error("replay", "%s: %s", path, strerror(errno));
+                jobs[i].sum.ok = 0;
+                failed++;
+            }
+            mem_buf_free(&jb);
+        }
+    }
+    return failed;
+}
+
+/* --bench: the time of the replayed calls per allocator, and its speed against glibc (or the
+ * first allocator when glibc is not among them). */
+static void print_bench(const struct run_opts *ro, const struct prepass *pp, struct job *jobs,
+                        int n)
+{
+    const struct summary *base = NULL;
+    for (int i = 0; i < n && !base; i++)
+        if (jobs[i].sum.ok && strcmp(jobs[i].spec->name, "glibc") == 0)
+            base = &jobs[i].sum;
+    for (int i = 0; i < n && !base; i++)
+        if (jobs[i].sum.ok)
+            base = &jobs[i].sum;
+    printf("log %s: %" PRIu64 " events, %" PRIu64 " thread%s, replayed %s, touch=%s\n", ro->log,
+           pp->events, pp->threads, pp->threads == 1 ? "" : "s", threads_mode_names[ro->threads],
+           touch_name(ro->touch));
+    printf("speed: %" PRIu64 " replays per allocator, one allocator at a time, no sampling, the "
+           "libraries' default settings; the replayed calls alone (median, min-max)\n",
+           ro->repeat);
+    printf("%-12s %12s %21s %10s %14s\n", "allocator", "replay time", "min-max", "CPU",
+           base ? "speed" : "");
+    for (int i = 0; i < n; i++) {
+        const struct summary *s = &jobs[i].sum;
+        if (!s->ok) {
+            printf("%-12s (failed)\n", jobs[i].spec->name);
+            continue;
+        }
+        char range[48], vs[48] = "";
+        snprintf(range, sizeof range, "%.3f-%.3f s", s->replay_seconds_min, s->replay_seconds_max);
+        if (base && s->replay_seconds > 0) {
+            double x = base->replay_seconds / s->replay_seconds;
+            snprintf(vs, sizeof vs, s == base ? "(base)" : x >= 1 ? "%.2fx faster" : "%.2fx slower",
+                     x >= 1 ? x : 1 / x);
+        }
+        printf("%-12s %10.3f s %21s %8.3f s %14s\n", s->allocator, s->replay_seconds, range,
+               s->replay_cpu_seconds, vs);
+    }
+    if (base)
+        printf("(against %s: its median time divided by this allocator's)\n", base->allocator);
 }
 
 static void print_table(const struct run_opts *ro, const struct prepass *pp, struct job *jobs,
@@ -1402,6 +1549,10 @@ static int prepare_run(const char *cmd, struct run_opts *ro, struct prepass *pp,
     ro->stop_event = UINT64_MAX;
     if (ro->threads < 0)
         ro->threads = pp->threads > 1 ? THREADS_FAITHFUL : THREADS_SERIAL;
+    if (ro->bench) { /* one sample, at the end: nothing but the calls in the timed part */
+        ro->every = UINT64_MAX;
+        ro->peak_event = UINT64_MAX;
+    }
     ro->unknown_frees = pp->unknown_frees;
     ro->double_frees = pp->double_frees;
     return 0;
@@ -1514,7 +1665,7 @@ static void decode_once(struct run_opts *ro, uint64_t events)
 int cmd_replay(int argc, char **argv)
 {
     static struct alloc_spec specs[MAX_ALLOCS];
-    static struct job jobs[MAX_ALLOCS];
+    struct job *jobs;
     struct run_opts ro = {0};
     struct prepass pp;
     struct cli_opts co = {.samples = 2000};
@@ -1548,15 +1699,30 @@ int cmd_replay(int argc, char **argv)
         return EXIT_ERROR;
     if (prepare_run("replay", &ro, &pp, co.samples, co.samples_set) < 0)
         return EXIT_ERROR;
-    for (int i = 0; i < n; i++)
-        jobs[i] = (struct job){.spec = &specs[i]};
+    if (!ro.repeat)
+        ro.repeat = ro.bench ? BENCH_REPEAT : 1;
+    int runs = (int)ro.repeat;
+    if (!(jobs = calloc((size_t)(n * runs), sizeof *jobs))) {
+        msg_error("replay", "out of memory");
+        return EXIT_ERROR;
+    }
+    /* the allocators take turns: run r of each, then run r + 1 (paired runs on a busy machine) */
+    for (int r = 0; r < runs; r++)
+        for (int i = 0; i < n; i++)
+            jobs[r * n + i] = (struct job){.spec = &specs[i]};
     decode_once(&ro, pp.events);
-    int failed = run_jobs("replay", &ro, jobs, n, pp.events);
+    int failed = run_jobs("replay", &ro, jobs, n * runs, pp.events);
     if (ro.tape_fd > 0) {
         close(ro.tape_fd);
         close(ro.meta_fd);
     }
-    print_table(&ro, &pp, jobs, n);
+    if (runs > 1 && fold_runs(&ro, jobs, n, runs))
+        failed = -1;
+    if (ro.bench) /* one sample, at the end: the memory figures are the replay's, not --bench's */
+        print_bench(&ro, &pp, jobs, n);
+    else
+        print_table(&ro, &pp, jobs, n);
+    free(jobs);
     return failed || pp.damaged ? EXIT_ERROR : 0;
 }
 

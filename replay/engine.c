@@ -32,6 +32,13 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t engine_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Dirties [from, to) of a block as the touch mode says. */
 static void touch(int mode, char *p, uint64_t from, uint64_t to)
 {
@@ -554,7 +561,7 @@ static int take_sample(struct player *pl, uint64_t t0, uint64_t event, uint64_t 
         r->samples = v;
         r->cap = cap;
     }
-    uint64_t t = now_ns();
+    uint64_t t = now_ns(), c = engine_cpu_ns();
     struct sample *s = &r->samples[r->nsamples];
     memset(s, 0, sizeof *s);
     s->event = event;
@@ -584,6 +591,7 @@ static int take_sample(struct player *pl, uint64_t t0, uint64_t event, uint64_t 
     s->sys_active = have == 1 ? active : s->live_usable;
     r->nsamples++;
     r->sample_ns += now_ns() - t;
+    r->sample_cpu_ns += engine_cpu_ns() - c;
     return 0;
 }
 
@@ -594,6 +602,7 @@ int engine_control(struct player *pl, const struct tape_op *op, uint64_t *t0)
     case TAPE_CLOCK:
         pl->skipped = 0; /* the ancestors' failures are theirs */
         *t0 = now_ns();
+        pl->cpu0 = engine_cpu_ns();
         return 0;
     case TAPE_SAMPLE:
         if (take_sample(pl, *t0, TAPE_SIZE(op), op->slot, (int)op->aux) < 0) {
@@ -602,6 +611,10 @@ int engine_control(struct player *pl, const struct tape_op *op, uint64_t *t0)
         }
         return 0;
     case TAPE_END:
+        if (!pl->threaded) {
+            uint64_t cpu = engine_cpu_ns() - pl->cpu0;
+            r->play_cpu_ns = cpu > r->sample_cpu_ns ? cpu - r->sample_cpu_ns : 0;
+        }
         return 1;
     default: /* a failed TAPE_GROW */
         r->err.code = r->err_code = MLG_E_NOMEM;
@@ -846,6 +859,8 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
         slots_fini(&d.slots);
     }
     r->replay_ns = now_ns() - t0;
+    if (!pl.threaded)
+        r->play_ns = r->replay_ns > r->sample_ns ? r->replay_ns - r->sample_ns : 0;
     int rc = r->err_code;
     if (!rc || !r->nsamples) {
         r->events = out->events;

@@ -75,6 +75,11 @@ void output_summarize(const struct engine_result *r, struct summary *s)
     }
     uint64_t ns = r->replay_ns > r->sample_ns ? r->replay_ns - r->sample_ns : 1;
     s->events_per_sec = (double)r->events * 1e9 / (double)ns;
+    s->runs = 1;
+    s->replay_seconds = s->replay_seconds_min = s->replay_seconds_max = (double)r->play_ns / 1e9;
+    s->replay_cpu_seconds = (double)r->play_cpu_ns / 1e9;
+    s->peak_footprint_min = s->peak_footprint_max = s->peak_footprint;
+    s->peak_rss_min = s->peak_rss_max = s->peak_rss;
 }
 
 /* JSON string body: escapes quotes, backslashes and control characters. */
@@ -138,6 +143,18 @@ int output_json(const struct summary *s, struct mem_buf *b)
                    ", \"hole_bytes\": %" PRIu64 "}",
                    s->worst_event, s->worst_holes_1m, s->worst_holes_8m, s->worst_largest_hole,
                    s->worst_hole_bytes);
+    if (s->bench)
+        mem_buf_printf(b,
+                       ", \"replay_seconds\": %.6f, \"replay_seconds_min\": %.6f"
+                       ", \"replay_seconds_max\": %.6f, \"replay_cpu_seconds\": %.6f",
+                       s->replay_seconds, s->replay_seconds_min, s->replay_seconds_max,
+                       s->replay_cpu_seconds);
+    if (s->runs > 1)
+        mem_buf_printf(b,
+                       ", \"runs\": %d, \"spread\": {\"peak_footprint\": [%" PRIu64 ", %" PRIu64
+                       "], \"peak_rss\": [%" PRIu64 ", %" PRIu64 "]}",
+                       s->runs, s->peak_footprint_min, s->peak_footprint_max, s->peak_rss_min,
+                       s->peak_rss_max);
     return mem_buf_printf(b,
                           ", \"events_per_sec\": %.1f, \"anomalies\": {\"unknown_frees\": %" PRIu64
                           ", \"double_frees\": %" PRIu64 "}}\n",

@@ -402,6 +402,9 @@ struct engine_result {
     uint64_t nsamples, cap;
     uint64_t events, bad_frees, inversions, skipped; /* bad: free of a block not live */
     uint64_t replay_ns, sample_ns;
+    /* The replayed calls alone, sampling and decoding left out: wall and CPU (every thread of
+     * the replaying process) from CLOCK to END. What --bench times. */
+    uint64_t play_ns, play_cpu_ns, sample_cpu_ns;
     uint64_t stopped_at; /* the event the state is at */
     /* Slot i's record (size, event, thread, stack, usable once asked; a view of the decoder's)
      * and its replayed block (NULL: the replayed call failed). Live: meta[i].thread !=
@@ -421,7 +424,11 @@ struct player {
     struct engine_result *r;
     int meta_fd;
     uint64_t skipped;
+    int threaded;  /* threads.c times the playing itself (r->play_ns, play_cpu_ns) */
+    uint64_t cpu0; /* process CPU time at CLOCK */
 };
+/* CPU time of the whole process (all threads), ns. */
+uint64_t engine_cpu_ns(void);
 /* Executes records until n are done or a control record (CLOCK, SAMPLE, END, or any record
  * play does not know, such as TAPE_WAIT or a TAPE_PUB_FLAG record) is met. Returns how many
  * were consumed, the control record included (*ctl: its index, else -1). The measured loop. */
@@ -518,6 +525,11 @@ struct summary {
     uint64_t worst_event, worst_holes_1m, worst_holes_8m, worst_largest_hole, worst_hole_bytes;
     uint64_t unknown_frees, double_frees; /* from the pre-pass (mlg_check) */
     uint64_t bad_frees;                   /* frees the replay skipped: their sum */
+    /* --bench (bench = 1) and --repeat: over `runs` replays of this allocator, the median of
+     * each figure above and, here, the spread. replay_seconds: the replayed calls alone. */
+    int bench, runs;
+    double replay_seconds, replay_seconds_min, replay_seconds_max, replay_cpu_seconds;
+    uint64_t peak_footprint_min, peak_footprint_max, peak_rss_min, peak_rss_max;
     int ok;
     char error[512];
 };

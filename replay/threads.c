@@ -273,6 +273,10 @@ static struct tape_op *stream_room(struct threads *f, uint32_t t, uint64_t k)
 static int run_epoch(struct threads *f)
 {
     struct player *pl = f->pl;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t w0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t c0 = f->clock && f->nactive ? engine_cpu_ns() : 0;
     if (f->grow_to > pl->r->cap_slots && engine_grow_slots(pl, f->grow_to) < 0)
         f->err = MLG_E_NOMEM;
     int main_active = 0;
@@ -306,6 +310,11 @@ static int run_epoch(struct threads *f)
         w->n = 0;
         w->active = 0;
         atomic_store(&w->done, 0);
+    }
+    if (c0) { /* the playing alone: the decoding between epochs is not timed */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        pl->r->play_ns += (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - w0;
+        pl->r->play_cpu_ns += engine_cpu_ns() - c0;
     }
     f->nactive = 0;
     f->records = 0;
@@ -490,6 +499,7 @@ struct sink *threads_new(struct player *pl, struct slots *slots, int mode)
     f->pl = pl;
     f->slots = slots;
     f->mode = mode;
+    pl->threaded = 1;
     f->epoch = 1; /* a maker of epoch 0 is an empty entry */
     f->last = UINT32_MAX;
     f->grow_to = pl->r->cap_slots;
