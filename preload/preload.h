@@ -53,6 +53,8 @@ struct recorder {
     int unwind_dwarf;                  /* MALLOG_UNWIND=dwarf (libunwind) rather than fp */
     char prefix[4096];                 /* absolute output prefix */
     char spool_path[4200];
+    char run[32];                      /* MALLOG_RUN: the recording's id in spool names, or "" */
+    char fails[4096];                  /* MALLOG_FAILS: where to say a process was not recorded */
     struct mlg_spool_header *hdr;      /* in window 0, mapped as long as the process lives */
     uint8_t *win_base;                 /* window chunks are claimed from */
     uint32_t win_index;
