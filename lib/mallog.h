@@ -131,6 +131,8 @@ struct mlg_trailer {
     uint32_t end;           /* enum mlg_end */
     int32_t end_status;     /* exit status, or signal number for MLG_END_SIGNAL */
     uint64_t op_counts[MLG_OP_COUNT];
+    uint64_t end_time_ns;   /* when the process ended (ns since its start, never before the last
+                               event); 0 = not known (killed, or a log from before this field) */
 };
 
 /* Errors: a stable code plus where it happened. */

@@ -489,8 +489,11 @@ void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uin
             if (roll_chunk(t) != 0)
                 break;
         }
-        if (unlikely(t->since_time >= mlg_rec.time_every)) {
+        uint64_t coarse = rec_coarse_ns();
+        if (unlikely(t->since_time >= mlg_rec.time_every ||
+                     coarse - t->time_coarse >= REC_TIME_STALE_NS)) {
             t->since_time = 0;
+            t->time_coarse = coarse;
             unsigned tl = mlg_spool_encode_time(buf, rec_now_ns());
             if (!commit(t, buf, tl)) {
                 roll_chunk(t);
@@ -605,6 +608,7 @@ void rec_mark_end(unsigned end, int status, int known)
         return;
     h->end = end;
     h->end_status = status;
+    h->end_time_ns = rec_now_ns();
     __atomic_store_n(&h->end_set, known ? 1u : 2u, __ATOMIC_RELEASE);
 }
 
