@@ -61,7 +61,7 @@ DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 li
                 gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine libunwind-dev binutils
 DEB_OPTIONAL := heaptrack chromium
 
-.PHONY: all help deps deps-optional test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build
+.PHONY: all help deps deps-optional test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build man install
 
 ## all: build the mallog CLI, libmallog.so, test programs
 all: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) progs
@@ -174,6 +174,32 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory e2e-asan
+
+# make install: the release build and what it reads at run time, laid out so the binary finds
+# them from its own place (PREFIX/bin/mallog -> PREFIX/lib/mallog/libmallog.so,
+# PREFIX/share/mallog/plots/*.gp); DESTDIR stages the tree for a package.
+PREFIX ?= /usr/local
+DESTDIR ?=
+MAN_DIR := build/man
+
+$(MAN_DIR)/.stamp: $(MALLOG) docs/man.sh
+	$(if $(Q),@echo "  MAN $(MAN_DIR)")
+	$(Q)rm -rf $(MAN_DIR) && bash docs/man.sh $(MALLOG) $(MAN_DIR) && touch $@
+
+## man: the man pages (mallog.1, mallog-<command>.1) from the commands' help text, in build/man
+man: $(MAN_DIR)/.stamp
+
+## install: install mallog under PREFIX (default /usr/local; DESTDIR=... to stage): the binary,
+## the recorder libraries, the gnuplot scripts, man pages and bash completion
+install: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mallog \
+	    $(DESTDIR)$(PREFIX)/share/mallog/plots $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(MALLOG) $(DESTDIR)$(PREFIX)/bin/mallog
+	install -m 644 $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) $(DESTDIR)$(PREFIX)/lib/mallog/
+	install -m 644 plots/*.gp $(DESTDIR)$(PREFIX)/share/mallog/plots/
+	install -m 644 $(MAN_DIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 cli/completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mallog
 
 ## bench: overhead, bytes/event, replay and analysis throughput (side-by-side ratios)
 bench: deps all

@@ -462,6 +462,22 @@ static void forward_signal(int sig)
         kill(forward_to, sig);
 }
 
+/* The recorder library: beside the binary (the build tree) or in PREFIX/lib/mallog when the
+ * binary is PREFIX/bin/mallog (make install). out gets the path found, or the first tried.
+ * Returns 0, or -1 with errno. */
+static int find_preload(const char *name, char *out, size_t len)
+{
+    static const char *const where[] = {"%s/%s", "%s/../lib/mallog/%s"};
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        snprintf(out, len, where[i], msg_self_dir(), name);
+        if (access(out, R_OK) == 0)
+            return 0;
+    }
+    snprintf(out, len, where[0], msg_self_dir(), name);
+    errno = ENOENT;
+    return -1;
+}
+
 /* A whole decimal number in [min, max], nothing else ("12abc", "", "-1" are not). */
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
@@ -596,10 +612,8 @@ int cmd_record(int argc, char **argv)
     }
     /* libunwind comes in with its own build of the recorder, only when it is asked for */
     int with_libunwind = stacks && strcmp(unwind, "dwarf") == 0;
-    snprintf(so, sizeof so, "%s/%s", msg_self_dir(),
-             with_libunwind ? "libmallog-unwind.so" : "libmallog.so");
-    if (access(so, R_OK) != 0) {
-        msg_error("record", "%s: %s (build it with make)", so, strerror(errno));
+    if (find_preload(with_libunwind ? "libmallog-unwind.so" : "libmallog.so", so, sizeof so) != 0) {
+        msg_error("record", "%s: %s (build it with make, or make install)", so, strerror(errno));
         return EXIT_ERROR;
     }
     warn_unpreloadable(argv[optind]);
