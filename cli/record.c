@@ -186,6 +186,24 @@ static void report_packed(const char *out, const struct mlg_pack_result *res)
             res->lost_events ? " [some events lost]" : "");
 }
 
+/* python3's default allocator (pymalloc) serves objects up to 512 bytes from its own arenas, so
+ * the log shows arenas, not objects: said once per recording, on the first python process whose
+ * environment does not already ask for malloc (PYTHONMALLOC is inherited from ours). */
+static void python_hint(const char *exe)
+{
+    static int said;
+    const char *base = strrchr(exe, '/');
+    base = base ? base + 1 : exe;
+    const char *pm = getenv("PYTHONMALLOC");
+    if (said || msg_verbosity <= 0 || strncmp(base, "python", 6) != 0 ||
+        (pm && strncmp(pm, "malloc", 6) == 0))
+        return;
+    said = 1;
+    fprintf(stderr, "mallog record: note: %s allocates small objects from its own arenas "
+                    "(pymalloc), which the log shows as a few large blocks; run it with "
+                    "PYTHONMALLOC=malloc to record every object\n", base);
+}
+
 struct spool_entry {
     char path[PATH_MAX];
     struct mlg_header h;
@@ -271,6 +289,7 @@ static int pack_prefix(const char *cmd, const char *prefix, const char *run, pid
                 continue;
             }
         }
+        python_hint(s->h.exe);
         char out[PATH_MAX + 64];
         rec_log_name(out, sizeof out, prefix, s->h.pid, s->h.exec_gen);
         struct mlg_writer_options opt = {.zstd_level = level};
@@ -341,6 +360,10 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *
         rec_log_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen);
         snprintf(lp->partial, sizeof lp->partial, "%s.partial", lp->out);
         struct mlg_writer_options opt = {.zstd_level = level};
+        struct mlg_header h;
+        int end;
+        if (mlg_spool_peek(lp->spool, &h, &end, &err) == 0)
+            python_hint(h.exe);
         if (access(lp->out, F_OK) == 0 ||
             mlg_packer_open(&lp->pk, lp->spool, lp->partial, &opt, &err) != 0) {
             lp->enabled = 0; /* e.g. the log exists: the after-the-end path reports it */
