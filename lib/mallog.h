@@ -85,7 +85,7 @@ struct mlg_event {
     uint64_t index;   /* 0-based position in this log */
     uint64_t seq;     /* global sequence number in the recorded process (realloc: after the call) */
     uint64_t seq_rel; /* realloc only: number taken before the call (release point) */
-    uint64_t time_ns; /* monotonic ns since the process started, coarse (see FORMAT.md) */
+    uint64_t time_ns; /* monotonic ns since the process started (precision: FORMAT.md) */
     uint64_t ptr;     /* block returned (alloc/realloc), freed (free), asked about (usable size) */
     uint64_t old_ptr; /* realloc/reallocarray/realloc_release: the block passed in */
     uint64_t size;    /* bytes requested; calloc/reallocarray: nmemb*size (saturated on overflow) */
