@@ -24,7 +24,7 @@ expect_eq "completion of 'mallog record --no-f'" "$got" --no-follow
 # the build tree is out of sight: PATH has only the installed binary, the scripts' env var unset
 unset MALLOG_PLOTS_DIR
 export PATH=$dest$prefix/bin:/usr/bin:/bin
-mallog -q record -o t -- "$PROGS/fragment" > /dev/null || die "installed record failed"
+mallog -q record -o t -- "$PROGS/fragment" 6 > /dev/null || die "installed record failed"
 log=$(only_log t)
 mallog -q report "$log" -a glibc -o rep > report.out 2>&1 || die "installed report failed: $(cat report.out)"
 grep -q 'gnuplot not found\|could not be drawn' report.out && die "report without charts: $(cat report.out)"
