@@ -60,8 +60,11 @@ PRELOAD_UNWIND_OBJ := $(filter-out build/preload/preload/stacks.o,$(PRELOAD_OBJ)
 DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps time gdb \
                 gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine libunwind-dev binutils
 DEB_OPTIONAL := heaptrack chromium
+# What `make test` also installs when it can: chromium renders the report (t_report_browser).
+# Without root or sudo, or when apt-get fails, the test is skipped and the summary says why.
+DEB_TEST := chromium
 
-.PHONY: all help deps deps-optional test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build
+.PHONY: all help deps deps-optional deps-test test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build man install
 
 ## all: build the mallog CLI, libmallog.so, test programs
 all: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) progs
@@ -79,11 +82,22 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	else echo "deps: all present"; fi
 
-## deps-optional: also install heaptrack (bench comparison) and chromium (report screenshot test)
+## deps-optional: also install heaptrack (bench comparison) and chromium (report browser test)
 deps-optional: deps
 	@missing=$$(for p in $(DEB_OPTIONAL); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || echo "deps-optional: could not install $$missing"; fi
+
+## deps-test: also install what only the tests use (chromium), when apt-get can
+deps-test: deps
+	@missing=$$(for p in $(DEB_TEST); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ $$(id -u) -ne 0 ] && ! sudo -n true 2>/dev/null; then \
+	    echo "deps-test: no root and no sudo: $$missing not installed; its tests will be skipped"; \
+	  else SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); echo "deps-test: installing $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	    echo "deps-test: apt-get could not install $$missing; its tests will be skipped"; fi; \
+	fi
 
 # A stamp of the flags per variant: changing CFLAGS (or CC) rebuilds what they compile.
 FLAGS_STAMP := $(B)/.flags
@@ -167,13 +181,39 @@ e2e-asan: all
 	$(Q)ln -sf $(abspath $(PRELOAD_SO) $(PRELOAD_UNWIND_SO)) build/asan/
 	@bash tests/e2e/run.sh build/asan/mallog $(PRELOAD_SO) '$(E2E_ASAN)'
 
-## test: everything: deps, build, unit (release + ASan/UBSan), end-to-end (release + ASan/UBSan)
-test: deps
+## test: everything: deps (and chromium), build, unit (release + ASan/UBSan), end-to-end (release + ASan/UBSan)
+test: deps deps-test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory e2e-asan
+
+# make install: the release build and what it reads at run time, laid out so the binary finds
+# them from its own place (PREFIX/bin/mallog -> PREFIX/lib/mallog/libmallog.so,
+# PREFIX/share/mallog/plots/*.gp); DESTDIR stages the tree for a package.
+PREFIX ?= /usr/local
+DESTDIR ?=
+MAN_DIR := build/man
+
+$(MAN_DIR)/.stamp: $(MALLOG) docs/man.sh
+	$(if $(Q),@echo "  MAN $(MAN_DIR)")
+	$(Q)rm -rf $(MAN_DIR) && bash docs/man.sh $(MALLOG) $(MAN_DIR) && touch $@
+
+## man: the man pages (mallog.1, mallog-<command>.1) from the commands' help text, in build/man
+man: $(MAN_DIR)/.stamp
+
+## install: install mallog under PREFIX (default /usr/local; DESTDIR=... to stage): the binary,
+## the recorder libraries, the gnuplot scripts, man pages and bash completion
+install: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mallog \
+	    $(DESTDIR)$(PREFIX)/share/mallog/plots $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(MALLOG) $(DESTDIR)$(PREFIX)/bin/mallog
+	install -m 644 $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) $(DESTDIR)$(PREFIX)/lib/mallog/
+	install -m 644 plots/*.gp $(DESTDIR)$(PREFIX)/share/mallog/plots/
+	install -m 644 $(MAN_DIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 cli/completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mallog
 
 ## bench: overhead, bytes/event, replay and analysis throughput (side-by-side ratios)
 bench: deps all

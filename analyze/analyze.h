@@ -187,6 +187,7 @@ struct stats {
     struct mlg_error err; /* damage, err.code != 0 */
     int complete;         /* the log had a trailer */
     uint32_t end, end_status;
+    uint64_t end_time_ns;   /* the trailer's: when the process ended, 0 = not known */
     int nomem;
     const struct stats_proc *procs; /* every process of the recording (not owned), or NULL */
     uint64_t nprocs;

@@ -937,8 +937,12 @@ int stats_finish(struct stats *s)
         s->peak_event = s->peak_blocks_event = 0;
     if (s->counting && s->since_row)
         row_emit(s, s->last_index, s->last_time, 1);
+    /* a range that reaches the end of the log lasts until the process ended, which can be long
+     * after its last allocation */
+    uint64_t last = s->o.to == UINT64_MAX && s->end_time_ns > s->last_time ? s->end_time_ns
+                                                                           : s->last_time;
     if (s->counting) /* cumulative figures began at the range start */
-        s->duration_ns = s->o.from ? s->last_time - s->first_time : s->last_time;
+        s->duration_ns = s->o.from ? last - s->first_time : last;
     s->live_at_end_bytes = s->live_bytes;
     s->live_at_end_blocks = s->live_blocks;
 
@@ -1339,6 +1343,7 @@ int stats_run(struct stats *s, const char *path)
     if (t) {
         s->end = t->end;
         s->end_status = (uint32_t)t->end_status;
+        s->end_time_ns = t->end_time_ns;
     }
     mlg_reader_close(r);
     return 0;

@@ -146,7 +146,10 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
         printf("stacks:     %u distinct call stacks in %u modules (mallog stats --by site)\n",
                mlg_sites_stack_count(sites), mlg_sites_module_count(sites));
     mlg_sites_free(sites);
-    printf("duration:   %.3f s\n", (double)s->last_time / 1e9);
+    /* the process may have run long after its last allocation */
+    uint64_t end = s->trailer && s->trailer->end_time_ns > s->last_time ? s->trailer->end_time_ns
+                                                                          : s->last_time;
+    printf("duration:   %.3f s\n", (double)end / 1e9);
     printf("ops:        %-20s %12s %10s %16s\n", "", "calls", "failed", "bytes requested");
     for (int op = 1; op < MLG_OP_COUNT; op++) {
         if (!s->counts[op])

@@ -7,6 +7,9 @@
 #include "../common/msg.h"
 #include "commands.h"
 
+/* The one place the version is written (docs/man.sh asks the binary for it). */
+#define MLG_VERSION "0.1.0"
+
 static const struct command commands[] = {
 #define X(name, fn, summary) {name, fn, summary},
     MLG_COMMANDS(X)
@@ -15,7 +18,7 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mallog [-q|-v] <command> [args]\n\n"
+    fprintf(f, "usage: mallog [-q|-v] <command> [args] | mallog --version\n\n"
                "Record every heap allocation of a program, replay it on other allocators,\n"
                "and see why a process holds more memory than it uses.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -32,7 +35,10 @@ int main(int argc, char **argv)
             msg_verbosity = 0;
         else if (strcmp(argv[i], "-v") == 0)
             msg_verbosity = 2;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+        else if (strcmp(argv[i], "--version") == 0) {
+            printf("mallog " MLG_VERSION "\n");
+            return 0;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
         } else {

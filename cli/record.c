@@ -101,6 +101,39 @@ static void warn_unpreloadable(const char *cmd)
     close(fd);
 }
 
+/* -o DIR/ (made when missing) or -o DIR of an existing directory: the logs go inside it, named
+ * after the default prefix. out gets the prefix to use. Returns 0, or -1 with errno. */
+static int prefix_in_dir(const char *prefix, char *out, size_t len)
+{
+    size_t n = strlen(prefix);
+    struct stat st;
+    int slash = n > 1 && prefix[n - 1] == '/';
+    if (stat(prefix, &st) == 0 ? !S_ISDIR(st.st_mode) : !slash) {
+        snprintf(out, len, "%s", prefix);
+        return 0;
+    }
+    while (n > 1 && prefix[n - 1] == '/')
+        n--;
+    if (slash && mkdir(prefix, 0777) != 0 && errno != EEXIST)
+        return -1;
+    snprintf(out, len, "%.*s/mallog", (int)n, prefix);
+    return 0;
+}
+
+/* Whether the logs can be written beside abs_prefix: a file is made and removed there (access()
+ * would say yes to root on a read-only directory). Returns 0, or -1 with errno. */
+static int dir_writable(const char *abs_prefix)
+{
+    char probe[PATH_MAX + 64];
+    snprintf(probe, sizeof probe, "%s.probe.%d", abs_prefix, (int)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 /* Absolute prefix: realpath of its directory + its last component. */
 static int absolute_prefix(const char *prefix, char *out, size_t len)
 {
@@ -153,6 +186,24 @@ static void report_packed(const char *out, const struct mlg_pack_result *res)
             res->lost_events ? " [some events lost]" : "");
 }
 
+/* python3's default allocator (pymalloc) serves objects up to 512 bytes from its own arenas, so
+ * the log shows arenas, not objects: said once per recording, on the first python process whose
+ * environment does not already ask for malloc (PYTHONMALLOC is inherited from ours). */
+static void python_hint(const char *exe)
+{
+    static int said;
+    const char *base = strrchr(exe, '/');
+    base = base ? base + 1 : exe;
+    const char *pm = getenv("PYTHONMALLOC");
+    if (said || msg_verbosity <= 0 || strncmp(base, "python", 6) != 0 ||
+        (pm && strncmp(pm, "malloc", 6) == 0))
+        return;
+    said = 1;
+    fprintf(stderr, "mallog record: note: %s allocates small objects from its own arenas "
+                    "(pymalloc), which the log shows as a few large blocks; run it with "
+                    "PYTHONMALLOC=malloc to record every object\n", base);
+}
+
 struct spool_entry {
     char path[PATH_MAX];
     struct mlg_header h;
@@ -167,10 +218,21 @@ static int cmp_spool(const void *a, const void *b)
     return x->h.exec_gen < y->h.exec_gen ? -1 : x->h.exec_gen > y->h.exec_gen;
 }
 
-/* Packs every <prefix>.*.spool. root/root_status: the launched process and its wait status
- * (root = 0 when unknown). Returns the number of spools that could not be packed. */
-static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root_status,
-                       int level)
+/* Whether a spool file name (already known to start with "<base>.") is one of run's: its name
+ * ends in ".<run>.spool". run NULL: every spool of the prefix (`mallog pack`). */
+static int spool_of_run(const char *name, size_t len, const char *run)
+{
+    if (!run)
+        return 1;
+    size_t rl = strlen(run);
+    return len > rl + 7 && name[len - rl - 7] == '.' && strncmp(name + len - rl - 6, run, rl) == 0;
+}
+
+/* Packs every <prefix>.*.spool of run (NULL = of any run). root/root_status: the launched process
+ * and its wait status (root = 0 when unknown). Returns the number of spools that could not be
+ * packed. */
+static int pack_prefix(const char *cmd, const char *prefix, const char *run, pid_t root,
+                       int root_status, int level)
 {
     char dirbuf[PATH_MAX], basebuf[PATH_MAX];
     snprintf(dirbuf, sizeof dirbuf, "%s", prefix);
@@ -188,7 +250,7 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
         if (l <= blen + 7 || strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.' ||
-            strcmp(de->d_name + l - 6, ".spool") != 0)
+            strcmp(de->d_name + l - 6, ".spool") != 0 || !spool_of_run(de->d_name, l, run))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -227,6 +289,7 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
                 continue;
             }
         }
+        python_hint(s->h.exe);
         char out[PATH_MAX + 64];
         rec_log_name(out, sizeof out, prefix, s->h.pid, s->h.exec_gen);
         struct mlg_writer_options opt = {.zstd_level = level};
@@ -277,18 +340,30 @@ static int publish_partial(struct live_pack *lp)
 #define LIVE_BURST 200000   /* events: a step that packed fewer caught up with the program */
 #define LIVE_PAUSE_US 20000 /* then wait this long before looking again */
 
-static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, int level)
+/* The spool of pid's exec generation gen in run: PREFIX.PID.GEN.RUN.spool (preload/recorder.c). */
+static void spool_name(char *out, size_t len, const char *prefix, pid_t pid, uint32_t gen,
+                       const char *run)
+{
+    snprintf(out, len, "%s.%d.%u.%s.spool", prefix, (int)pid, gen, run);
+}
+
+static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *run, pid_t root,
+                          int level)
 {
     if (!lp->enabled)
         return 0;
     struct mlg_error err;
     if (!lp->pk) {
-        snprintf(lp->spool, sizeof lp->spool, "%s.%d.%u.spool", prefix, (int)root, lp->gen);
+        spool_name(lp->spool, sizeof lp->spool, prefix, root, lp->gen, run);
         if (access(lp->spool, R_OK) != 0)
             return 0;
         rec_log_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen);
         snprintf(lp->partial, sizeof lp->partial, "%s.partial", lp->out);
         struct mlg_writer_options opt = {.zstd_level = level};
+        struct mlg_header h;
+        int end;
+        if (mlg_spool_peek(lp->spool, &h, &end, &err) == 0)
+            python_hint(h.exe);
         if (access(lp->out, F_OK) == 0 ||
             mlg_packer_open(&lp->pk, lp->spool, lp->partial, &opt, &err) != 0) {
             lp->enabled = 0; /* e.g. the log exists: the after-the-end path reports it */
@@ -304,7 +379,7 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
     }
     int end, status;
     char next[PATH_MAX + 64];
-    snprintf(next, sizeof next, "%s.%d.%u.spool", prefix, (int)root, lp->gen + 1);
+    spool_name(next, sizeof next, prefix, root, lp->gen + 1, run);
     /* an exec that failed marks the spool for a moment too: final only once the next image of
      * the pid has started its own spool */
     if (mlg_packer_spool_end(lp->pk, &end, &status) && end == MLG_END_EXEC &&
@@ -341,12 +416,50 @@ static void live_finish(struct live_pack *lp, int root_status)
     lp->pk = NULL;
 }
 
+/* The failure list of a run: a file the recorder of every process appends "pid errno path" lines
+ * to when it cannot record (preload/recorder.c, MALLOG_FAILS). It lives in $TMPDIR, not beside
+ * the logs: the logs' directory may be exactly what failed. */
+static int fails_open(char *path, size_t len)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, len, "%s/mallog-record.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* Names every process that could not be recorded, removes the list; returns how many. */
+static int fails_report(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    if (f) {
+        char line[PATH_MAX + 64];
+        while (fgets(line, sizeof line, f)) {
+            long pid, err;
+            int off = 0;
+            if (sscanf(line, "%ld %ld %n", &pid, &err, &off) != 2 || off == 0)
+                continue;
+            line[strcspn(line, "\n")] = 0;
+            msg_error("record", "pid %ld was not recorded: %s: %s", pid, line + off,
+                      strerror((int)err));
+            n++;
+        }
+        fclose(f);
+    }
+    unlink(path);
+    return n;
+}
+
 static void record_usage(FILE *f)
 {
     fprintf(f, "usage: mallog record [-o PREFIX] [--stacks[=DEPTH]] [--no-follow] [--level N] -- CMD [ARGS...]\n\n"
                "Runs CMD with libmallog.so preloaded and writes PREFIX.<pid>.mlog for every\n"
                "process of its tree (PREFIX.<pid>.<n>.mlog after the n-th exec).\n\n"
-               "  -o, --output PREFIX  where logs go (default: ./mallog)\n"
+               "  -o, --output PREFIX  where logs go (default: ./mallog); a directory (DIR/, made\n"
+               "                       when missing, or an existing one) means DIR/mallog\n"
                "      --no-follow      record only CMD itself, not its children or exec'd programs\n"
                "      --level N        zstd level for the logs (default 3)\n"
                "      --stacks[=DEPTH] record the call stack of every allocation (default depth 32,\n"
@@ -370,6 +483,22 @@ static void forward_signal(int sig)
 {
     if (forward_to > 0)
         kill(forward_to, sig);
+}
+
+/* The recorder library: beside the binary (the build tree) or in PREFIX/lib/mallog when the
+ * binary is PREFIX/bin/mallog (make install). out gets the path found, or the first tried.
+ * Returns 0, or -1 with errno. */
+static int find_preload(const char *name, char *out, size_t len)
+{
+    static const char *const where[] = {"%s/%s", "%s/../lib/mallog/%s"};
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        snprintf(out, len, where[i], msg_self_dir(), name);
+        if (access(out, R_OK) == 0)
+            return 0;
+    }
+    snprintf(out, len, where[0], msg_self_dir(), name);
+    errno = ENOENT;
+    return -1;
 }
 
 /* A whole decimal number in [min, max], nothing else ("12abc", "", "-1" are not). */
@@ -491,20 +620,34 @@ int cmd_record(int argc, char **argv)
         record_usage(stderr);
         return EXIT_ERROR;
     }
-    char abs_prefix[PATH_MAX], so[PATH_MAX];
-    if (absolute_prefix(prefix, abs_prefix, sizeof abs_prefix) != 0) {
+    char in_dir[PATH_MAX], abs_prefix[PATH_MAX], so[PATH_MAX];
+    if (prefix_in_dir(prefix, in_dir, sizeof in_dir) != 0 ||
+        absolute_prefix(in_dir, abs_prefix, sizeof abs_prefix) != 0) {
         msg_error("record", "%s: %s", prefix, strerror(errno));
+        return EXIT_ERROR;
+    }
+    /* before the program runs: a run whose logs cannot be written is a wasted run */
+    if (dir_writable(abs_prefix) != 0) {
+        char d[PATH_MAX];
+        snprintf(d, sizeof d, "%s", in_dir);
+        msg_error("record", "%s: cannot write logs there: %s", dirname(d), strerror(errno));
         return EXIT_ERROR;
     }
     /* libunwind comes in with its own build of the recorder, only when it is asked for */
     int with_libunwind = stacks && strcmp(unwind, "dwarf") == 0;
-    snprintf(so, sizeof so, "%s/%s", msg_self_dir(),
-             with_libunwind ? "libmallog-unwind.so" : "libmallog.so");
-    if (access(so, R_OK) != 0) {
-        msg_error("record", "%s: %s (build it with make)", so, strerror(errno));
+    if (find_preload(with_libunwind ? "libmallog-unwind.so" : "libmallog.so", so, sizeof so) != 0) {
+        msg_error("record", "%s: %s (build it with make, or make install)", so, strerror(errno));
         return EXIT_ERROR;
     }
     warn_unpreloadable(argv[optind]);
+    /* Our spools carry our pid as run id: another record with the same prefix has its own. */
+    char run[32];
+    snprintf(run, sizeof run, "r%d", (int)getpid());
+    char fails[PATH_MAX];
+    if (fails_open(fails, sizeof fails) != 0) {
+        msg_error("record", "%s: %s", fails, strerror(errno));
+        return EXIT_ERROR;
+    }
     const char *old = getenv("LD_PRELOAD");
     char *preload = malloc(strlen(so) + (old ? strlen(old) : 0) + 2);
     sprintf(preload, "%s%s%s", so, old && *old ? ":" : "", old ? old : "");
@@ -512,12 +655,15 @@ int cmd_record(int argc, char **argv)
     pid_t child = fork();
     if (child < 0) {
         msg_error("record", "fork: %s", strerror(errno));
+        unlink(fails);
         return EXIT_ERROR;
     }
     if (child == 0) {
         setenv("LD_PRELOAD", preload, 1);
         setenv("MALLOG_OUT", abs_prefix, 1);
         setenv("MALLOG_FOLLOW", follow ? "1" : "0", 1);
+        setenv("MALLOG_RUN", run, 1);
+        setenv("MALLOG_FAILS", fails, 1);
         if (trap)
             setenv("MALLOG_TRAP", trap, 1);
         if (stacks) {
@@ -551,7 +697,7 @@ int cmd_record(int argc, char **argv)
         if (p == 0) {
             /* Pack in bursts, well behind the program: reading the lines it is writing (and the
              * counter it increments) from the other core would slow every one of its calls. */
-            if (live_step(&lp, abs_prefix, child, level) < LIVE_BURST)
+            if (live_step(&lp, abs_prefix, run, child, level) < LIVE_BURST)
                 usleep(LIVE_PAUSE_US);
             continue;
         }
@@ -567,12 +713,19 @@ int cmd_record(int argc, char **argv)
     pid_t p;
     while ((p = waitpid(-1, &status, WNOHANG)) > 0)
         remember(p, status);
-    int failures = pack_prefix("record", abs_prefix, child, root_status, level);
-    if (failures)
+    int failures = pack_prefix("record", abs_prefix, run, child, root_status, level);
+    failures += fails_report(fails);
+    int rc = WIFSIGNALED(root_status) ? 128 + WTERMSIG(root_status) : WEXITSTATUS(root_status);
+    if (failures) {
+        /* exit 2 says the recording is incomplete; the program's own status is still told */
+        if (WIFSIGNALED(root_status))
+            msg_error("record", "the program was killed by signal %d (%s)", WTERMSIG(root_status),
+                      strsignal(WTERMSIG(root_status)));
+        else
+            msg_error("record", "the program exited with status %d", rc);
         return EXIT_ERROR;
-    if (WIFSIGNALED(root_status))
-        return 128 + WTERMSIG(root_status);
-    return WEXITSTATUS(root_status);
+    }
+    return rc;
 }
 
 int cmd_pack(int argc, char **argv)
@@ -613,7 +766,7 @@ int cmd_pack(int argc, char **argv)
             failures++;
             continue;
         }
-        failures += pack_prefix("pack", abs_prefix, 0, 0, level);
+        failures += pack_prefix("pack", abs_prefix, NULL, 0, 0, level);
     }
     return failures ? EXIT_ERROR : 0;
 }

@@ -85,7 +85,7 @@ struct mlg_event {
     uint64_t index;   /* 0-based position in this log */
     uint64_t seq;     /* global sequence number in the recorded process (realloc: after the call) */
     uint64_t seq_rel; /* realloc only: number taken before the call (release point) */
-    uint64_t time_ns; /* monotonic ns since the process started, coarse (see FORMAT.md) */
+    uint64_t time_ns; /* monotonic ns since the process started (precision: FORMAT.md) */
     uint64_t ptr;     /* block returned (alloc/realloc), freed (free), asked about (usable size) */
     uint64_t old_ptr; /* realloc/reallocarray/realloc_release: the block passed in */
     uint64_t size;    /* bytes requested; calloc/reallocarray: nmemb*size (saturated on overflow) */
@@ -131,6 +131,8 @@ struct mlg_trailer {
     uint32_t end;           /* enum mlg_end */
     int32_t end_status;     /* exit status, or signal number for MLG_END_SIGNAL */
     uint64_t op_counts[MLG_OP_COUNT];
+    uint64_t end_time_ns;   /* when the process ended (ns since its start, never before the last
+                               event); 0 = not known (killed, or a log from before this field) */
 };
 
 /* Errors: a stable code plus where it happened. */

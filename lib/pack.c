@@ -726,6 +726,7 @@ int mlg_packer_finish(struct mlg_packer *pk, int end, int end_status, struct mlg
     t.end_status = end >= 0 ? end_status : spool_status;
     t.lost_events = pk->lost + sh->lost_events;
     t.threads = pk->nstreams;
+    t.end_time_ns = __atomic_load_n(&sh->end_time_ns, __ATOMIC_RELAXED);
     res->events = pk->events;
     res->lost_events = t.lost_events;
     res->threads = pk->nstreams;

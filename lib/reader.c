@@ -294,6 +294,9 @@ static int read_trailer(struct mlg_reader *r, const uint8_t *buf, uint32_t len, 
     p += 52;
     for (uint32_t i = 0; i < nops && i < MLG_OP_COUNT; i++)
         t->op_counts[i] = mlg_get64(p + 8 * i);
+    /* end_time_ns came later: a trailer without it ends right after the op counts */
+    size_t end_at = 8 + 52 + 8 * (size_t)nops;
+    t->end_time_ns = end_at + 8 + 4 <= len ? mlg_get64(buf + end_at) : 0;
     if (t->events != r->next_event) {
         char d[64];
         snprintf(d, sizeof d, "%llu events counted, %llu read", (unsigned long long)t->events,

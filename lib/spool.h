@@ -49,7 +49,9 @@ struct mlg_spool_header {
     volatile uint32_t no_online;      /* a thread had no slot: pack only after the end */
     volatile uint32_t threads_started; /* slots [0, threads_started) may be in use */
     uint32_t reserved0b;
-    uint64_t reserved[5];
+    volatile uint64_t end_time_ns;    /* clock when end was set (exit, _exit, exec, return from
+                                         main); 0 = not seen (killed) */
+    uint64_t reserved[4];
     char exe[4096];
     char argv[8192];
     char glibc_version[64];

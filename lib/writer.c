@@ -344,7 +344,7 @@ int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct 
     memset(err, 0, sizeof *err);
     int rc = flush_frame(w, err);
     if (rc == 0 && t) {
-        uint8_t buf[8 + 5 * 8 + 4 + 4 + 4 + MLG_OP_COUNT * 8 + 4];
+        uint8_t buf[8 + 5 * 8 + 4 + 4 + 4 + MLG_OP_COUNT * 8 + 8 + 4];
         uint8_t *p = buf;
         memcpy(p, MLG_TRAILER_TAG, 8);
         p += 8;
@@ -360,6 +360,9 @@ int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct 
         p += 12;
         for (unsigned i = 0; i < MLG_OP_COUNT; i++, p += 8)
             mlg_put64(p, w->op_counts[i]);
+        /* per-thread clocks: the end is never before an event the log already holds */
+        mlg_put64(p, t->end_time_ns && t->end_time_ns < w->last_time ? w->last_time : t->end_time_ns);
+        p += 8;
         mlg_put32(p, mlg_crc32c(buf, (size_t)(p - buf)));
         p += 4;
         rc = write_skippable(w, MLG_SKIP_TRAILER, buf, (size_t)(p - buf), err);

@@ -104,6 +104,7 @@ struct plots_alloc {
     char name[64], library[512], threads_mode[16]; /* threads_mode: how it was replayed */
     uint64_t peak_live, peak_live_event, peak_fp, peak_rss, slop;
     uint64_t worst_event, holes_1m, holes_8m, largest, hole_bytes;
+    uint64_t hole_resident; /* resident bytes in the holes at the worst sample */
     uint64_t unknown_frees, double_frees;
     double ratio, eps;
     int ok;          /* its JSON was read */

@@ -263,6 +263,7 @@ void plots_alloc_load(const char *dir, struct plots_alloc *a)
     json_u64(js, "worst.holes_8m", &a->holes_8m);
     json_u64(js, "worst.largest_hole", &a->largest);
     json_u64(js, "worst.hole_bytes", &a->hole_bytes);
+    json_u64(js, "worst.hole_resident", &a->hole_resident);
     json_u64(js, "anomalies.unknown_frees", &a->unknown_frees);
     json_u64(js, "anomalies.double_frees", &a->double_frees);
     free(js);
@@ -316,28 +317,64 @@ static int is_reference(const struct plots_alloc *a)
     return strcmp(a->name, "arena") == 0;
 }
 
-/* The allocator with the smallest peak footprint among those a program can use (the reference
- * only if it is alone), or -1. */
+/* What an allocator costs is the memory it keeps resident (peak RSS: pages touched); a
+ * footprint is what it committed from the OS, touched or not (mimalloc and jemalloc commit
+ * ahead), so findings rank by RSS and show the committed excess separately. */
+
+/* The allocator with the smallest peak RSS among those a program can use (the reference only if
+ * it is alone), or -1. Ties: the smaller footprint. */
 static int best_alloc(const struct plots_alloc *as, int n)
 {
     int best = -1;
     for (int pass = 0; pass < 2 && best < 0; pass++)
         for (int i = 0; i < n; i++)
             if (as[i].ok && (pass || !is_reference(&as[i])) &&
-                (best < 0 || as[i].peak_fp < as[best].peak_fp))
+                (best < 0 || as[i].peak_rss < as[best].peak_rss ||
+                 (as[i].peak_rss == as[best].peak_rss && as[i].peak_fp < as[best].peak_fp)))
                 best = i;
     return best;
 }
 
+/* The allocator with the largest peak RSS among those a program can use, or best. */
+static int most_alloc(const struct plots_alloc *as, int n, int best)
+{
+    int most = best;
+    for (int i = 0; i < n; i++)
+        if (as[i].ok && !is_reference(&as[i]) && as[i].peak_rss > as[most].peak_rss)
+            most = i;
+    return most;
+}
+
+/* The worst fragmentation is the one that costs the most memory: the most resident bytes in
+ * holes (address space alone costs nothing); among holes that hold none, the most hole bytes. */
 static int worst_frag(const struct plots_alloc *as, int n)
 {
     int w = -1;
     for (int i = 0; i < n; i++) {
         const struct plots_alloc *a = &as[i];
-        if (a->ok && a->holes_1m > 0 && (w < 0 || a->hole_bytes > as[w].hole_bytes))
+        if (a->ok && a->holes_1m > 0 &&
+            (w < 0 || a->hole_resident > as[w].hole_resident ||
+             (a->hole_resident == as[w].hole_resident && a->hole_bytes > as[w].hole_bytes)))
             w = i;
     }
     return w;
+}
+
+/* "X commits F (its footprint) but has only R resident: D committed, never touched." for every
+ * allocator whose footprint exceeds its RSS by more than a quarter (and 1 MiB). */
+static void write_committed(FILE *f, const struct plots_alloc *as, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const struct plots_alloc *a = &as[i];
+        if (!a->ok || a->peak_fp <= a->peak_rss || a->peak_fp - a->peak_rss < (1u << 20) ||
+            a->peak_fp - a->peak_rss < a->peak_rss / 4)
+            continue;
+        fprintf(f, " <b>");
+        msg_xml_escape(f, a->name);
+        fprintf(f, "</b> commits more than it touches: a peak footprint of %s (committed from "
+                   "the OS) for a peak RSS of %s, %s committed but not resident.",
+                B(a->peak_fp), B(a->peak_rss), B(a->peak_fp - a->peak_rss));
+    }
 }
 
 void plots_pin_summary(const char *js, struct pin_summary *ps)
@@ -414,51 +451,41 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
     fprintf(jf, "\"");
     if (best >= 0) {
         const struct plots_alloc *b = &as[best];
-        int most = best;
-        for (int i = 0; i < n; i++)
-            if (as[i].ok && as[i].peak_fp > as[most].peak_fp)
-                most = i;
+        int most = most_alloc(as, n, best);
         fprintf(f, "<li><b>");
         msg_xml_escape(f, b->name);
-        fprintf(f, "</b> holds the least memory for this trace: a peak footprint of %s for %s "
+        fprintf(f, "</b> holds the least resident memory for this trace: a peak RSS of %s for %s "
                    "of live requested bytes at the peak (%.2f&times;).",
-                B(b->peak_fp), B(b->peak_live), b->ratio);
-        if (most != best) {
+                B(b->peak_rss), B(b->peak_live),
+                b->peak_live ? (double)b->peak_rss / (double)b->peak_live : 0.0);
+        if (most != best && as[most].peak_rss > b->peak_rss) {
             const struct plots_alloc *m = &as[most];
             fprintf(f, " The most, <b>");
             msg_xml_escape(f, m->name);
-            fprintf(f, "</b>, holds %s (%.2f&times; live): %.1f&times; as much as ", B(m->peak_fp),
-                    m->ratio, b->peak_fp ? (double)m->peak_fp / (double)b->peak_fp : 0.0);
+            fprintf(f, "</b>, has a peak RSS of %s: %.1f&times; as much as ", B(m->peak_rss),
+                    b->peak_rss ? (double)m->peak_rss / (double)b->peak_rss : 0.0);
             msg_xml_escape(f, b->name);
-            fprintf(f, ", %s more.", B(m->peak_fp - b->peak_fp));
+            fprintf(f, ", %s more.", B(m->peak_rss - b->peak_rss));
         }
         /* glibc is what the program ran with: say what switching would save */
         for (int i = 0; i < n; i++)
-            if (i != best && i != most && as[i].ok && strcmp(as[i].name, "glibc") == 0)
-                fprintf(f, " glibc (the default) holds %s: switching to %s would save %s "
-                           "(%.1f&times; less).",
-                        B(as[i].peak_fp), b->name, B(as[i].peak_fp - b->peak_fp),
-                        b->peak_fp ? (double)as[i].peak_fp / (double)b->peak_fp : 0.0);
-        int best_rss = best;
-        for (int i = 0; i < n; i++)
-            if (as[i].ok && !is_reference(&as[i]) &&
-                as[i].peak_rss < as[best_rss].peak_rss)
-                best_rss = i;
-        if (best_rss != best) {
-            fprintf(f, " By peak RSS (touched pages) the smallest is <b>");
-            msg_xml_escape(f, as[best_rss].name);
-            fprintf(f, "</b> (%s, vs %s for ", B(as[best_rss].peak_rss), B(b->peak_rss));
-            msg_xml_escape(f, b->name);
-            fprintf(f, ").");
-        }
+            if (i != best && i != most && as[i].ok && strcmp(as[i].name, "glibc") == 0 &&
+                as[i].peak_rss > b->peak_rss)
+                fprintf(f, " glibc (the default) has a peak RSS of %s: switching to %s would "
+                           "save %s (%.1f&times; less).",
+                        B(as[i].peak_rss), b->name, B(as[i].peak_rss - b->peak_rss),
+                        b->peak_rss ? (double)as[i].peak_rss / (double)b->peak_rss : 0.0);
+        write_committed(f, as, n);
         for (int i = 0; i < n; i++)
             if (i != best && as[i].ok && is_reference(&as[i]))
-                fprintf(f, " For reference, mallog's own best-fit arena holds %s (%.2f&times;).",
-                        B(as[i].peak_fp), as[i].ratio);
+                fprintf(f, " For reference, mallog's own best-fit arena: peak RSS %s, footprint "
+                           "%s.", B(as[i].peak_rss), B(as[i].peak_fp));
         fprintf(f, "</li>\n");
-        fprintf(jf, ", \"best\": \"%s\", \"best_peak_footprint\": %" PRIu64
-                    ", \"most\": \"%s\", \"most_peak_footprint\": %" PRIu64,
-                b->name, b->peak_fp, as[most].name, as[most].peak_fp);
+        fprintf(jf, ", \"measure\": \"peak_rss\", \"best\": \"%s\", \"best_peak_rss\": %" PRIu64
+                    ", \"best_peak_footprint\": %" PRIu64 ", \"most\": \"%s\", "
+                    "\"most_peak_rss\": %" PRIu64 ", \"most_peak_footprint\": %" PRIu64,
+                b->name, b->peak_rss, b->peak_fp, as[most].name, as[most].peak_rss,
+                as[most].peak_fp);
     } else {
         fprintf(f, "<li>No replay result could be read.</li>\n");
     }
@@ -467,17 +494,22 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
         uint64_t events = 0;
         if (stats)
             json_u64(stats, "events", &events);
-        fprintf(f, "<li>The worst fragmentation: <b>");
+        fprintf(f, "<li>The worst fragmentation (by resident memory in holes): <b>");
         msg_xml_escape(f, w->name);
         fprintf(f, "</b> at event %s", N(w->worst_event));
         if (events)
             fprintf(f, " of %s", N(events));
-        fprintf(f, ": %s holes &ge; 1 MiB between live blocks (%s &ge; 8 MiB), %s in holes, the "
-                   "largest %s.</li>\n",
-                N(w->holes_1m), N(w->holes_8m), B(w->hole_bytes), B(w->largest));
+        fprintf(f, ": %s holes &ge; 1 MiB between live blocks (%s &ge; 8 MiB), %s resident in "
+                   "holes (%s of address space), the largest %s.",
+                N(w->holes_1m), N(w->holes_8m), B(w->hole_resident), B(w->hole_bytes),
+                B(w->largest));
+        if (!w->hole_resident)
+            fprintf(f, " No hole holds resident memory: they cost address space, not RAM.");
+        fprintf(f, "</li>\n");
         fprintf(jf, ", \"worst_allocator\": \"%s\", \"worst_event\": %" PRIu64
-                    ", \"worst_holes_1m\": %" PRIu64 ", \"worst_hole_bytes\": %" PRIu64,
-                w->name, w->worst_event, w->holes_1m, w->hole_bytes);
+                    ", \"worst_holes_1m\": %" PRIu64 ", \"worst_hole_bytes\": %" PRIu64
+                    ", \"worst_hole_resident\": %" PRIu64,
+                w->name, w->worst_event, w->holes_1m, w->hole_bytes, w->hole_resident);
         if (w->holes) {
             struct pin_summary ps;
             plots_pin_summary(w->holes, &ps);
@@ -1054,17 +1086,14 @@ int cmd_report(int argc, char **argv)
     char note[512] = "";
     int best = best_alloc(r->allocs, r->nallocs);
     if (best >= 0) {
-        int most = best;
-        for (int i = 0; i < r->nallocs; i++)
-            if (r->allocs[i].ok && r->allocs[i].peak_fp > r->allocs[most].peak_fp)
-                most = i;
+        int most = most_alloc(r->allocs, r->nallocs, best);
         const struct plots_alloc *b = &r->allocs[best], *m = &r->allocs[most];
         if (most != best)
-            snprintf(note, sizeof note, "peak footprint: %s %s (%.1fx live), %s %s (%.2fx)",
-                     m->name, B(m->peak_fp), m->ratio, b->name, B(b->peak_fp), b->ratio);
+            snprintf(note, sizeof note, "peak RSS: %s %s, %s %s (footprint %s, %s)", m->name,
+                     B(m->peak_rss), b->name, B(b->peak_rss), B(m->peak_fp), B(b->peak_fp));
         else
-            snprintf(note, sizeof note, "peak footprint: %s %s (%.2fx live)", b->name,
-                     B(b->peak_fp), b->ratio);
+            snprintf(note, sizeof note, "peak RSS: %s %s (footprint %s)", b->name,
+                     B(b->peak_rss), B(b->peak_fp));
         r->popts.note = note;
     }
     int have_gp = plots_have_gnuplot();
@@ -1104,8 +1133,9 @@ int cmd_report(int argc, char **argv)
     progress_clear(r);
     if (msg_verbosity >= 1) {
         if (best >= 0)
-            fprintf(stderr, "mallog report: best allocator for this trace: %s (peak footprint %s)\n",
-                    r->allocs[best].name, B(r->allocs[best].peak_fp));
+            fprintf(stderr, "mallog report: best allocator for this trace: %s (peak RSS %s, "
+                            "footprint %s)\n",
+                    r->allocs[best].name, B(r->allocs[best].peak_rss), B(r->allocs[best].peak_fp));
         fprintf(stderr, "mallog report: %s/index.html\n", r->dir);
     }
     rc = 0;

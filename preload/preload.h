@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include "../lib/spool.h"
 
 #define MLG_HIDDEN __attribute__((visibility("hidden")))
@@ -27,6 +28,7 @@ struct tstate {
     uint32_t serial;
     uint32_t tid;
     uint32_t since_time;       /* records since the last clock reading */
+    uint64_t time_coarse;      /* the coarse clock at the last clock reading (rec_coarse_ns) */
     uint32_t destructor_rounds;
     uint32_t inflight_depth;   /* rec_enter nesting */
     uint64_t proc_gen;         /* recorder generation that owns this state (changes at fork) */
@@ -53,6 +55,8 @@ struct recorder {
     int unwind_dwarf;                  /* MALLOG_UNWIND=dwarf (libunwind) rather than fp */
     char prefix[4096];                 /* absolute output prefix */
     char spool_path[4200];
+    char run[32];                      /* MALLOG_RUN: the recording's id in spool names, or "" */
+    char fails[4096];                  /* MALLOG_FAILS: where to say a process was not recorded */
     struct mlg_spool_header *hdr;      /* in window 0, mapped as long as the process lives */
     uint8_t *win_base;                 /* window chunks are claimed from */
     uint32_t win_index;
@@ -99,6 +103,18 @@ static inline struct tstate *rec_thread(void)
     return rec_thread_slow();
 }
 
+/* A clock reading is due again once the coarse clock (a vDSO read of the kernel's tick, ~7 ns, no
+ * syscall) has moved this far past the last reading: the first event after a pause gets an exact
+ * time, at most one reading per tick (1-4 ms) of a busy thread. */
+#define REC_TIME_STALE_NS 1000000u
+
+static inline uint64_t rec_coarse_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The hot path: encode on the stack, reserve with one xadd (atomic against a signal on this
  * thread), copy, store the tag last. Anything unusual (no chunk, chunk nearly full, a clock reading
  * due, a hook nested in a signal handler) goes to rec_emit(). */
@@ -111,7 +127,8 @@ rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64
         rec_trap_check(op, size, seq); /* before the record: the debugger sees the call itself */
     uint8_t *chunk = t->chunk;
     if (likely(chunk != NULL && t->depth == 0 && t->since_time < mlg_rec.time_every &&
-               t->cursor + 2 * MLG_SPOOL_REC_MAX <= MLG_SPOOL_PAYLOAD)) {
+               t->cursor + 2 * MLG_SPOOL_REC_MAX <= MLG_SPOOL_PAYLOAD &&
+               rec_coarse_ns() - t->time_coarse < REC_TIME_STALE_NS)) {
         t->depth = 1;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         uint8_t buf[MLG_SPOOL_REC_MAX];

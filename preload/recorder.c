@@ -194,7 +194,8 @@ static int log_exists(uint32_t gen)
     return access(path, F_OK) == 0;
 }
 
-/* Creates <prefix>.<pid>.<gen>.spool with the first free exec generation from first_gen. */
+/* Creates <prefix>.<pid>.<gen>[.<run>].spool with the first free exec generation from first_gen.
+ * The run id keeps two recordings with one prefix from packing each other's spools. */
 static int create_spool(uint32_t first_gen)
 {
     for (uint32_t gen = first_gen; gen < first_gen + 1000; gen++) {
@@ -205,6 +206,10 @@ static int create_spool(uint32_t first_gen)
         p = put_uint(p, (uint64_t)mlg_rec.pid);
         *p++ = '.';
         p = put_uint(p, gen);
+        if (mlg_rec.run[0]) {
+            *p++ = '.';
+            p = stpcpy(p, mlg_rec.run);
+        }
         strcpy(p, ".spool");
         int fd = open(mlg_rec.spool_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) {
@@ -302,13 +307,49 @@ static void fill_header(struct mlg_spool_header *h, uint64_t parent_pid, uint32_
     memcpy(h->magic, MLG_SPOOL_MAGIC, 8);
 }
 
+/* Says once, on stderr and in the recording's failure list (MALLOG_FAILS, which `mallog record`
+ * reports), that this process is not recorded: the spool path and errno. No stdio: the line is
+ * built by hand; strerrorname_np is a table lookup, strerror could translate (and allocate). */
+static void spool_failed(int err)
+{
+    char num[24], pid[24];
+    put_uint(num, (uint64_t)err);
+    put_uint(pid, (uint64_t)mlg_rec.pid);
+    const char *name = strerrorname_np(err);
+    char line[4600];
+    char *p = stpcpy(line, "pid ");
+    p = stpcpy(stpcpy(p, pid), ": cannot create ");
+    p = stpcpy(stpcpy(p, mlg_rec.spool_path), ": ");
+    p = stpcpy(stpcpy(p, name ? name : "errno "), name ? "" : num);
+    stpcpy(p, "; this process is not recorded");
+    rec_warn(line);
+    if (!mlg_rec.fails[0])
+        return;
+    int fd = open(mlg_rec.fails, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    p = stpcpy(stpcpy(line, pid), " ");
+    p = stpcpy(stpcpy(p, num), " ");
+    p = stpcpy(stpcpy(p, mlg_rec.spool_path), "\n");
+    ssize_t r = write(fd, line, (size_t)(p - line)); /* O_APPEND: one line, whole */
+    (void)r;
+    close(fd);
+}
+
 /* Opens this process's spool and maps window 0. Returns 0 or -1 (recording then stays off). */
 static int open_spool(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_seq,
                       uint32_t first_gen)
 {
     win_count = 0;
-    if (create_spool(first_gen) != 0 || map_window(0) != 0) {
-        rec_warn("cannot create the spool file; this process is not recorded");
+    mlg_rec.spool_path[0] = 0;
+    if (create_spool(first_gen) != 0) {
+        spool_failed(errno);
+        return -1;
+    }
+    if (map_window(0) != 0) {
+        int err = errno;
+        unlink(mlg_rec.spool_path); /* empty: nothing to pack, and it would read as damaged */
+        spool_failed(err);
         return -1;
     }
     mlg_rec.hdr = (struct mlg_spool_header *)(void *)win_addr[0];
@@ -448,8 +489,11 @@ void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uin
             if (roll_chunk(t) != 0)
                 break;
         }
-        if (unlikely(t->since_time >= mlg_rec.time_every)) {
+        uint64_t coarse = rec_coarse_ns();
+        if (unlikely(t->since_time >= mlg_rec.time_every ||
+                     coarse - t->time_coarse >= REC_TIME_STALE_NS)) {
             t->since_time = 0;
+            t->time_coarse = coarse;
             unsigned tl = mlg_spool_encode_time(buf, rec_now_ns());
             if (!commit(t, buf, tl)) {
                 roll_chunk(t);
@@ -564,6 +608,7 @@ void rec_mark_end(unsigned end, int status, int known)
         return;
     h->end = end;
     h->end_status = status;
+    h->end_time_ns = rec_now_ns();
     __atomic_store_n(&h->end_set, known ? 1u : 2u, __ATOMIC_RELEASE);
 }
 
@@ -737,6 +782,9 @@ void rec_init(void)
     const char *unwind = env_get("MALLOG_UNWIND");
     mlg_rec.unwind_dwarf = !unwind || strcmp(unwind, "fp") != 0;
     const char *out = env_get("MALLOG_OUT");
+    const char *run = env_get("MALLOG_RUN"), *fails = env_get("MALLOG_FAILS");
+    copy_str(mlg_rec.run, sizeof mlg_rec.run, run ? run : "");
+    copy_str(mlg_rec.fails, sizeof mlg_rec.fails, fails ? fails : "");
     if (is_mallog_cli() || env_uint("MALLOG_DISABLE", 0, 0, 1)) {
         disable();
         return;

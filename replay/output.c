@@ -72,6 +72,7 @@ void output_summarize(const struct engine_result *r, struct summary *s)
         s->worst_holes_8m = worst->holes_8m;
         s->worst_largest_hole = worst->largest_hole;
         s->worst_hole_bytes = worst->hole_bytes;
+        s->worst_hole_resident = worst->hole_resident;
     }
     uint64_t ns = r->replay_ns > r->sample_ns ? r->replay_ns - r->sample_ns : 1;
     s->events_per_sec = (double)r->events * 1e9 / (double)ns;
@@ -140,9 +141,9 @@ int output_json(const struct summary *s, struct mem_buf *b)
     mem_buf_printf(b,
                    ", \"worst\": {\"event\": %" PRIu64 ", \"holes_1m\": %" PRIu64
                    ", \"holes_8m\": %" PRIu64 ", \"largest_hole\": %" PRIu64
-                   ", \"hole_bytes\": %" PRIu64 "}",
+                   ", \"hole_bytes\": %" PRIu64 ", \"hole_resident\": %" PRIu64 "}",
                    s->worst_event, s->worst_holes_1m, s->worst_holes_8m, s->worst_largest_hole,
-                   s->worst_hole_bytes);
+                   s->worst_hole_bytes, s->worst_hole_resident);
     if (s->bench)
         mem_buf_printf(b,
                        ", \"replay_seconds\": %.6f, \"replay_seconds_min\": %.6f"

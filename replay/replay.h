@@ -523,6 +523,7 @@ struct summary {
     uint64_t events, peak_live_requested, peak_live_event, peak_footprint, peak_rss, slop_at_peak;
     double footprint_ratio_at_peak, max_footprint_over_max_requested, events_per_sec;
     uint64_t worst_event, worst_holes_1m, worst_holes_8m, worst_largest_hole, worst_hole_bytes;
+    uint64_t worst_hole_resident; /* resident bytes in the holes of the worst sample */
     uint64_t unknown_frees, double_frees; /* from the pre-pass (mlg_check) */
     uint64_t bad_frees;                   /* frees the replay skipped: their sum */
     /* --bench (bench = 1) and --repeat: over `runs` replays of this allocator, the median of

@@ -34,8 +34,8 @@ expect_eq "pin" "$(json_num rep/report.json pin_size)" 232
 expect_eq "worst event" "$(json_num rep/report.json worst_event)" \
     "$(grep -o '"worst": {"event": [0-9]*' rep/replay.glibc.json | grep -o '[0-9]*$')"
 expect_eq "leaked" "$(json_num rep/report.json leaked_blocks)" "$(json_num rep/stats.json leaked_blocks)"
-grep -q '<b>jemalloc</b> holds the least memory' rep/index.html || die "best allocator sentence"
-grep -q 'The worst fragmentation: <b>glibc</b>' rep/index.html || die "worst point sentence"
+grep -q '<b>jemalloc</b> holds the least resident memory' rep/index.html || die "best allocator sentence"
+grep -q 'The worst fragmentation (by resident memory in holes): <b>glibc</b>' rep/index.html || die "worst point sentence"
 grep -q 'bounded by a live <b>232 B</b> block' rep/index.html || die "pin sentence"
 grep -q 'Still live at exit' rep/index.html || die "leaks section"
 # the page's numbers are the JSON's

@@ -309,6 +309,80 @@ static void spit(const char *path, const uint8_t *d, size_t size)
     fclose(f);
 }
 
+/* Writes three events at 100, 200, 300 ns and a trailer ending at end_ns; returns end_time_ns
+ * as read back. */
+static uint64_t end_time_roundtrip(const char *path, uint64_t end_ns)
+{
+    struct mlg_header h = test_header();
+    struct mlg_writer *w;
+    struct mlg_error err;
+    unlink(path);
+    assert_int_equal(mlg_writer_create(&w, path, &h, NULL, &err), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        struct mlg_event ev = {.index = i, .seq = i, .time_ns = 100 * (i + 1u), .op = MLG_OP_MALLOC,
+                               .size = 16, .ptr = 0x1000 + 0x100 * i};
+        assert_int_equal(mlg_writer_add(w, &ev, &err), 0);
+    }
+    struct mlg_trailer tr = {.end = MLG_END_EXIT, .end_time_ns = end_ns};
+    assert_int_equal(mlg_writer_finish(w, &tr, &err), 0);
+    int code;
+    assert_int_equal(read_back(path, NULL, &code, NULL), 3);
+    assert_int_equal(code, 0);
+    struct mlg_reader *r;
+    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
+    struct mlg_event ev;
+    while (mlg_reader_next(r, &ev) > 0)
+        ;
+    const struct mlg_trailer *t = mlg_reader_trailer(r);
+    assert_non_null(t);
+    uint64_t got = t->end_time_ns;
+    mlg_reader_close(r);
+    return got;
+}
+
+/* The trailer's end time (issue 15 item 4): kept, never before the last event, absent = 0; a
+ * trailer written before the field existed (ending at the op counts) still reads. */
+static void test_trailer_end_time(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("end.mlog");
+    assert_int_equal(end_time_roundtrip(path, 2000000000ull), 2000000000ull);
+    assert_int_equal(end_time_roundtrip(path, 50), 300); /* per-thread clocks: clamped */
+    assert_int_equal(end_time_roundtrip(path, 0), 0);
+    assert_int_equal(end_time_roundtrip(path, 5000), 5000);
+    /* drop the 8 bytes of end_time_ns from the trailer frame: the old layout */
+    size_t size, offs[64];
+    uint8_t *d = slurp(path, &size);
+    size_t n = frame_offsets(d, size, offs, 64);
+    size_t off = offs[n - 1];
+    uint32_t len;
+    memcpy(&len, d + off + 4, 4);
+    assert_int_equal(off + 8 + len, size);
+    uint8_t *payload = d + off + 8;
+    assert_memory_equal(payload, "MLOGEND1", 8);
+    uint32_t newlen = len - 8;
+    uint32_t crc = mlg_crc32c(payload, newlen - 4);
+    memcpy(payload + newlen - 4, &crc, 4);
+    memcpy(d + off + 4, &newlen, 4);
+    spit(path, d, size - 8);
+    free(d);
+    struct mlg_reader *r;
+    struct mlg_error err;
+    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
+    struct mlg_event ev;
+    int rc;
+    uint64_t events = 0;
+    while ((rc = mlg_reader_next(r, &ev)) > 0)
+        events++;
+    assert_int_equal(rc, 0);
+    assert_int_equal(events, 3);
+    const struct mlg_trailer *t = mlg_reader_trailer(r);
+    assert_non_null(t);
+    assert_int_equal(t->end, MLG_END_EXIT);
+    assert_int_equal(t->end_time_ns, 0);
+    mlg_reader_close(r);
+}
+
 static void test_truncation(void **state)
 {
     (void)state;
@@ -1057,7 +1131,8 @@ int main(void)
     mkdir(tmpdir, 0700);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_varint_zigzag), cmocka_unit_test(test_codec_roundtrip),
-        cmocka_unit_test(test_log_roundtrip), cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_log_roundtrip), cmocka_unit_test(test_trailer_end_time),
+        cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_flipped_bytes), cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_visitor),       cmocka_unit_test(test_addrmap),
         cmocka_unit_test(test_check),

@@ -265,13 +265,68 @@ static void test_data_dir(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Findings rank by what costs memory (issue 15 item 6): mimalloc's committed-but-untouched
+ * footprint (32 MiB for 6.5 MiB resident) must not make it "5.3x as much as glibc", and a hole
+ * of address space with nothing resident is not the worst fragmentation. */
+static void test_findings_resident(void **state)
+{
+    (void)state;
+    struct plots_alloc as[3];
+    memset(as, 0, sizeof as);
+    const uint64_t M = 1u << 20;
+    snprintf(as[0].name, sizeof as[0].name, "glibc");
+    as[0].peak_live = 4 * M, as[0].peak_fp = 6 * M, as[0].peak_rss = 6 * M;
+    as[0].holes_1m = 4, as[0].hole_bytes = 40 * M, as[0].hole_resident = 0;
+    snprintf(as[1].name, sizeof as[1].name, "mimalloc");
+    as[1].peak_live = 4 * M, as[1].peak_fp = 32 * M, as[1].peak_rss = 13 * M / 2;
+    as[1].holes_1m = 1, as[1].hole_bytes = 2 * M, as[1].hole_resident = M;
+    snprintf(as[2].name, sizeof as[2].name, "jemalloc");
+    as[2].peak_live = 4 * M, as[2].peak_fp = 7 * M, as[2].peak_rss = 7 * M;
+    for (int i = 0; i < 3; i++)
+        as[i].ok = 1;
+    char *html = NULL, *js = NULL;
+    size_t hl = 0, jl = 0;
+    FILE *f = open_memstream(&html, &hl), *jf = open_memstream(&js, &jl);
+    plots_write_findings(f, jf, "x.mlog", NULL, as, 3);
+    fclose(f);
+    fclose(jf);
+    /* least resident: glibc (6.0 MiB); most resident: jemalloc (7.0 MiB), not mimalloc */
+    assert_non_null(strstr(html, "<b>glibc</b> holds the least resident memory"));
+    assert_non_null(strstr(html, "peak RSS of 6.00 MiB"));
+    assert_non_null(strstr(html, "The most, <b>jemalloc</b>, has a peak RSS of 7.00 MiB"));
+    assert_null(strstr(html, "5.3&times;"));
+    /* mimalloc's footprint is shown, as committed and not resident */
+    assert_non_null(strstr(html, "<b>mimalloc</b> commits more than it touches: a peak footprint "
+                                 "of 32.0 MiB"));
+    assert_non_null(strstr(html, "25.5 MiB committed but not resident"));
+    /* worst fragmentation: mimalloc's 1 MiB resident hole, not glibc's 40 MiB of address space */
+    assert_non_null(strstr(html, "The worst fragmentation (by resident memory in holes): "
+                                 "<b>mimalloc</b>"));
+    assert_non_null(strstr(js, "\"measure\": \"peak_rss\""));
+    assert_non_null(strstr(js, "\"best\": \"glibc\""));
+    assert_non_null(strstr(js, "\"worst_allocator\": \"mimalloc\""));
+    free(html);
+    free(js);
+
+    /* holes with nothing resident anywhere: said so, in so many words */
+    as[1].hole_resident = 0;
+    f = open_memstream(&html, &hl);
+    jf = open_memstream(&js, &jl);
+    plots_write_findings(f, jf, "x.mlog", NULL, as, 3);
+    fclose(f);
+    fclose(jf);
+    assert_non_null(strstr(html, "No hole holds resident memory"));
+    free(html);
+    free(js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_flat_and_nested), cmocka_unit_test(test_json_arrays),
         cmocka_unit_test(test_json_escapes_and_skip), cmocka_unit_test(test_json_truncated_everywhere),
         cmocka_unit_test(test_pin_summary),    cmocka_unit_test(test_range),          cmocka_unit_test(test_units),
-        cmocka_unit_test(test_data_dir),
+        cmocka_unit_test(test_data_dir),       cmocka_unit_test(test_findings_resident),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

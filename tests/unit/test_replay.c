@@ -402,7 +402,7 @@ static void test_json(void **state)
                           "\"max_footprint_over_max_requested\": ",
                           "\"slop_at_peak\": ",
                           "\"worst\": {\"event\": 0, \"holes_1m\": 3, \"holes_8m\": 0, "
-                          "\"largest_hole\": 0, \"hole_bytes\": 0}",
+                          "\"largest_hole\": 0, \"hole_bytes\": 0, \"hole_resident\": 0}",
                           "\"events_per_sec\": ",
                           "\"anomalies\": {\"unknown_frees\": 0, \"double_frees\": 0}"};
     for (unsigned i = 0; i < sizeof keys / sizeof *keys; i++) {
