@@ -3,7 +3,7 @@
 # replayer's own overhead: the measured loop of a full replay (it plays the op tape the log was
 # decoded into, once, before the workers start; sampling time excluded) against the bare
 # allocator calls (the same calls from a pre-translated array in a tight loop, no tape, no
-# control records: `mallog replay --worker --bare`). Both with --touch=none, so page faults do
+# control records: `mallog replay --bare`). Both with --touch=none, so page faults do
 # not hide the replayer's cost. Best of RUNS (default 3) alternating runs. Then the whole
 # command on every allocator, the log decoded once against decoded by each worker.
 # Prints markdown. No assertions: numbers only.
@@ -37,12 +37,7 @@ for spec in "${allocs[@]}"; do
         "$mallog" -q replay "$log" -a "$name" -o "$tmp/out" --touch=none --samples 10 > /dev/null
         eps=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['events_per_sec'])" \
             "$tmp/out/replay.$name.json")
-        envs=()
-        [[ $kind == libc ]] && envs+=("LD_PRELOAD=$lib")
-        [[ $env != - ]] && envs+=("$env")
-        read -r calls ns < <(env -u LD_PRELOAD -u MALLOC_CONF -u GLIBC_TUNABLES "${envs[@]}" \
-            setarch -R "$mallog" replay --worker --bare --alloc "$name" --kind "$kind" \
-            --lib "$lib" --touch=none -- "$log")
+        read -r _ calls ns < <("$mallog" -q replay "$log" -a "$name" --bare --touch=none)
         bare=$(python3 -c "print($calls * 1e9 / $ns)")
         best_replay=$(python3 -c "print(max($best_replay, $eps))")
         best_bare=$(python3 -c "print(max($best_bare, $bare))")

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "replay.h"
@@ -137,6 +138,42 @@ static int arena_stats_fn(uint64_t *mapped, uint64_t *active)
     *mapped = st.mapped;
     *active = st.active;
     return 1;
+}
+
+/* mallog's arena is one heap without locks (a replay process is one allocator): the threaded
+ * replay calls it under one mutex (pthread mutexes never allocate). */
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *arena_alloc_locked(int op, uint64_t size, uint64_t arg)
+{
+    pthread_mutex_lock(&arena_lock);
+    void *p = arena_alloc_op(op, size, arg);
+    pthread_mutex_unlock(&arena_lock);
+    return p;
+}
+
+static void *arena_realloc_locked(void *q, size_t size)
+{
+    pthread_mutex_lock(&arena_lock);
+    void *p = arena_realloc(q, size);
+    pthread_mutex_unlock(&arena_lock);
+    return p;
+}
+
+static void arena_free_locked(void *p)
+{
+    pthread_mutex_lock(&arena_lock);
+    arena_free(p);
+    pthread_mutex_unlock(&arena_lock);
+}
+
+void backend_thread_safe(struct backend *b)
+{
+    if (b->alloc != arena_alloc_op)
+        return; /* the others are thread-safe allocators */
+    b->alloc = arena_alloc_locked;
+    b->realloc = arena_realloc_locked;
+    b->free = arena_free_locked;
 }
 
 int backend_open(struct backend *b, const char *kind, const char *family)

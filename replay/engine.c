@@ -844,6 +844,11 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
     } else {
         struct local l = {{local_emit}, &pl, 0};
         struct sink *k = &l.k;
+        struct backend tb = *b;
+        if (o->threads != THREADS_SERIAL) {
+            backend_thread_safe(&tb);
+            pl.b = &tb;
+        }
         if (o->threads != THREADS_SERIAL && !(k = threads_new(&pl, &d.slots, o->threads))) {
             r->err.code = r->err_code = MLG_E_NOMEM;
             return MLG_E_NOMEM;

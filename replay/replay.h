@@ -365,6 +365,9 @@ struct backend {
 };
 /* kind: "glibc", "arena" or "libc" (whatever malloc the process has: a preloaded library). */
 int backend_open(struct backend *b, const char *kind, const char *family);
+/* Makes b callable from several threads at once (the threaded replay): mallog's arena gets a
+ * lock; every other allocator is thread-safe as it is. usable and stats run at cuts only. */
+void backend_thread_safe(struct backend *b);
 /* Whether the process's malloc, free, realloc and calloc are those of the loaded library lib
  * (a path; a preloaded one). 0, or -1 with why (a sentence: "is not loaded ...", "does not
  * export malloc ..."). Allocates through the allocator under test (dlopen): before a replay. */
