@@ -101,23 +101,14 @@ static void died(struct pass *p, uint64_t ptr, uint64_t index)
     p->free_head = (uint32_t)i;
 }
 
+/* The heap rule (mlg_heap_effects): a realloc's new block is a new allocation of its call site,
+ * the old one dies. */
 static int apply(struct pass *p, const struct mlg_event *ev)
 {
-    switch (mlg_op_kind(ev->op)) {
-    case 'A':
-        return ev->ptr && ev->outcome == MLG_OUT_OK ? born(p, ev) : 0;
-    case 'F':
-        died(p, ev->op == MLG_OP_FREE ? ev->ptr : ev->old_ptr, ev->index);
-        return 0;
-    case 'R':
-        if (ev->outcome == MLG_OUT_FAILED || ev->outcome == MLG_OUT_OVERFLOW)
-            return 0;
-        if (ev->outcome != MLG_OUT_OLD_RELEASED)
-            died(p, ev->old_ptr, ev->index);
-        return ev->ptr ? born(p, ev) : 0;
-    default:
-        return 0;
-    }
+    struct mlg_heap_effect e = mlg_heap_effects(ev);
+    if (e.flags & MLG_HEAP_RELEASE)
+        died(p, e.release, ev->index);
+    return e.flags & MLG_HEAP_ACQUIRE ? born(p, ev) : 0;
 }
 
 static void snapshot(struct pass *p)

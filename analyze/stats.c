@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "../lib/hash.h"
+#include "../lib/heap.h"
 #include "analyze.h"
 
 /* ---- classes ------------------------------------------------------------------------------ */
@@ -33,8 +35,7 @@ uint64_t stats_class_max(int k)
 
 static inline uint64_t slot_of(const struct stats_blocks *t, uint64_t ptr)
 {
-    /* Fibonacci hashing: the high bits of the product mix the (16-aligned) address well. */
-    return (ptr * 0x9e3779b97f4a7c15ull) >> t->shift;
+    return mlg_hash_slot(ptr, (unsigned)t->shift);
 }
 
 /* Tables of 2 MiB and more ask for transparent huge pages: a probe is a random access, and on a
@@ -212,22 +213,11 @@ static inline struct stats_slot *blocks_slot(struct stats_blocks *t, uint64_t pt
 /* Removes the block at b (a pointer into the table) and its side record. */
 static inline void blocks_del(struct stats_blocks *t, struct stats_slot *b)
 {
-    uint64_t i = (uint64_t)(b - t->v), j = i;
+    uint64_t i = (uint64_t)(b - t->v);
     if (__builtin_expect(b->meta & STATS_BLK_SIDE, 0))
         side_put(t, b->meta >> 3);
     t->count--;
-    for (;;) {
-        j = (j + 1) & t->mask;
-        if (!t->v[j].ptr)
-            break;
-        uint64_t home = slot_of(t, t->v[j].ptr);
-        /* move j back into the hole at i unless its home lies cyclically in (i, j] */
-        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
-            t->v[i] = t->v[j];
-            i = j;
-        }
-    }
-    t->v[i].ptr = 0;
+    i = mlg_hash_delete(t->v, sizeof *t->v, t->mask, (unsigned)t->shift, i);
     t->v[i].meta = 0; /* a fresh slot owns no side record */
 }
 
@@ -737,6 +727,47 @@ static int stats_count(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
     return count_one(s, ev, ix, 1);
 }
 
+/* The heap rule (mlg_heap_effects) on the live-block table. A block a realloc releases lives on
+ * in the block it acquires (resized); one a REALLOC_RELEASE releases waits as its thread's pending
+ * block for the OLD_RELEASED realloc that continues it. A release of a block the table does not
+ * hold is an unknown free, and the acquire still makes a new block. */
+static void track_effect(struct stats *s, const struct mlg_rec *ev, uint64_t ix,
+                         struct stats_thread *t, const struct mlg_heap_effect *e)
+{
+    struct stats_block rec = {0};
+    int carried = 0, moved = (e->flags & MLG_HEAP_SPLIT) || e->acquire != e->release;
+    struct stats_slot *b;
+    if (e->flags & MLG_HEAP_RELEASE) {
+        if (!(b = blocks_find(&s->blocks, e->release))) {
+            s->unknown_frees += s->counting;
+        } else if (e->flags & (MLG_HEAP_RESIZE | MLG_HEAP_SPLIT)) {
+            rec = slot_load(&s->blocks, b);
+            s->live_bytes -= rec.size;
+            s->live_blocks--;
+            carried = 1;
+            if (e->flags & MLG_HEAP_SPLIT) {
+                t->pending = rec;
+                t->pending_valid = 1;
+            }
+            if (moved)
+                blocks_del(&s->blocks, b);
+        } else {
+            end_block(s, ev, ix, t, b);
+        }
+    } else if ((e->flags & MLG_HEAP_SPLIT) && t->pending_valid &&
+               t->pending.ptr == e->release) {
+        t->pending_valid = 0;
+        rec = t->pending;
+        carried = 1;
+    }
+    if (!(e->flags & MLG_HEAP_ACQUIRE))
+        return;
+    if (carried)
+        resized(s, ev, ix, rec, moved);
+    else
+        new_block(s, ev, ix, t);
+}
+
 /* The figures that need the live-block table (the rest of stats_event): the heap, peaks,
  * lifetimes, chains, cross-thread frees, timeline. */
 static inline int stats_track(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
@@ -759,82 +790,9 @@ static inline int stats_track(struct stats *s, const struct mlg_rec *ev, uint64_
         s->nomem = 1;
         return 1;
     }
-    int failed = outcome_failed(ev->outcome);
-    char kind = kinds[op];
-    struct stats_slot *b;
-    switch (kind) {
-    case 'A':
-        if (!failed && ev->ptr)
-            new_block(s, ev, ix, t);
-        break;
-    case 'F':
-        if (op == MLG_OP_FREE) {
-            if (!ev->ptr)
-                break;
-            if ((b = blocks_find(&s->blocks, ev->ptr)))
-                end_block(s, ev, ix, t, b);
-            else
-                s->unknown_frees += s->counting;
-        } else { /* REALLOC_RELEASE: the realloc's acquire comes later as OLD_RELEASED */
-            if ((b = blocks_find(&s->blocks, ev->old_ptr))) {
-                t->pending = slot_load(&s->blocks, b);
-                t->pending_valid = 1;
-                s->live_bytes -= b->size;
-                s->live_blocks--;
-                blocks_del(&s->blocks, b);
-            } else {
-                s->unknown_frees += s->counting;
-            }
-        }
-        break;
-    case 'R':
-        switch (ev->outcome) {
-        case MLG_OUT_OK: /* realloc(NULL, n) */
-            if (ev->ptr)
-                new_block(s, ev, ix, t);
-            break;
-        case MLG_OUT_INPLACE:
-        case MLG_OUT_MOVED:
-            if ((b = blocks_find(&s->blocks, ev->old_ptr))) {
-                if (!ev->ptr) { /* not from the recorder; the block is gone */
-                    end_block(s, ev, ix, t, b);
-                    break;
-                }
-                struct stats_block rec = slot_load(&s->blocks, b);
-                int moved = ev->ptr != ev->old_ptr; /* whatever the outcome says */
-                s->live_bytes -= rec.size;
-                s->live_blocks--;
-                if (moved)
-                    blocks_del(&s->blocks, b);
-                resized(s, ev, ix, rec, moved);
-            } else {
-                s->unknown_frees += s->counting;
-                if (ev->ptr)
-                    new_block(s, ev, ix, t);
-            }
-            break;
-        case MLG_OUT_OLD_RELEASED:
-            if (t->pending_valid && t->pending.ptr == ev->old_ptr) {
-                t->pending_valid = 0;
-                if (ev->ptr)
-                    resized(s, ev, ix, t->pending, 1);
-            } else if (ev->ptr) {
-                new_block(s, ev, ix, t);
-            }
-            break;
-        case MLG_OUT_FREED:
-            if ((b = blocks_find(&s->blocks, ev->old_ptr)))
-                end_block(s, ev, ix, t, b);
-            else
-                s->unknown_frees += s->counting;
-            break;
-        default: /* failed or overflow: the old block stays as it was */
-            break;
-        }
-        break;
-    default:
-        break;
-    }
+    struct mlg_heap_effect e = mlg_heap_effects_of(op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
+    if (e.flags)
+        track_effect(s, ev, ix, t, &e);
     if (s->counting && ++s->since_row == s->every)
         row_emit(s, ix, ev->time_ns, 0);
     return 0;
