@@ -95,9 +95,6 @@ for l in logs/sites.*.mlog; do
     run "stats --by stack" stats "$(realpath "$l")" --by stack --top 5
     run "stats --folded" stats "$(realpath "$l")" --folded=bytes
 done
-for l in logs/tree.*.mlog; do
-    run "replay fork child $(basename "$l")" replay "$(realpath "$l")" -a arena --samples 20 -o OUT
-done
 run "info tree" info "$work/logs/tree"
 run "stats tree" stats "$work/logs/tree" --json
 run "replay strict" replay "$(realpath logs/threads.*.mlog)" -a arena --threads strict --samples 20 -o OUT
