@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "../common/progress.h"
 #include "../lib/hash.h"
 #include "../lib/heap.h"
 #include "analyze.h"
@@ -1233,22 +1234,6 @@ int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n)
     return i + k < n ? event_one(s, &v[i + k], first + (uint64_t)k) : 0;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* One "\r" line: events done, percent of the file, events/s. */
-static void progress(uint64_t events, uint64_t offset, uint64_t size, double t0)
-{
-    double dt = now_s() - t0;
-    fprintf(stderr, "\r  %" PRIu64 " events, %.0f%%, %.1fM events/s   ", events,
-            size ? 100.0 * (double)offset / (double)size : 0.0,
-            dt > 0 ? (double)events / dt / 1e6 : 0.0);
-}
-
 /* Records per batch: 24 KiB, so a batch stays in the L1 cache between the decoder writing it and
  * the analysis reading it. */
 #ifndef STATS_BATCH
@@ -1260,16 +1245,20 @@ static void progress(uint64_t events, uint64_t offset, uint64_t size, double t0)
  * ended first. */
 static int run_events(struct stats *s, struct mlg_reader *r)
 {
-    double t0 = s->o.progress ? now_s() : 0, last = t0;
+    struct progress p;
+    progress_init(&p);
+    p.on &= s->o.progress;
     uint64_t size = mlg_reader_file_size(r), index = 0;
     struct mlg_rec v[STATS_BATCH];
     int k;
     while ((k = mlg_reader_next_recs(r, v, STATS_BATCH)) > 0) {
         int stop = stats_recs(s, v, index, k);
         index += (uint64_t)k;
-        if (s->o.progress && now_s() - last >= 1.0 / 6) {
-            last = now_s();
-            progress(index, mlg_reader_offset(r), size, t0);
+        if (p.on) { /* events done, percent of the file, events/s */
+            double dt = progress_elapsed(&p);
+            progress_show(&p, 0, "  %" PRIu64 " events, %.0f%%, %.1fM events/s", index,
+                          size ? 100.0 * (double)mlg_reader_offset(r) / (double)size : 0.0,
+                          dt > 0 ? (double)index / dt / 1e6 : 0.0);
         }
         if (stop) {
             k = 1;
@@ -1278,8 +1267,7 @@ static int run_events(struct stats *s, struct mlg_reader *r)
     }
     if (k < 0)
         s->err = *mlg_reader_error(r);
-    if (s->o.progress && last != t0)
-        fprintf(stderr, "\r%60s\r", "");
+    progress_clear(&p);
     return k;
 }
 

@@ -17,6 +17,7 @@
 
 #include "../common/msg.h"
 #include "../common/recording.h"
+#include "../common/progress.h"
 #include "plots.h"
 
 
@@ -27,8 +28,7 @@ struct report {
     const char *dir, *log;
     char logpath[4096];
     int tty;
-    struct timespec start;
-    double last_progress;
+    struct progress progress;
     int nexpected; /* allocators asked for with -a, 0 = unknown (all installed) */
     struct plots_alloc allocs[PLOTS_MAX_ALLOCS];
     int nallocs;
@@ -39,13 +39,6 @@ struct report {
     int chart_ok[PLOT_COUNT];
     const char *chart_why[PLOT_COUNT];
 };
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static void usage(FILE *f)
 {
@@ -87,26 +80,16 @@ static int count_files(const char *dir, const char *prefix, const char *suffix)
     return n;
 }
 
-/* One \r line, at most ~6 updates per second, only on a terminal. */
+/* The step and the seconds since the report began (common/progress.c). */
 static void progress(struct report *r, const char *step, int force)
 {
-    if (!r->tty)
-        return;
-    double t = now_s();
-    if (!force && t - r->last_progress < 0.17)
-        return;
-    r->last_progress = t;
-    double el = t - ((double)r->start.tv_sec + (double)r->start.tv_nsec / 1e9);
-    fprintf(stderr, "\r\033[Kmallog report: %s  %.0f s", step, el);
-    fflush(stderr);
+    progress_show(&r->progress, force, "mallog report: %s  %.0f s", step,
+                  progress_elapsed(&r->progress));
 }
 
-static void progress_clear(struct report *r)
+static void progress_clear_line(struct report *r)
 {
-    if (r->tty) {
-        fprintf(stderr, "\r\033[K");
-        fflush(stderr);
-    }
+    progress_clear(&r->progress);
 }
 
 /* ---- subprocesses -------------------------------------------------------------------------- */
@@ -162,7 +145,7 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     for (int i = 0; i < argc; i++)
         full[i + 2] = argv[i];
     if (msg_verbosity >= 2) {
-        progress_clear(r);
+        progress_clear_line(r);
         fprintf(stderr, "mallog report: running");
         for (int i = 0; full[i]; i++)
             fprintf(stderr, " %s", full[i]);
@@ -221,7 +204,7 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     {
         char *err = plots_read_file(errpath, NULL);
         if (err && *err) {
-            progress_clear(r);
+            progress_clear_line(r);
             fputs(err, stderr);
             if (err[strlen(err) - 1] != '\n')
                 fputc('\n', stderr);
@@ -925,7 +908,7 @@ int cmd_report(int argc, char **argv)
     }
     clean_dir(r->dir);
     r->tty = isatty(2) && msg_verbosity > 0;
-    clock_gettime(CLOCK_MONOTONIC, &r->start);
+    progress_init(&r->progress);
 
     /* 1. replay */
     {
@@ -949,7 +932,7 @@ int cmd_report(int argc, char **argv)
         if (x != 0) {
             /* one allocator crashing must not cost the others' results */
             int done = count_files(r->dir, "replay.", ".json");
-            progress_clear(r);
+            progress_clear_line(r);
             msg_error("report", "%s: replay failed (exit %d)%s", r->logpath, x,
                         done ? "; reporting the allocators that finished" : "");
             if (!done)
@@ -975,7 +958,7 @@ int cmd_report(int argc, char **argv)
         }
         /* a damaged log: stats says so (exit 2) but summarizes the valid prefix */
         if (x != 0) {
-            progress_clear(r);
+            progress_clear_line(r);
             msg_error("report", "%s: stats exit %d; %s", r->logpath, x,
                         r->stats ? "the report covers the valid prefix of the log"
                                  : "the report has no analysis");
@@ -1025,7 +1008,7 @@ int cmd_report(int argc, char **argv)
         int x = run_self(r, step, av, out);
         a->holes = x == 0 ? read_in(r->dir, strrchr(out, '/') + 1) : NULL;
         if (!a->holes || json_array_len(a->holes, "holes") < 0) {
-            progress_clear(r);
+            progress_clear_line(r);
             msg_error("report", "%s: holes failed for %s (exit %d)", r->logpath, a->name, x);
             free(a->holes);
             a->holes = NULL;
@@ -1058,7 +1041,7 @@ int cmd_report(int argc, char **argv)
     }
     int have_gp = plots_have_gnuplot();
     if (!have_gp) {
-        progress_clear(r);
+        progress_clear_line(r);
         msg_error("report", "gnuplot not found: the report has no charts (make deps)");
     }
     for (int i = 0; i < PLOT_COUNT; i++) {
@@ -1079,7 +1062,7 @@ int cmd_report(int argc, char **argv)
             snprintf(out, sizeof out, "%s/%s.%s", r->dir, plots_chart_name(i), t ? "svg" : "png");
             /* stats once (png) so plotstats.tsv holds each series once */
             r->popts.statsout = t ? NULL : statsout;
-            progress_clear(r);
+            progress_clear_line(r);
             ok = plots_render(i, &r->popts, t ? "svg" : "png", out, "report") == 0;
         }
         r->chart_ok[i] = ok;
@@ -1090,7 +1073,7 @@ int cmd_report(int argc, char **argv)
     progress(r, "writing index.html", 1);
     if (write_html(r) != 0)
         goto out;
-    progress_clear(r);
+    progress_clear_line(r);
     if (msg_verbosity >= 1) {
         if (best >= 0)
             fprintf(stderr, "mallog report: best allocator for this trace: %s (peak footprint %s)\n",
