@@ -7,7 +7,6 @@
  * allocation is one probe instead of three map operations, a free one instead of two. The map
  * is never shrunk, so it holds what mlg_check's two maps hold together. Runs in the parent,
  * before any worker; its memory is mapped (mem.c) like the rest of replay/'s. */
-#include <limits.h>
 #include <string.h>
 
 #include "../common/msg.h"
@@ -175,19 +174,15 @@ static int papply(struct pmap *m, struct mlg_reader *r, uint64_t upto, struct pr
     return 0;
 }
 
-/* rec_seed_inherited with this map: the fork ancestors' live blocks, oldest first. */
-static void pseed(struct pmap *m, const char *path, const struct mlg_header *h)
+/* One fork ancestor's live blocks at the fork point, into the map (rec_fork_chain's callback). */
+static void pseed_one(void *ctx, const char *parent, uint64_t upto)
 {
-    char parent[PATH_MAX];
+    struct pmap *m = ctx;
     struct mlg_reader *r;
     struct mlg_error err;
-    if (rec_parent_log(path, h, parent, sizeof parent) != 0)
-        return;
     if (mlg_reader_open(&r, parent, mem_allocator(), &err) != 0)
         return;
-    struct mlg_header ph = *mlg_reader_header(r);
-    pseed(m, parent, &ph);
-    papply(m, r, h->fork_seq, NULL, &err);
+    papply(m, r, upto, NULL, &err);
     mlg_reader_close(r);
     m->unknown_frees = m->double_frees = 0; /* the parent's own anomalies are its report */
 }
@@ -208,7 +203,7 @@ int prepass_run(const char *path, struct prepass *pp, struct mlg_error *err)
         return MLG_E_NOMEM;
     }
     struct mlg_header h = *mlg_reader_header(r);
-    pseed(&m, path, &h);
+    rec_fork_chain(path, &h, mem_allocator(), pseed_one, &m);
     if (papply(&m, r, UINT64_MAX, pp, &pp->err) != 0)
         pp->damaged = 1;
     mlg_reader_close(r);
