@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/json.h"
 #include "../common/msg.h"
 #include "analyze.h"
 #include "callsites.h"
@@ -272,13 +273,13 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
         if (pc)
             mlg_sites_frame(sites, pc, &fi);
         fprintf(f, "%s{\"site\":", i ? "," : "");
-        msg_json_string(f, r->name);
+        json_write_string(f, r->name);
         fprintf(f, ",\"function\":");
-        msg_json_string(f, fi.function ? fi.function : "");
+        json_write_string(f, fi.function ? fi.function : "");
         fprintf(f, ",\"file\":");
-        msg_json_string(f, fi.file ? fi.file : "");
+        json_write_string(f, fi.file ? fi.file : "");
         fprintf(f, ",\"line\":%u,\"module\":", fi.line);
-        msg_json_string(f, fi.module ? fi.module : "");
+        json_write_string(f, fi.module ? fi.module : "");
         fprintf(f, ",\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
                    ",\"peak_blocks\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64
                    ",\"leaked_bytes\":%" PRIu64 ",\"temporary_blocks\":%" PRIu64
@@ -293,7 +294,7 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
             if (mlg_sites_stack(sites, r->first_stack, &pcs, &depth))
                 for (uint32_t k = 0; k < depth; k++) {
                     fprintf(f, "%s", k ? "," : "");
-                    msg_json_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
+                    json_write_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
                 }
             fprintf(f, "]");
         }

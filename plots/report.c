@@ -202,7 +202,7 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     int rc = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     /* what the child said (under -q: errors and warnings only) is for the user */
     {
-        char *err = plots_read_file(errpath, NULL);
+        char *err = json_read_file(errpath, NULL);
         if (err && *err) {
             progress_clear_line(r);
             fputs(err, stderr);
@@ -222,7 +222,7 @@ static char *read_in(const char *dir, const char *name)
 {
     char p[4200];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    return plots_read_file(p, NULL);
+    return json_read_file(p, NULL);
 }
 
 void plots_alloc_load(const char *dir, struct plots_alloc *a)
@@ -416,11 +416,12 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
         }
         /* glibc is what the program ran with: say what switching would save */
         for (int i = 0; i < n; i++)
-            if (i != best && i != most && as[i].ok && strcmp(as[i].name, "glibc") == 0)
-                fprintf(f, " glibc (the default) holds %s: switching to %s would save %s "
-                           "(%.1f&times; less).",
-                        B(as[i].peak_fp), b->name, B(as[i].peak_fp - b->peak_fp),
+            if (i != best && i != most && as[i].ok && strcmp(as[i].name, "glibc") == 0) {
+                fprintf(f, " glibc (the default) holds %s: switching to ", B(as[i].peak_fp));
+                msg_xml_escape(f, b->name);
+                fprintf(f, " would save %s (%.1f&times; less).", B(as[i].peak_fp - b->peak_fp),
                         b->peak_fp ? (double)as[i].peak_fp / (double)b->peak_fp : 0.0);
+            }
         int best_rss = best;
         for (int i = 0; i < n; i++)
             if (as[i].ok && !is_reference(&as[i]) &&
@@ -438,9 +439,11 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
                 fprintf(f, " For reference, mallog's own best-fit arena holds %s (%.2f&times;).",
                         B(as[i].peak_fp), as[i].ratio);
         fprintf(f, "</li>\n");
-        fprintf(jf, ", \"best\": \"%s\", \"best_peak_footprint\": %" PRIu64
-                    ", \"most\": \"%s\", \"most_peak_footprint\": %" PRIu64,
-                b->name, b->peak_fp, as[most].name, as[most].peak_fp);
+        fprintf(jf, ", \"best\": ");
+        json_write_string(jf, b->name);
+        fprintf(jf, ", \"best_peak_footprint\": %" PRIu64 ", \"most\": ", b->peak_fp);
+        json_write_string(jf, as[most].name);
+        fprintf(jf, ", \"most_peak_footprint\": %" PRIu64, as[most].peak_fp);
     } else {
         fprintf(f, "<li>No replay result could be read.</li>\n");
     }
@@ -457,9 +460,12 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
         fprintf(f, ": %s holes &ge; 1 MiB between live blocks (%s &ge; 8 MiB), %s in holes, the "
                    "largest %s.</li>\n",
                 N(w->holes_1m), N(w->holes_8m), B(w->hole_bytes), B(w->largest));
-        fprintf(jf, ", \"worst_allocator\": \"%s\", \"worst_event\": %" PRIu64
-                    ", \"worst_holes_1m\": %" PRIu64 ", \"worst_hole_bytes\": %" PRIu64,
-                w->name, w->worst_event, w->holes_1m, w->hole_bytes);
+        fprintf(jf, ", \"worst_allocator\": ");
+        json_write_string(jf, w->name);
+        fprintf(jf,
+                ", \"worst_event\": %" PRIu64 ", \"worst_holes_1m\": %" PRIu64
+                ", \"worst_hole_bytes\": %" PRIu64,
+                w->worst_event, w->holes_1m, w->hole_bytes);
         if (w->holes) {
             struct pin_summary ps;
             plots_pin_summary(w->holes, &ps);
@@ -546,9 +552,11 @@ static void write_alloc_table(FILE *f, const struct report *r)
                 B(a->peak_live), B(a->peak_fp), a->ratio, B(a->peak_rss), B(a->slop),
                 N(a->holes_1m), N(a->holes_8m), B(a->largest), N(a->worst_event),
                 N((uint64_t)a->eps));
-        fprintf(f, "<td><a href=\"replay.%s.tsv\">tsv</a> <a href=\"replay.%s.json\">json</a>"
-                   "</td></tr>\n",
-                a->name, a->name);
+        fprintf(f, "<td><a href=\"replay.");
+        msg_xml_escape(f, a->name);
+        fprintf(f, ".tsv\">tsv</a> <a href=\"replay.");
+        msg_xml_escape(f, a->name);
+        fprintf(f, ".json\">json</a></td></tr>\n");
     }
     fprintf(f, "</table>\n");
 }
@@ -581,8 +589,9 @@ static void write_holes_tables(FILE *f, const struct report *r)
         int n = json_array_len(a->holes, "holes");
         fprintf(f, "<h3>");
         msg_xml_escape(f, a->name);
-        fprintf(f, ": the largest holes at event %s (<a href=\"holes.%s.json\">all %d</a>)</h3>\n",
-                N(ev), a->name, n < 0 ? 0 : n);
+        fprintf(f, ": the largest holes at event %s (<a href=\"holes.", N(ev));
+        msg_xml_escape(f, a->name);
+        fprintf(f, ".json\">all %d</a>)</h3>\n", n < 0 ? 0 : n);
         if (n <= 0) {
             fprintf(f, "<p>No holes.</p>\n");
             continue;
