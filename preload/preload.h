@@ -88,7 +88,7 @@ enum preload_opt {
 #define PRELOAD_X_ENUM(id, name, type, def, min, max, help) PRELOAD_OPT_##id,
     PRELOAD_OPTIONS(PRELOAD_X_ENUM)
 #undef PRELOAD_X_ENUM
-        PRELOAD_OPT_COUNT
+    PRELOAD_OPT_COUNT
 };
 struct preload_option {
     const char *name;
