@@ -639,15 +639,8 @@ static void range_begin(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
     s->cumulative_requested = s->cumulative_compensated = 0;
 }
 
-static const char kinds[MLG_OP_COUNT] = {
-#define STATS_X_KIND(name, code, str, kind) [code] = #kind[0],
-    MLG_OPS(STATS_X_KIND)
-#undef STATS_X_KIND
-};
-
-/* Per op: bit 0 = allocating (kind A), bit 1 = resizing (R); bit 2: a successful call of that op
- * with a pointer is a request when its outcome is in the mask below (A: any outcome that is not a
- * failure; R: ok, in place, moved). */
+/* Per op: bit 0 = allocating (kind A), bit 1 = resizing (R). With the outcome masks below they
+ * make count_one's branch-free form of the heap rule's MLG_HEAP_ACQUIRE (lib/heap.h). */
 static const uint8_t op_bits[MLG_OP_COUNT] = {
 #define STATS_X_BITS(name, code, str, kind) [code] = #kind[0] == 'A' ? 1 : #kind[0] == 'R' ? 2 : 0,
     MLG_OPS(STATS_X_BITS)
@@ -656,20 +649,15 @@ static const uint8_t op_bits[MLG_OP_COUNT] = {
 #define OUT_BIT(o) (1u << MLG_OUT_##o)
 #define OUT_FAILED_MASK (OUT_BIT(FAILED) | OUT_BIT(OVERFLOW) | OUT_BIT(EINVAL))
 
-/* The call failed: NULL, overflow or EINVAL (an outcome beyond 31 is none of them). */
-static inline int outcome_failed(unsigned outcome)
-{
-    return outcome < 32 && (1u << outcome & OUT_FAILED_MASK);
-}
 #define OUT_RESIZE_MASK (OUT_BIT(OK) | OUT_BIT(INPLACE) | OUT_BIT(MOVED) | OUT_BIT(OLD_RELEASED))
 
 /* The figures that depend on the event alone, never on the live-block table: events, ops,
  * per-thread counts, failures, realloc calls, lost events, size classes and exact sizes
  * (fast_run has its own copy of the malloc and realloc cases). Returns 1 once the event is past
  * the range end.
- * Which events are requests must match stats_track exactly: an allocating call that did not fail
- * and returned a pointer, and a realloc that returned a pointer with outcome ok, in place, moved
- * or moved* (whether or not its old block was known, it then makes or resizes a block).
+ * Which events are requests is the heap rule's MLG_HEAP_ACQUIRE, as stats_track applies it: an
+ * allocating call that did not fail and returned a pointer, and a realloc that returned a pointer
+ * with outcome ok, in place, moved or moved* (test_heap checks the size tables against the rule).
  * Branch-free where the op mix is random (a branch on malloc-or-free mispredicts half the time):
  * counters add 0 or 1, byte counters add size & -flag. */
 static inline __attribute__((always_inline)) int count_one(struct stats *s,
@@ -1193,10 +1181,11 @@ void stats_table_recs(struct stats *s, const struct mlg_rec *v, int n)
         const struct mlg_rec *e = &v[i];
         if (i + STATS_AHEAD < n)
             prefetch_rec(s, &v[i + STATS_AHEAD]);
-        if (outcome_failed(e->outcome))
-            continue;
-        uint64_t gone = e->op == MLG_OP_FREE ? e->ptr : e->op == MLG_OP_REALLOC ? e->old_ptr : 0;
-        uint64_t born = kinds[e->op < MLG_OP_COUNT ? e->op : 0] == 'F' ? 0 : e->ptr;
+        /* the rule alone: a realloc releases its old block, then acquires its new one */
+        struct mlg_heap_effect fx =
+            mlg_heap_effects_of(e->op, e->outcome, e->ptr, e->old_ptr, e->size);
+        uint64_t gone = fx.flags & MLG_HEAP_RELEASE ? fx.release : 0;
+        uint64_t born = fx.flags & MLG_HEAP_ACQUIRE ? fx.acquire : 0;
         struct stats_slot *b;
         if (gone && (b = blocks_find(tb, gone))) {
             s->live_bytes -= b->size;
