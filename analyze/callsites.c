@@ -121,27 +121,23 @@ static void snapshot(struct pass *p)
     p->snapshot_done = 1;
 }
 
+static int pass_event(void *ctx, const struct mlg_event *ev)
+{
+    struct pass *p = ctx;
+    if (apply(p, ev) != 0)
+        return 1; /* out of memory: stops the read */
+    if (!p->snapshot_done && ev->index == p->snapshot_at)
+        snapshot(p);
+    return 0;
+}
+
 static int run_pass(struct pass *p, const char *path, struct mlg_error *err)
 {
-    struct mlg_reader *r;
-    int rc = mlg_reader_open(&r, path, NULL, err);
-    if (rc)
-        return rc;
-    struct mlg_event ev;
-    int n;
-    while ((n = mlg_reader_next(r, &ev)) > 0) {
-        if (apply(p, &ev) != 0) {
-            n = -MLG_E_NOMEM;
-            break;
-        }
-        if (!p->snapshot_done && ev.index == p->snapshot_at)
-            snapshot(p);
-    }
-    *err = *mlg_reader_error(r);
-    if (n == -MLG_E_NOMEM)
-        err->code = MLG_E_NOMEM;
-    mlg_reader_close(r);
-    return err->code;
+    struct mlg_visitor v = {p, NULL, pass_event, NULL};
+    int rc = mlg_read_file(path, &v, NULL, err);
+    if (rc == MLG_E_STOPPED)
+        rc = err->code = MLG_E_NOMEM;
+    return rc;
 }
 
 static void pass_reset(struct pass *p)

@@ -310,6 +310,16 @@ static int fail(struct walk *k, const char *what)
     return -1;
 }
 
+/* After a member or element: 1 if a ',' says another follows, 0 after the closing character,
+ * -1 (what) for anything else. */
+static int next(struct walk *k, char close, const char *what)
+{
+    k->p = ws(k->p, k->end);
+    if (k->p < k->end && (*k->p == ',' || *k->p == close))
+        return *k->p++ == ',';
+    return fail(k, what);
+}
+
 static int walk_array(struct walk *k)
 {
     k->p++;
@@ -328,16 +338,9 @@ static int walk_array(struct walk *k)
         if (k->w->element_end)
             k->w->element_end(k->w->ctx, k->path, base, is_obj, mark);
         k->path[base] = 0;
-        k->p = ws(k->p, k->end);
-        if (k->p < k->end && *k->p == ',') {
-            k->p++;
-            continue;
-        }
-        if (k->p < k->end && *k->p == ']') {
-            k->p++;
-            return 0;
-        }
-        return fail(k, "expected ',' or ']'");
+        int more = next(k, ']', "expected ',' or ']'");
+        if (more <= 0)
+            return more;
     }
 }
 
@@ -367,16 +370,9 @@ static int walk_object(struct walk *k)
         if (walk_value(k) != 0)
             return -1;
         k->path[base] = 0;
-        k->p = ws(k->p, k->end);
-        if (k->p < k->end && *k->p == ',') {
-            k->p++;
-            continue;
-        }
-        if (k->p < k->end && *k->p == '}') {
-            k->p++;
-            return 0;
-        }
-        return fail(k, "expected ',' or '}'");
+        int more = next(k, '}', "expected ',' or '}'");
+        if (more <= 0)
+            return more;
     }
 }
 

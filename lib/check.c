@@ -101,24 +101,34 @@ void mlg_check_event(struct mlg_check *c, const struct mlg_event *ev)
         add_block(c, ev, e.acquire, e.size);
 }
 
+struct seed {
+    struct mlg_check *c;
+    uint64_t upto;
+};
+
+static int seed_event(void *ctx, const struct mlg_event *ev)
+{
+    struct seed *s = ctx;
+    if (ev->seq >= s->upto)
+        return 1; /* the fork point: the rest is the parent's alone */
+    mlg_check_event(s->c, ev);
+    return 0;
+}
+
 int mlg_check_seed(struct mlg_check *c, const char *path, uint64_t upto, struct mlg_error *err)
 {
-    struct mlg_reader *r;
-    int rc = mlg_reader_open(&r, path, NULL, err);
-    if (rc)
-        return rc;
-    struct mlg_event ev;
-    int n;
-    while ((n = mlg_reader_next(r, &ev)) > 0 && ev.seq < upto)
-        mlg_check_event(c, &ev);
-    if (n < 0)
-        *err = *mlg_reader_error(r);
-    mlg_reader_close(r);
+    struct seed s = {c, upto};
+    struct mlg_visitor v = {&s, NULL, seed_event, NULL};
+    int rc = mlg_read_file(path, &v, NULL, err);
+    if (rc == MLG_E_STOPPED) {
+        memset(err, 0, sizeof *err);
+        rc = 0;
+    }
     /* what the parent did wrong is the parent's report, not the child's */
     c->unknown_frees = c->double_frees = c->inversions = c->seq_disorder = 0;
     c->first_anomaly_event = UINT64_MAX;
     c->seen_any = 0;
     c->peak_live_bytes = c->live_bytes;
     c->inherited_blocks = c->live_blocks;
-    return n < 0 ? -n : 0;
+    return rc;
 }
