@@ -18,17 +18,7 @@
 #include <unistd.h>
 
 #include "../../analyze/analyze.h"
-
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
-    return buf[i];
-}
+#include "unit.h"
 
 /* An event stream under construction: indexes and sequence numbers follow the calls. */
 struct stream {
@@ -1015,8 +1005,7 @@ static void test_call_outcomes(void **state)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mallog-unit-analyze.%d", (int)getpid());
-    mkdir(tmpdir, 0700);
+    unit_tmpdir("analyze");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peak_leaks_lifetimes), cmocka_unit_test(test_realloc_chains),
         cmocka_unit_test(test_threads),              cmocka_unit_test(test_range),
@@ -1027,12 +1016,5 @@ int main(void)
         cmocka_unit_test(test_events_batch),         cmocka_unit_test(test_run_records),
         cmocka_unit_test(test_call_outcomes),
     };
-    int failed = cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        if (system(cmd) != 0)
-            return 1;
-    }
-    return failed;
+    return unit_done(cmocka_run_group_tests_name("analyze", tests, NULL, NULL));
 }

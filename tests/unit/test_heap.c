@@ -3,7 +3,8 @@
  * event at a time), lib's checker (mlg_check) and the replay pre-pass (prepass_run). Each is
  * compared with a plain model that applies mlg_heap_effects to a map, on random multi-thread logs
  * written with the real writer: every realloc outcome (split ones included), failures, double,
- * unknown and NULL frees, reallocs of unknown blocks, addresses handed out while still live. */
+ * unknown and NULL frees, reallocs of unknown blocks, addresses handed out while still live.
+ * Also the address map (lib/addrmap.c) and the checker (lib/check.c) by hand. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -22,8 +23,7 @@
 #define summary replay_summary
 #include "../../replay/replay.h"
 #undef summary
-
-static char tmpdir[256];
+#include "unit.h"
 
 static uint64_t rng;
 
@@ -33,6 +33,66 @@ static uint64_t rnd(void)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return rng;
+}
+
+/* ---- the address map and the checker, by hand ---------------------------------------------- */
+
+static void test_addrmap(void **state)
+{
+    (void)state;
+    struct mlg_addrmap *m = mlg_addrmap_new(NULL);
+    enum { N = 200000 };
+    uint64_t *keys = malloc(N * sizeof *keys);
+    for (int i = 0; i < N; i++) {
+        keys[i] = 0x7f0000000000ull + (uint64_t)i * 48;
+        assert_int_equal(mlg_addrmap_put(m, keys[i], (uint64_t)i), 1);
+    }
+    assert_int_equal(mlg_addrmap_count(m), N);
+    for (int i = 0; i < N; i += 2) {
+        uint64_t v;
+        assert_int_equal(mlg_addrmap_del(m, keys[i], &v), 1);
+        assert_int_equal(v, (uint64_t)i);
+    }
+    for (int i = 0; i < N; i++) {
+        uint64_t v = 0;
+        assert_int_equal(mlg_addrmap_get(m, keys[i], &v), i % 2);
+        if (i % 2)
+            assert_int_equal(v, (uint64_t)i);
+    }
+    assert_int_equal(mlg_addrmap_count(m), N / 2);
+    assert_int_equal(mlg_addrmap_put(m, keys[1], 99), 0);
+    mlg_addrmap_free(m);
+    free(keys);
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    struct mlg_check c;
+    assert_int_equal(mlg_check_init(&c, NULL), 0);
+    struct mlg_event ev = {0};
+    uint64_t seq = 0;
+#define EV(o, p, old, sz, out)                                                                     \
+    do {                                                                                           \
+        ev = (struct mlg_event){.op = o, .ptr = p, .old_ptr = old, .size = sz, .outcome = out,     \
+                                .seq = ++seq, .index = seq};                                       \
+        mlg_check_event(&c, &ev);                                                                  \
+    } while (0)
+    EV(MLG_OP_MALLOC, 0x1000, 0, 100, MLG_OUT_OK);
+    EV(MLG_OP_MALLOC, 0x2000, 0, 50, MLG_OUT_OK);
+    EV(MLG_OP_REALLOC, 0x3000, 0x1000, 200, MLG_OUT_MOVED);
+    EV(MLG_OP_FREE, 0x2000, 0, 0, MLG_OUT_OK);
+    assert_int_equal(mlg_check_anomalies(&c), 0);
+    assert_int_equal(c.live_bytes, 200);
+    assert_int_equal(c.peak_live_bytes, 250); /* a moved realloc: old out, then new in */
+    EV(MLG_OP_FREE, 0x2000, 0, 0, MLG_OUT_OK); /* double */
+    EV(MLG_OP_FREE, 0x9000, 0, 0, MLG_OUT_OK); /* unknown */
+    EV(MLG_OP_MALLOC, 0x3000, 0, 10, MLG_OUT_OK); /* still live: inversion */
+    assert_int_equal(c.double_frees, 1);
+    assert_int_equal(c.unknown_frees, 1);
+    assert_int_equal(c.inversions, 1);
+    assert_int_equal(c.first_anomaly_event, 5);
+    mlg_check_fini(&c);
 }
 
 /* ---- the rule, case by case ------------------------------------------------------------- */
@@ -416,20 +476,11 @@ static void test_table_only(void **state)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mallog-test-heap.%d", (int)getpid());
-    if (mkdir(tmpdir, 0700) != 0)
-        return 1;
+    unit_tmpdir("heap");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rule_table),
-        cmocka_unit_test(test_tools_follow_rule),
+        cmocka_unit_test(test_addrmap),           cmocka_unit_test(test_check),
+        cmocka_unit_test(test_rule_table),        cmocka_unit_test(test_tools_follow_rule),
         cmocka_unit_test(test_table_only),
     };
-    int failed = cmocka_run_group_tests_name("heap", tests, NULL, NULL);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        if (system(cmd) != 0)
-            return 1;
-    }
-    return failed;
+    return unit_done(cmocka_run_group_tests_name("heap", tests, NULL, NULL));
 }

@@ -1,0 +1,67 @@
+/* unit.h - what the unit tests share: one temporary directory per test binary (removed when
+ * every test passed, kept for a look when one failed), paths in it, whole files in and out.
+ * Include after cmocka.h. */
+#ifndef MLG_UNIT_H
+#define MLG_UNIT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+/* Makes /tmp/mallog-unit-<name>.<pid>. */
+static inline void unit_tmpdir(const char *name)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mallog-unit-%s.%d", name, (int)getpid());
+    mkdir(tmpdir, 0700);
+}
+
+/* The test binary's exit status: failed, or 1 if the directory could not be removed. */
+static inline int unit_done(int failed)
+{
+    if (!failed) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+        if (system(cmd) != 0)
+            return 1;
+    }
+    return failed;
+}
+
+/* tmpdir/name; the last four results stay valid. */
+static inline const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
+    return buf[i];
+}
+
+static inline uint8_t *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(*size ? *size : 1);
+    assert_int_equal(fread(d, 1, *size, f), *size);
+    fclose(f);
+    return d;
+}
+
+/* Writes d to path, replacing it. */
+static inline void spit(const char *path, const uint8_t *d, size_t size)
+{
+    unlink(path);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, size, f), size);
+    fclose(f);
+}
+
+#endif
