@@ -6,8 +6,10 @@
 #   tests/e2e/compare_outputs.sh --base REV      (builds REV in a temporary worktree first)
 # Logs: test programs recorded once (with NEW's libmallog.so) and the damaged-log corpus.
 # Commands: info, dump, stats (text, --json, --tsv, --range, --by site), replay (arena and glibc,
-# fixed samples, TSV and JSON), holes (text and JSON), check. Only measured time is masked: the
-# time_ns column, events_per_sec and the events/s column of the replay table.
+# fixed samples, TSV and JSON), holes (text and JSON), diff and check (logs and saved JSON), plot. Masked: measured time (the time_ns
+# column, events_per_sec, the events/s column of the replay table) and the "start" addresses of
+# holes --json, which are addresses inside the replaying process (its heap begins after the
+# binary, so a binary of another size moves them).
 # Prints one line per difference and ends with `N same, N different`; exit 1 if any differs.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,7 +46,7 @@ mask() { # mask FILE: stdin -> stdout
     case $1 in
     *.tsv) awk -F'\t' -v OFS='\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "time_ns") c = i }
                                     c { $c = "-" } { print }' ;;
-    *) sed -E 's/"events_per_sec": [0-9.e+-]+/"events_per_sec": -/g;
+    *) sed -E 's/"events_per_sec": [0-9.e+-]+/"events_per_sec": -/g; s/"start": [0-9]+/"start": -/g;
               s/ +[0-9.]+M$/ -/; s/[0-9.]+M events\/s/- events\/s/g' ;;
     esac
 }
@@ -95,6 +97,17 @@ for l in logs/sites.*.mlog; do
     run "stats --by stack" stats "$(realpath "$l")" --by stack --top 5
     run "stats --folded" stats "$(realpath "$l")" --folded=bytes
 done
+# diff and check read logs and saved summaries (common/json.c's walk)
+printf 'peak_live_bytes <= 1M\nallocations <= 1.05 * baseline\nleaked_blocks == 0\narena.footprint_ratio <= 1.5\n' > budget
+fr=$(realpath logs/fragment.*.mlog) co=$(realpath logs/counts.*.mlog)
+"$new" stats "$fr" --json > fragment.json
+run "diff logs" diff "$co" "$fr" --all
+run "diff json" diff "$work/fragment.json" "$fr" --top 7
+run "check" check "$fr" --budget "$work/budget" --baseline "$co" --tap
+run "check json" check "$work/fragment.json" --budget "$work/budget" --junit OUT
+"$new" replay "$fr" -a glibc,arena,jemalloc --samples 40 -o "$work/rep" > /dev/null 2>&1
+"$new" stats "$fr" --tsv "$work/rep" > /dev/null
+run "plot" plot "$work/rep" -o OUT --format svg
 run "info tree" info "$work/logs/tree"
 run "stats tree" stats "$work/logs/tree" --json
 run "replay strict" replay "$(realpath logs/threads.*.mlog)" -a arena --threads strict --samples 20 -o OUT
