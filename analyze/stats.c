@@ -743,8 +743,7 @@ static void track_effect(struct stats *s, const struct mlg_rec *ev, uint64_t ix,
         } else {
             end_block(s, ev, ix, t, b);
         }
-    } else if ((e->flags & MLG_HEAP_SPLIT) && t->pending_valid &&
-               t->pending.ptr == e->release) {
+    } else if ((e->flags & MLG_HEAP_SPLIT) && t->pending_valid && t->pending.ptr == e->release) {
         t->pending_valid = 0;
         rec = t->pending;
         carried = 1;

@@ -12,7 +12,8 @@ const struct allocator_info allocators_list[MLG_ALLOC_COUNT] = {
 int allocators_find(const char *name, size_t len)
 {
     for (int i = 0; i < MLG_ALLOC_COUNT; i++)
-        if (strlen(allocators_list[i].name) == len && memcmp(name, allocators_list[i].name, len) == 0)
+        if (strlen(allocators_list[i].name) == len &&
+            memcmp(name, allocators_list[i].name, len) == 0)
             return i;
     return MLG_ALLOC_COUNT;
 }

@@ -17,7 +17,9 @@
     X(JEMALLOC, "jemalloc", "libc", MLG_LIBDIR "libjemalloc.so.2", NULL,                           \
       "MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0", "mallctl")                                  \
     X(MIMALLOC, "mimalloc", "libc", MLG_LIBDIR "libmimalloc.so.2", NULL,                           \
-      "MIMALLOC_RESET_DELAY=0\nMIMALLOC_SEGMENT_DECOMMIT_DELAY=0\nMIMALLOC_DECOMMIT_EXTEND_DELAY=0", \
+      "MIMALLOC_RESET_DELAY=0\n"                                                                   \
+      "MIMALLOC_SEGMENT_DECOMMIT_DELAY=0\n"                                                        \
+      "MIMALLOC_DECOMMIT_EXTEND_DELAY=0",                                                          \
       "mi_process_info")                                                                           \
     X(TCMALLOC, "tcmalloc", "libc", MLG_LIBDIR "libtcmalloc_minimal.so.4",                         \
       MLG_LIBDIR "libtcmalloc.so.4", NULL, "MallocExtension_GetNumericProperty")                   \

@@ -6,10 +6,10 @@
 #define MLG_PROGRESS_H
 
 struct progress {
-    int on;          /* stderr is a terminal and -q was not given */
-    int shown;       /* a line is on the screen */
-    double start;    /* progress_now() at progress_init */
-    double last;     /* when the line was last drawn */
+    int on;       /* stderr is a terminal and -q was not given */
+    int shown;    /* a line is on the screen */
+    double start; /* progress_now() at progress_init */
+    double last;  /* when the line was last drawn */
 };
 
 /* Monotonic seconds (CLOCK_MONOTONIC), for intervals only. */

@@ -90,7 +90,8 @@ void mlg_check_event(struct mlg_check *c, const struct mlg_event *ev)
         anomaly(c, ev, &c->seq_disorder);
     c->last_seq = ev->seq;
     c->seen_any = 1;
-    struct mlg_heap_effect e = mlg_heap_effects_of(ev->op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
+    struct mlg_heap_effect e =
+        mlg_heap_effects_of(ev->op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
     if (e.flags & MLG_HEAP_INPLACE) {
         resize_block(c, ev, &e);
         return;

@@ -22,9 +22,8 @@ static inline uint64_t mlg_hash_slot(uint64_t key, unsigned shift)
  * empty entry (no tombstones). Returns the index of the entry left empty: its key is 0, the rest
  * of it is stale (the caller clears what it needs to). always_inline: size is a constant at every
  * call, and the copies become plain moves. */
-static inline __attribute__((always_inline)) uint64_t mlg_hash_delete(void *table, size_t size,
-                                                                      uint64_t mask, unsigned shift,
-                                                                      uint64_t i)
+static inline __attribute__((always_inline)) uint64_t
+mlg_hash_delete(void *table, size_t size, uint64_t mask, unsigned shift, uint64_t i)
 {
     char *t = table;
     for (uint64_t j = i;;) {

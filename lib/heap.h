@@ -19,7 +19,7 @@ static inline int mlg_heap_failed(unsigned outcome)
 /* A realloc (or reallocarray) by its outcome. An outcome the format does not define changes
  * nothing: the old block stays as it was, as after a failure. */
 static inline struct mlg_heap_effect mlg_heap_realloc(unsigned outcome, uint64_t ptr,
-                                                     uint64_t old_ptr, uint64_t size)
+                                                      uint64_t old_ptr, uint64_t size)
 {
     struct mlg_heap_effect e = {old_ptr, ptr, size, 0};
     unsigned acquires = ptr ? MLG_HEAP_ACQUIRE | MLG_HEAP_RESIZE : 0;
@@ -46,8 +46,8 @@ static inline struct mlg_heap_effect mlg_heap_realloc(unsigned outcome, uint64_t
 }
 
 /* The rule: what event (op, outcome, ptr, old_ptr, size) does to the heap. */
-static inline struct mlg_heap_effect mlg_heap_effects_of(unsigned op, unsigned outcome, uint64_t ptr,
-                                           uint64_t old_ptr, uint64_t size)
+static inline struct mlg_heap_effect
+mlg_heap_effects_of(unsigned op, unsigned outcome, uint64_t ptr, uint64_t old_ptr, uint64_t size)
 {
     struct mlg_heap_effect e = {0, 0, 0, 0};
     char kind = 0;

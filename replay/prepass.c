@@ -122,7 +122,8 @@ static void presize(struct pmap *m, uint64_t ptr, uint64_t size)
 /* mlg_check_event, the parts the pre-pass uses: the same rule (mlg_heap_effects) on this map. */
 static inline void pevent(struct pmap *m, const struct mlg_event *ev)
 {
-    struct mlg_heap_effect e = mlg_heap_effects_of(ev->op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
+    struct mlg_heap_effect e =
+        mlg_heap_effects_of(ev->op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
     if (e.flags & MLG_HEAP_INPLACE) {
         presize(m, e.release, e.size);
         return;

@@ -74,8 +74,13 @@ static void test_check(void **state)
     uint64_t seq = 0;
 #define EV(o, p, old, sz, out)                                                                     \
     do {                                                                                           \
-        ev = (struct mlg_event){.op = o, .ptr = p, .old_ptr = old, .size = sz, .outcome = out,     \
-                                .seq = ++seq, .index = seq};                                       \
+        ev = (struct mlg_event){.op = o,                                                           \
+                                .ptr = p,                                                          \
+                                .old_ptr = old,                                                    \
+                                .size = sz,                                                        \
+                                .outcome = out,                                                    \
+                                .seq = ++seq,                                                      \
+                                .index = seq};                                                     \
         mlg_check_event(&c, &ev);                                                                  \
     } while (0)
     EV(MLG_OP_MALLOC, 0x1000, 0, 100, MLG_OUT_OK);
@@ -84,9 +89,9 @@ static void test_check(void **state)
     EV(MLG_OP_FREE, 0x2000, 0, 0, MLG_OUT_OK);
     assert_int_equal(mlg_check_anomalies(&c), 0);
     assert_int_equal(c.live_bytes, 200);
-    assert_int_equal(c.peak_live_bytes, 250); /* a moved realloc: old out, then new in */
-    EV(MLG_OP_FREE, 0x2000, 0, 0, MLG_OUT_OK); /* double */
-    EV(MLG_OP_FREE, 0x9000, 0, 0, MLG_OUT_OK); /* unknown */
+    assert_int_equal(c.peak_live_bytes, 250);     /* a moved realloc: old out, then new in */
+    EV(MLG_OP_FREE, 0x2000, 0, 0, MLG_OUT_OK);    /* double */
+    EV(MLG_OP_FREE, 0x9000, 0, 0, MLG_OUT_OK);    /* unknown */
     EV(MLG_OP_MALLOC, 0x3000, 0, 10, MLG_OUT_OK); /* still live: inversion */
     assert_int_equal(c.double_frees, 1);
     assert_int_equal(c.unknown_frees, 1);
@@ -183,7 +188,7 @@ static void step(struct gen *g, uint64_t *live, uint64_t *next)
                                     MLG_OP_POSIX_MEMALIGN, MLG_OP_ALIGNED_ALLOC};
     if (sound && r < 25)
         r = 25 + (int)(rnd() % 975);
-    if (r < 5) {        /* a double free, or the free of an address never allocated */
+    if (r < 5) { /* a double free, or the free of an address never allocated */
         put(g, MLG_OP_FREE, t, r < 2 ? n - 8 : (live[k] ? live[k] : n), 0, 0, MLG_OUT_OK);
     } else if (r < 8) { /* a realloc of a block the log never showed */
         put(g, MLG_OP_REALLOC, t, r == 5 ? n - 8 : n, n - 8, size,
@@ -478,8 +483,8 @@ int main(void)
 {
     unit_tmpdir("heap");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_addrmap),           cmocka_unit_test(test_check),
-        cmocka_unit_test(test_rule_table),        cmocka_unit_test(test_tools_follow_rule),
+        cmocka_unit_test(test_addrmap),    cmocka_unit_test(test_check),
+        cmocka_unit_test(test_rule_table), cmocka_unit_test(test_tools_follow_rule),
         cmocka_unit_test(test_table_only),
     };
     return unit_done(cmocka_run_group_tests_name("heap", tests, NULL, NULL));

@@ -26,7 +26,8 @@ struct spool_builder {
 };
 
 /* An empty spool of `chunks` chunks (the header's included) for process pid. */
-static struct mlg_spool_header *spool_builder_init(struct spool_builder *b, size_t chunks, uint64_t pid)
+static struct mlg_spool_header *spool_builder_init(struct spool_builder *b, size_t chunks,
+                                                   uint64_t pid)
 {
     memset(b, 0, sizeof *b);
     b->size = chunks * MLG_SPOOL_CHUNK;
@@ -73,17 +74,21 @@ static void test_pack_spool(void **state)
     uint8_t *c0 = spool_chunk(&b, 0), *c1 = spool_chunk(&b, 1);
     struct mlg_spool_state s0 = {0}, s1 = {0};
     size_t o0 = 0, o1 = 0;
-    o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 64, 0xA000, 0, 0);
+    o0 +=
+        mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_MALLOC, MLG_OUT_OK, 1, 0, 0, 0, 64, 0xA000, 0, 0);
     o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_REALLOC, MLG_OUT_MOVED, 5, 2, 0xA000, 0, 128,
                            0xB000, 0, 0);
     o0 += mlg_spool_encode(c0 + o0, &s0, 0, MLG_OP_FREE, MLG_OUT_OK, 8, 0, 0, 0, 0, 0xB000, 0, 0);
-    o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 32, 0xA000, 0, 0);
+    o1 +=
+        mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 3, 0, 0, 0, 32, 0xA000, 0, 0);
     o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0xA000, 0, 0);
-    o1 += mlg_spool_encode(c1 + o1, NULL, 1, MLG_OP_MALLOC, MLG_OUT_OK, 7, 0, 0, 0, 16, 0xC000, 0, 0);
+    o1 +=
+        mlg_spool_encode(c1 + o1, NULL, 1, MLG_OP_MALLOC, MLG_OUT_OK, 7, 0, 0, 0, 16, 0xC000, 0, 0);
     o1 += mlg_spool_encode(c1 + o1, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 6, 0, 0, 0, 0, 0xD000, 0, 0);
     /* a hole: a record whose tag never got written (the process died mid-record) */
     uint8_t hole[MLG_SPOOL_REC_MAX];
-    unsigned hl = mlg_spool_encode(hole, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 9, 0, 0, 0, 8, 0xE000, 0, 0);
+    unsigned hl =
+        mlg_spool_encode(hole, &s1, 0, MLG_OP_MALLOC, MLG_OUT_OK, 9, 0, 0, 0, 8, 0xE000, 0, 0);
     memcpy(c1 + o1 + 1, hole + 1, hl - 1);
     const char *spool = tmp_path("p.77.0.spool"), *out = tmp_path("p.77.mlog");
     struct mlg_pack_result res;
@@ -99,9 +104,10 @@ static void test_pack_spool(void **state)
         uint8_t op;
         uint64_t seq;
         uint64_t ptr;
-    } want[] = {{MLG_OP_MALLOC, 1, 0xA000}, {MLG_OP_REALLOC_RELEASE, 2, 0},
-                {MLG_OP_MALLOC, 3, 0xA000}, {MLG_OP_FREE, 4, 0xA000}, {MLG_OP_REALLOC, 5, 0xB000},
-                {MLG_OP_FREE, 6, 0xD000},   {MLG_OP_MALLOC, 7, 0xC000}, {MLG_OP_FREE, 8, 0xB000}};
+    } want[] = {{MLG_OP_MALLOC, 1, 0xA000},  {MLG_OP_REALLOC_RELEASE, 2, 0},
+                {MLG_OP_MALLOC, 3, 0xA000},  {MLG_OP_FREE, 4, 0xA000},
+                {MLG_OP_REALLOC, 5, 0xB000}, {MLG_OP_FREE, 6, 0xD000},
+                {MLG_OP_MALLOC, 7, 0xC000},  {MLG_OP_FREE, 8, 0xB000}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         assert_int_equal(mlg_reader_next(r, &ev), 1);
         assert_int_equal(ev.op, want[i].op);
@@ -158,8 +164,8 @@ static void expect_seqs(const char *out, uint64_t n)
 }
 
 /* Thread `thread` of the spool b (written at `spool`) leaves its hook: its slot is cleared. */
-static void leave_hook(const char *spool, const struct spool_builder *b,
-                       struct mlg_spool_header *h, uint32_t thread)
+static void leave_hook(const char *spool, const struct spool_builder *b, struct mlg_spool_header *h,
+                       uint32_t thread)
 {
     uint64_t zero = 0;
     spool_poke(spool, (size_t)((uint8_t *)(uintptr_t)mlg_spool_slot(h, thread) - b->map), &zero, 8);
@@ -204,7 +210,8 @@ static void test_pack_online(void **state)
     assert_int_equal(progress, 0);
     /* thread 1 publishes 4 and leaves its hook */
     uint8_t rec[MLG_SPOOL_REC_MAX];
-    unsigned len = mlg_spool_encode(rec, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0, 0);
+    unsigned len =
+        mlg_spool_encode(rec, &s1, 0, MLG_OP_FREE, MLG_OUT_OK, 4, 0, 0, 0, 0, 0x300, 0, 0);
     spool_poke(spool, 2 * MLG_SPOOL_CHUNK + sizeof(struct mlg_spool_chunk) + o1, rec, len);
     leave_hook(spool, &b, h, 1);
     assert_int_equal(mlg_packer_step(pk, 0, &progress, &err), 0);
@@ -246,7 +253,8 @@ static void test_pack_online_unstamped(void **state)
     hdr.tid = 102;
     hdr.magic = MLG_SPOOL_CHUNK_MAGIC;
     uint8_t rec[MLG_SPOOL_REC_MAX];
-    unsigned len = mlg_spool_encode(rec, &s2, 0, MLG_OP_MALLOC, MLG_OUT_OK, 6, 0, 0, 0, 8, 0x400, 0, 0);
+    unsigned len =
+        mlg_spool_encode(rec, &s2, 0, MLG_OP_MALLOC, MLG_OUT_OK, 6, 0, 0, 0, 8, 0x400, 0, 0);
     spool_poke(spool, (size_t)unstamped * MLG_SPOOL_CHUNK + sizeof hdr, rec, len);
     spool_poke(spool, (size_t)unstamped * MLG_SPOOL_CHUNK, &hdr, sizeof hdr);
     leave_hook(spool, &b, h, 2);
