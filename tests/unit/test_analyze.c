@@ -347,16 +347,6 @@ static void test_exact_sizes_bounded(void **state)
     done(s);
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 /* A random well-formed stream; live figures must agree with lib's checker at every step. */
 static void test_random_against_check(void **state)
 {

@@ -23,16 +23,6 @@
 #include "../../lib/spool.h"
 #include "unit.h"
 
-static uint64_t rng = 0x1234567;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 /* A plausible random event stream: every op kind, thread switches, gaps, outcomes. */
 /* 1: most events plain mallocs, frees and reallocs of one thread, with pointers near and far
  * (the decoders' fast paths and their limits), as in a churning program. */
@@ -698,6 +688,7 @@ static void test_units(void **state)
 int main(void)
 {
     unit_tmpdir("format");
+    rng = 0x1234567; /* the seed the damage tests were written with */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_varint_zigzag), cmocka_unit_test(test_codec_roundtrip),
         cmocka_unit_test(test_log_roundtrip), cmocka_unit_test(test_truncation),

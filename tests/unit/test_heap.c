@@ -25,16 +25,6 @@
 #undef summary
 #include "unit.h"
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 /* ---- the address map and the checker, by hand ---------------------------------------------- */
 
 static void test_addrmap(void **state)
@@ -310,6 +300,20 @@ static void model_event(struct model *m, const struct mlg_event *ev)
         m->peak_blocks = m->live_blocks;
 }
 
+/* Every event of the log at path through fn (a sound log: no error). */
+static void read_log(const char *path, int (*fn)(void *ctx, const struct mlg_event *ev), void *ctx)
+{
+    struct mlg_visitor v = {ctx, NULL, fn, NULL};
+    struct mlg_error err;
+    assert_int_equal(mlg_read_file(path, &v, NULL, &err), 0);
+}
+
+static int model_visit(void *ctx, const struct mlg_event *ev)
+{
+    model_event(ctx, ev);
+    return 0;
+}
+
 static void model_run(struct model *m, const char *path, int strict_inplace)
 {
     memset(m, 0, sizeof *m);
@@ -317,15 +321,7 @@ static void model_run(struct model *m, const char *path, int strict_inplace)
     m->live = mlg_addrmap_new(NULL);
     m->freed = mlg_addrmap_new(NULL);
     assert_true(m->live && m->freed);
-    struct mlg_reader *r;
-    struct mlg_error err;
-    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
-    struct mlg_event ev;
-    int n;
-    while ((n = mlg_reader_next(r, &ev)) > 0)
-        model_event(m, &ev);
-    assert_int_equal(n, 0);
-    mlg_reader_close(r);
+    read_log(path, model_visit, m);
     mlg_addrmap_free(m->live);
     mlg_addrmap_free(m->freed);
 }
@@ -352,12 +348,18 @@ static void stats_against(const struct stats *s, const struct model *m)
     assert_int_equal(bytes, m->acquired_bytes);
 }
 
+/* A whole-log analysis: no range, no timeline. */
+static void stats_open(struct stats *s)
+{
+    struct stats_opts o = {0, UINT64_MAX, 100, 1000, 0, NULL, 0};
+    assert_int_equal(stats_init(s, &o), 0);
+}
+
 /* stats_run: records in batches through the fast path. */
 static void check_stats_fast(const char *path, const struct model *m)
 {
     struct stats s;
-    struct stats_opts o = {0, UINT64_MAX, 100, 1000, 0, NULL, 0};
-    assert_int_equal(stats_init(&s, &o), 0);
+    stats_open(&s);
     assert_int_equal(stats_run(&s, path), 0);
     assert_int_equal(s.err.code, 0);
     assert_int_equal(stats_finish(&s), 0);
@@ -365,35 +367,33 @@ static void check_stats_fast(const char *path, const struct model *m)
     stats_free(&s);
 }
 
+static int stats_visit(void *ctx, const struct mlg_event *ev)
+{
+    return stats_event(ctx, ev);
+}
+
 /* stats_event: one event at a time, never the fast path. */
 static void check_stats_one(const char *path, const struct model *m)
 {
     struct stats s;
-    struct stats_opts o = {0, UINT64_MAX, 100, 1000, 0, NULL, 0};
-    assert_int_equal(stats_init(&s, &o), 0);
-    struct mlg_reader *r;
-    struct mlg_error err;
-    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
-    struct mlg_event ev;
-    while (mlg_reader_next(r, &ev) > 0)
-        stats_event(&s, &ev);
-    mlg_reader_close(r);
+    stats_open(&s);
+    read_log(path, stats_visit, &s);
     assert_int_equal(stats_finish(&s), 0);
     stats_against(&s, m);
     stats_free(&s);
+}
+
+static int check_visit(void *ctx, const struct mlg_event *ev)
+{
+    mlg_check_event(ctx, ev);
+    return 0;
 }
 
 static void check_checker(const char *path, const struct model *m)
 {
     struct mlg_check c;
     assert_int_equal(mlg_check_init(&c, NULL), 0);
-    struct mlg_reader *r;
-    struct mlg_error err;
-    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
-    struct mlg_event ev;
-    while (mlg_reader_next(r, &ev) > 0)
-        mlg_check_event(&c, &ev);
-    mlg_reader_close(r);
+    read_log(path, check_visit, &c);
     assert_int_equal(c.live_bytes, m->live_bytes);
     assert_int_equal(c.live_blocks, m->live_blocks);
     assert_int_equal(c.peak_live_bytes, m->peak_bytes);
@@ -417,6 +417,13 @@ static void check_prepass(const char *path, const struct model *m, int events)
     assert_int_equal(pp.double_frees, m->doubles);
 }
 
+static int count_visit(void *ctx, const struct mlg_event *ev)
+{
+    (void)ev;
+    ++*(int *)ctx;
+    return 0;
+}
+
 static void test_tools_follow_rule(void **state)
 {
     (void)state;
@@ -426,14 +433,8 @@ static void test_tools_follow_rule(void **state)
         rng = 0x9e3779b97f4a7c15ull + (uint64_t)round * 7919;
         int events = 20000 + (int)(rnd() % 60000);
         write_random_log(path, events);
-        struct mlg_reader *r;
-        struct mlg_error err;
-        assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
-        struct mlg_event ev;
         int total = 0;
-        while (mlg_reader_next(r, &ev) > 0)
-            total++;
-        mlg_reader_close(r);
+        read_log(path, count_visit, &total);
         struct model loose, strict;
         model_run(&loose, path, 0);
         model_run(&strict, path, 1);
@@ -462,8 +463,7 @@ static void test_table_only(void **state)
     model_run(&m, path, 0);
     assert_int_equal(m.unknown + m.doubles + m.inversions, 0);
     struct stats s;
-    struct stats_opts o = {0, UINT64_MAX, 100, 1000, 0, NULL, 0};
-    assert_int_equal(stats_init(&s, &o), 0);
+    stats_open(&s);
     struct mlg_reader *r;
     struct mlg_error err;
     assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);

@@ -12,6 +12,17 @@
 
 static char tmpdir[256];
 
+/* xorshift64: the tests' random numbers, reproducible from the seed each test sets in rng. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static inline uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
 /* Makes /tmp/mallog-unit-<name>.<pid>. */
 static inline void unit_tmpdir(const char *name)
 {
