@@ -32,18 +32,9 @@ static int64_t emit_result; /* the result field of the events emit() makes */
 static struct mlg_event emit(struct stream *st, int op, uint32_t thread, uint64_t ptr,
                              uint64_t old_ptr, uint64_t size, int outcome)
 {
-    struct mlg_event ev = {0};
-    ev.index = st->index++;
-    if (op == MLG_OP_REALLOC || op == MLG_OP_REALLOCARRAY)
-        ev.seq_rel = ++st->seq;
-    ev.seq = ++st->seq;
-    ev.time_ns = st->time += 1000;
-    ev.ptr = ptr;
-    ev.old_ptr = old_ptr;
-    ev.size = size;
-    ev.thread = thread;
-    ev.op = (uint8_t)op;
-    ev.outcome = (uint8_t)outcome;
+    st->time += 1000;
+    struct mlg_event ev =
+        unit_event(&st->index, &st->seq, st->time, op, thread, ptr, old_ptr, size, outcome);
     ev.result = emit_result;
     if (st->s)
         stats_event(st->s, &ev);

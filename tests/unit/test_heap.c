@@ -149,19 +149,10 @@ struct gen {
 static void put(struct gen *g, int op, uint32_t thread, uint64_t ptr, uint64_t old_ptr,
                 uint64_t size, int outcome)
 {
-    struct mlg_event ev = {0};
     struct mlg_error err;
-    ev.index = g->index++;
-    if (op == MLG_OP_REALLOC || op == MLG_OP_REALLOCARRAY)
-        ev.seq_rel = ++g->seq;
-    ev.seq = ++g->seq;
-    ev.time_ns = g->time += 100 + rnd() % 1000;
-    ev.ptr = ptr;
-    ev.old_ptr = old_ptr;
-    ev.size = size;
-    ev.thread = thread;
-    ev.op = (uint8_t)op;
-    ev.outcome = (uint8_t)outcome;
+    g->time += 100 + rnd() % 1000;
+    struct mlg_event ev =
+        unit_event(&g->index, &g->seq, g->time, op, thread, ptr, old_ptr, size, outcome);
     assert_int_equal(mlg_writer_add(g->w, &ev, &err), 0);
 }
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/mallog.h"
+
 static char tmpdir[256];
 
 /* xorshift64: the tests' random numbers, reproducible from the seed each test sets in rng. */
@@ -21,6 +23,27 @@ static inline uint64_t rnd(void)
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return rng;
+}
+
+/* An event as the recorder numbers it: the next index, the next sequence number (a realloc takes
+ * two: its release point, then its result). */
+static inline struct mlg_event unit_event(uint64_t *index, uint64_t *seq, uint64_t time_ns, int op,
+                                          uint32_t thread, uint64_t ptr, uint64_t old_ptr,
+                                          uint64_t size, int outcome)
+{
+    struct mlg_event ev = {0};
+    ev.index = (*index)++;
+    if (op == MLG_OP_REALLOC || op == MLG_OP_REALLOCARRAY)
+        ev.seq_rel = ++*seq;
+    ev.seq = ++*seq;
+    ev.time_ns = time_ns;
+    ev.ptr = ptr;
+    ev.old_ptr = old_ptr;
+    ev.size = size;
+    ev.thread = thread;
+    ev.op = (uint8_t)op;
+    ev.outcome = (uint8_t)outcome;
+    return ev;
 }
 
 /* Makes /tmp/mallog-unit-<name>.<pid>. */
