@@ -16,6 +16,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 if [[ ${1:-} == --base ]]; then
     base=$(mktemp -d /tmp/mallog-base.XXXXXX)
     git -C "$root" worktree add -q --detach "$base" "$2" || exit 2
+    trap 'git -C "$root" worktree remove --force "$base"' EXIT
     make -C "$base" -j2 build/release/mallog >/dev/null || exit 2
     set -- "$base/build/release/mallog" "$root/build/release/mallog"
 fi
