@@ -139,11 +139,15 @@ $(PRELOAD_UNWIND_SO): $(PRELOAD_UNWIND_OBJ)
 	$(if $(Q),@echo "  LD $@")
 	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -lunwind -ldl -lpthread
 
-# Unit tests link lib/ and the tool modules (not cli/main.c), real zstd, real cmocka.
-$(B)/tests/%: tests/unit/%.c $(TOOL_OBJ) $(LIBMLG)
+# Unit tests link what they test: lib/ alone for the format's tests, lib/ and the tool modules
+# (not cli/main.c) for the rest; real zstd, real cmocka.
+LIB_ONLY_TESTS := test_format test_pack test_sites
+$(B)/tests/%: UNIT_LINK = $(TOOL_OBJ)
+$(LIB_ONLY_TESTS:%=$(B)/tests/%): UNIT_LINK =
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(TOOL_OBJ) $(LIBMLG)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(TOOL_OBJ) $(LIBMLG) -lcmocka $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(UNIT_LINK) $(LIBMLG) -lcmocka $(LDLIBS_ALL)
 
 # Test programs: plain -O1 so the compiler keeps every call we count.
 build/progs/%: tests/progs/%.c

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/allocators.h"
 #include "../common/msg.h"
 #include "analyze.h"
 
@@ -42,8 +43,6 @@ static const struct {
     {"leaked_allocations", "leaked_blocks"},    {"live_at_end", "live_at_end_bytes"},
 };
 
-static const char *const allocators[] = {"glibc", "jemalloc", "mimalloc", "tcmalloc", "arena"};
-
 static const char *canonical(const char *k)
 {
     for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
@@ -57,10 +56,7 @@ static int is_replay_key(const char *k)
     const char *dot = strchr(k, '.');
     if (!dot)
         return 0;
-    for (size_t i = 0; i < sizeof allocators / sizeof *allocators; i++)
-        if ((size_t)(dot - k) == strlen(allocators[i]) && strncmp(k, allocators[i], dot - k) == 0)
-            return 1;
-    return 0;
+    return allocators_find(k, (size_t)(dot - k)) < MLG_ALLOC_COUNT;
 }
 
 /* Known without looking at a summary: the metrics and the per-op figures (absent when 0). */

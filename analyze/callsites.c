@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/json.h"
 #include "../common/msg.h"
 #include "analyze.h"
 #include "callsites.h"
@@ -101,23 +102,14 @@ static void died(struct pass *p, uint64_t ptr, uint64_t index)
     p->free_head = (uint32_t)i;
 }
 
+/* The heap rule (mlg_heap_effects): a realloc's new block is a new allocation of its call site,
+ * the old one dies. */
 static int apply(struct pass *p, const struct mlg_event *ev)
 {
-    switch (mlg_op_kind(ev->op)) {
-    case 'A':
-        return ev->ptr && ev->outcome == MLG_OUT_OK ? born(p, ev) : 0;
-    case 'F':
-        died(p, ev->op == MLG_OP_FREE ? ev->ptr : ev->old_ptr, ev->index);
-        return 0;
-    case 'R':
-        if (ev->outcome == MLG_OUT_FAILED || ev->outcome == MLG_OUT_OVERFLOW)
-            return 0;
-        if (ev->outcome != MLG_OUT_OLD_RELEASED)
-            died(p, ev->old_ptr, ev->index);
-        return ev->ptr ? born(p, ev) : 0;
-    default:
-        return 0;
-    }
+    struct mlg_heap_effect e = mlg_heap_effects(ev);
+    if (e.flags & MLG_HEAP_RELEASE)
+        died(p, e.release, ev->index);
+    return e.flags & MLG_HEAP_ACQUIRE ? born(p, ev) : 0;
 }
 
 static void snapshot(struct pass *p)
@@ -129,27 +121,23 @@ static void snapshot(struct pass *p)
     p->snapshot_done = 1;
 }
 
+static int pass_event(void *ctx, const struct mlg_event *ev)
+{
+    struct pass *p = ctx;
+    if (apply(p, ev) != 0)
+        return 1; /* out of memory: stops the read */
+    if (!p->snapshot_done && ev->index == p->snapshot_at)
+        snapshot(p);
+    return 0;
+}
+
 static int run_pass(struct pass *p, const char *path, struct mlg_error *err)
 {
-    struct mlg_reader *r;
-    int rc = mlg_reader_open(&r, path, NULL, err);
-    if (rc)
-        return rc;
-    struct mlg_event ev;
-    int n;
-    while ((n = mlg_reader_next(r, &ev)) > 0) {
-        if (apply(p, &ev) != 0) {
-            n = -MLG_E_NOMEM;
-            break;
-        }
-        if (!p->snapshot_done && ev.index == p->snapshot_at)
-            snapshot(p);
-    }
-    *err = *mlg_reader_error(r);
-    if (n == -MLG_E_NOMEM)
-        err->code = MLG_E_NOMEM;
-    mlg_reader_close(r);
-    return err->code;
+    struct mlg_visitor v = {p, NULL, pass_event, NULL};
+    int rc = mlg_read_file(path, &v, NULL, err);
+    if (rc == MLG_E_STOPPED)
+        rc = err->code = MLG_E_NOMEM;
+    return rc;
 }
 
 static void pass_reset(struct pass *p)
@@ -281,13 +269,13 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
         if (pc)
             mlg_sites_frame(sites, pc, &fi);
         fprintf(f, "%s{\"site\":", i ? "," : "");
-        msg_json_string(f, r->name);
+        json_write_string(f, r->name);
         fprintf(f, ",\"function\":");
-        msg_json_string(f, fi.function ? fi.function : "");
+        json_write_string(f, fi.function ? fi.function : "");
         fprintf(f, ",\"file\":");
-        msg_json_string(f, fi.file ? fi.file : "");
+        json_write_string(f, fi.file ? fi.file : "");
         fprintf(f, ",\"line\":%u,\"module\":", fi.line);
-        msg_json_string(f, fi.module ? fi.module : "");
+        json_write_string(f, fi.module ? fi.module : "");
         fprintf(f, ",\"allocs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
                    ",\"peak_blocks\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64
                    ",\"leaked_bytes\":%" PRIu64 ",\"temporary_blocks\":%" PRIu64
@@ -302,7 +290,7 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
             if (mlg_sites_stack(sites, r->first_stack, &pcs, &depth))
                 for (uint32_t k = 0; k < depth; k++) {
                     fprintf(f, "%s", k ? "," : "");
-                    msg_json_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
+                    json_write_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
                 }
             fprintf(f, "]");
         }

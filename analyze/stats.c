@@ -10,6 +10,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "../common/progress.h"
+#include "../lib/hash.h"
+#include "../lib/heap.h"
 #include "analyze.h"
 
 /* ---- classes ------------------------------------------------------------------------------ */
@@ -33,8 +36,7 @@ uint64_t stats_class_max(int k)
 
 static inline uint64_t slot_of(const struct stats_blocks *t, uint64_t ptr)
 {
-    /* Fibonacci hashing: the high bits of the product mix the (16-aligned) address well. */
-    return (ptr * 0x9e3779b97f4a7c15ull) >> t->shift;
+    return mlg_hash_slot(ptr, (unsigned)t->shift);
 }
 
 /* Tables of 2 MiB and more ask for transparent huge pages: a probe is a random access, and on a
@@ -212,22 +214,11 @@ static inline struct stats_slot *blocks_slot(struct stats_blocks *t, uint64_t pt
 /* Removes the block at b (a pointer into the table) and its side record. */
 static inline void blocks_del(struct stats_blocks *t, struct stats_slot *b)
 {
-    uint64_t i = (uint64_t)(b - t->v), j = i;
+    uint64_t i = (uint64_t)(b - t->v);
     if (__builtin_expect(b->meta & STATS_BLK_SIDE, 0))
         side_put(t, b->meta >> 3);
     t->count--;
-    for (;;) {
-        j = (j + 1) & t->mask;
-        if (!t->v[j].ptr)
-            break;
-        uint64_t home = slot_of(t, t->v[j].ptr);
-        /* move j back into the hole at i unless its home lies cyclically in (i, j] */
-        if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
-            t->v[i] = t->v[j];
-            i = j;
-        }
-    }
-    t->v[i].ptr = 0;
+    i = mlg_hash_delete(t->v, sizeof *t->v, t->mask, (unsigned)t->shift, i);
     t->v[i].meta = 0; /* a fresh slot owns no side record */
 }
 
@@ -648,15 +639,8 @@ static void range_begin(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
     s->cumulative_requested = s->cumulative_compensated = 0;
 }
 
-static const char kinds[MLG_OP_COUNT] = {
-#define STATS_X_KIND(name, code, str, kind) [code] = #kind[0],
-    MLG_OPS(STATS_X_KIND)
-#undef STATS_X_KIND
-};
-
-/* Per op: bit 0 = allocating (kind A), bit 1 = resizing (R); bit 2: a successful call of that op
- * with a pointer is a request when its outcome is in the mask below (A: any outcome that is not a
- * failure; R: ok, in place, moved). */
+/* Per op: bit 0 = allocating (kind A), bit 1 = resizing (R). With the outcome masks below they
+ * make count_one's branch-free form of the heap rule's MLG_HEAP_ACQUIRE (lib/heap.h). */
 static const uint8_t op_bits[MLG_OP_COUNT] = {
 #define STATS_X_BITS(name, code, str, kind) [code] = #kind[0] == 'A' ? 1 : #kind[0] == 'R' ? 2 : 0,
     MLG_OPS(STATS_X_BITS)
@@ -665,20 +649,15 @@ static const uint8_t op_bits[MLG_OP_COUNT] = {
 #define OUT_BIT(o) (1u << MLG_OUT_##o)
 #define OUT_FAILED_MASK (OUT_BIT(FAILED) | OUT_BIT(OVERFLOW) | OUT_BIT(EINVAL))
 
-/* The call failed: NULL, overflow or EINVAL (an outcome beyond 31 is none of them). */
-static inline int outcome_failed(unsigned outcome)
-{
-    return outcome < 32 && (1u << outcome & OUT_FAILED_MASK);
-}
 #define OUT_RESIZE_MASK (OUT_BIT(OK) | OUT_BIT(INPLACE) | OUT_BIT(MOVED) | OUT_BIT(OLD_RELEASED))
 
 /* The figures that depend on the event alone, never on the live-block table: events, ops,
  * per-thread counts, failures, realloc calls, lost events, size classes and exact sizes
  * (fast_run has its own copy of the malloc and realloc cases). Returns 1 once the event is past
  * the range end.
- * Which events are requests must match stats_track exactly: an allocating call that did not fail
- * and returned a pointer, and a realloc that returned a pointer with outcome ok, in place, moved
- * or moved* (whether or not its old block was known, it then makes or resizes a block).
+ * Which events are requests is the heap rule's MLG_HEAP_ACQUIRE, as stats_track applies it: an
+ * allocating call that did not fail and returned a pointer, and a realloc that returned a pointer
+ * with outcome ok, in place, moved or moved* (test_heap checks the size tables against the rule).
  * Branch-free where the op mix is random (a branch on malloc-or-free mispredicts half the time):
  * counters add 0 or 1, byte counters add size & -flag. */
 static inline __attribute__((always_inline)) int count_one(struct stats *s,
@@ -737,6 +716,46 @@ static int stats_count(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
     return count_one(s, ev, ix, 1);
 }
 
+/* The heap rule (mlg_heap_effects) on the live-block table. A block a realloc releases lives on
+ * in the block it acquires (resized); one a REALLOC_RELEASE releases waits as its thread's pending
+ * block for the OLD_RELEASED realloc that continues it. A release of a block the table does not
+ * hold is an unknown free, and the acquire still makes a new block. */
+static void track_effect(struct stats *s, const struct mlg_rec *ev, uint64_t ix,
+                         struct stats_thread *t, const struct mlg_heap_effect *e)
+{
+    struct stats_block rec = {0};
+    int carried = 0, moved = (e->flags & MLG_HEAP_SPLIT) || e->acquire != e->release;
+    struct stats_slot *b;
+    if (e->flags & MLG_HEAP_RELEASE) {
+        if (!(b = blocks_find(&s->blocks, e->release))) {
+            s->unknown_frees += s->counting;
+        } else if (e->flags & (MLG_HEAP_RESIZE | MLG_HEAP_SPLIT)) {
+            rec = slot_load(&s->blocks, b);
+            s->live_bytes -= rec.size;
+            s->live_blocks--;
+            carried = 1;
+            if (e->flags & MLG_HEAP_SPLIT) {
+                t->pending = rec;
+                t->pending_valid = 1;
+            }
+            if (moved)
+                blocks_del(&s->blocks, b);
+        } else {
+            end_block(s, ev, ix, t, b);
+        }
+    } else if ((e->flags & MLG_HEAP_SPLIT) && t->pending_valid && t->pending.ptr == e->release) {
+        t->pending_valid = 0;
+        rec = t->pending;
+        carried = 1;
+    }
+    if (!(e->flags & MLG_HEAP_ACQUIRE))
+        return;
+    if (carried)
+        resized(s, ev, ix, rec, moved);
+    else
+        new_block(s, ev, ix, t);
+}
+
 /* The figures that need the live-block table (the rest of stats_event): the heap, peaks,
  * lifetimes, chains, cross-thread frees, timeline. */
 static inline int stats_track(struct stats *s, const struct mlg_rec *ev, uint64_t ix)
@@ -759,82 +778,9 @@ static inline int stats_track(struct stats *s, const struct mlg_rec *ev, uint64_
         s->nomem = 1;
         return 1;
     }
-    int failed = outcome_failed(ev->outcome);
-    char kind = kinds[op];
-    struct stats_slot *b;
-    switch (kind) {
-    case 'A':
-        if (!failed && ev->ptr)
-            new_block(s, ev, ix, t);
-        break;
-    case 'F':
-        if (op == MLG_OP_FREE) {
-            if (!ev->ptr)
-                break;
-            if ((b = blocks_find(&s->blocks, ev->ptr)))
-                end_block(s, ev, ix, t, b);
-            else
-                s->unknown_frees += s->counting;
-        } else { /* REALLOC_RELEASE: the realloc's acquire comes later as OLD_RELEASED */
-            if ((b = blocks_find(&s->blocks, ev->old_ptr))) {
-                t->pending = slot_load(&s->blocks, b);
-                t->pending_valid = 1;
-                s->live_bytes -= b->size;
-                s->live_blocks--;
-                blocks_del(&s->blocks, b);
-            } else {
-                s->unknown_frees += s->counting;
-            }
-        }
-        break;
-    case 'R':
-        switch (ev->outcome) {
-        case MLG_OUT_OK: /* realloc(NULL, n) */
-            if (ev->ptr)
-                new_block(s, ev, ix, t);
-            break;
-        case MLG_OUT_INPLACE:
-        case MLG_OUT_MOVED:
-            if ((b = blocks_find(&s->blocks, ev->old_ptr))) {
-                if (!ev->ptr) { /* not from the recorder; the block is gone */
-                    end_block(s, ev, ix, t, b);
-                    break;
-                }
-                struct stats_block rec = slot_load(&s->blocks, b);
-                int moved = ev->ptr != ev->old_ptr; /* whatever the outcome says */
-                s->live_bytes -= rec.size;
-                s->live_blocks--;
-                if (moved)
-                    blocks_del(&s->blocks, b);
-                resized(s, ev, ix, rec, moved);
-            } else {
-                s->unknown_frees += s->counting;
-                if (ev->ptr)
-                    new_block(s, ev, ix, t);
-            }
-            break;
-        case MLG_OUT_OLD_RELEASED:
-            if (t->pending_valid && t->pending.ptr == ev->old_ptr) {
-                t->pending_valid = 0;
-                if (ev->ptr)
-                    resized(s, ev, ix, t->pending, 1);
-            } else if (ev->ptr) {
-                new_block(s, ev, ix, t);
-            }
-            break;
-        case MLG_OUT_FREED:
-            if ((b = blocks_find(&s->blocks, ev->old_ptr)))
-                end_block(s, ev, ix, t, b);
-            else
-                s->unknown_frees += s->counting;
-            break;
-        default: /* failed or overflow: the old block stays as it was */
-            break;
-        }
-        break;
-    default:
-        break;
-    }
+    struct mlg_heap_effect e = mlg_heap_effects_of(op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
+    if (e.flags)
+        track_effect(s, ev, ix, t, &e);
     if (s->counting && ++s->since_row == s->every)
         row_emit(s, ix, ev->time_ns, 0);
     return 0;
@@ -1238,10 +1184,11 @@ void stats_table_recs(struct stats *s, const struct mlg_rec *v, int n)
         const struct mlg_rec *e = &v[i];
         if (i + STATS_AHEAD < n)
             prefetch_rec(s, &v[i + STATS_AHEAD]);
-        if (outcome_failed(e->outcome))
-            continue;
-        uint64_t gone = e->op == MLG_OP_FREE ? e->ptr : e->op == MLG_OP_REALLOC ? e->old_ptr : 0;
-        uint64_t born = kinds[e->op < MLG_OP_COUNT ? e->op : 0] == 'F' ? 0 : e->ptr;
+        /* the rule alone: a realloc releases its old block, then acquires its new one */
+        struct mlg_heap_effect fx =
+            mlg_heap_effects_of(e->op, e->outcome, e->ptr, e->old_ptr, e->size);
+        uint64_t gone = fx.flags & MLG_HEAP_RELEASE ? fx.release : 0;
+        uint64_t born = fx.flags & MLG_HEAP_ACQUIRE ? fx.acquire : 0;
         struct stats_slot *b;
         if (gone && (b = blocks_find(tb, gone))) {
             s->live_bytes -= b->size;
@@ -1279,22 +1226,6 @@ int stats_recs(struct stats *s, const struct mlg_rec *v, uint64_t index, int n)
     return i + k < n ? event_one(s, &v[i + k], first + (uint64_t)k) : 0;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* One "\r" line: events done, percent of the file, events/s. */
-static void progress(uint64_t events, uint64_t offset, uint64_t size, double t0)
-{
-    double dt = now_s() - t0;
-    fprintf(stderr, "\r  %" PRIu64 " events, %.0f%%, %.1fM events/s   ", events,
-            size ? 100.0 * (double)offset / (double)size : 0.0,
-            dt > 0 ? (double)events / dt / 1e6 : 0.0);
-}
-
 /* Records per batch: 24 KiB, so a batch stays in the L1 cache between the decoder writing it and
  * the analysis reading it. */
 #ifndef STATS_BATCH
@@ -1306,16 +1237,20 @@ static void progress(uint64_t events, uint64_t offset, uint64_t size, double t0)
  * ended first. */
 static int run_events(struct stats *s, struct mlg_reader *r)
 {
-    double t0 = s->o.progress ? now_s() : 0, last = t0;
+    struct progress p;
+    progress_init(&p);
+    p.on &= s->o.progress;
     uint64_t size = mlg_reader_file_size(r), index = 0;
     struct mlg_rec v[STATS_BATCH];
     int k;
     while ((k = mlg_reader_next_recs(r, v, STATS_BATCH)) > 0) {
         int stop = stats_recs(s, v, index, k);
         index += (uint64_t)k;
-        if (s->o.progress && now_s() - last >= 1.0 / 6) {
-            last = now_s();
-            progress(index, mlg_reader_offset(r), size, t0);
+        if (p.on) { /* events done, percent of the file, events/s */
+            double dt = progress_elapsed(&p);
+            progress_show(&p, 0, "  %" PRIu64 " events, %.0f%%, %.1fM events/s", index,
+                          size ? 100.0 * (double)mlg_reader_offset(r) / (double)size : 0.0,
+                          dt > 0 ? (double)index / dt / 1e6 : 0.0);
         }
         if (stop) {
             k = 1;
@@ -1324,8 +1259,7 @@ static int run_events(struct stats *s, struct mlg_reader *r)
     }
     if (k < 0)
         s->err = *mlg_reader_error(r);
-    if (s->o.progress && last != t0)
-        fprintf(stderr, "\r%60s\r", "");
+    progress_clear(&p);
     return k;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/json.h"
 #include "../common/msg.h"
 #include "analyze.h"
 
@@ -282,10 +283,10 @@ void statsout_text(FILE *f, const struct stats *s, int top)
 void statsout_json(FILE *f, const struct stats *s)
 {
     fprintf(f, "{\"log\": ");
-    msg_json_string(f, s->path);
+    json_write_string(f, s->path);
     fprintf(f, ", \"pid\": %" PRIu64 ", \"exec_gen\": %u, \"exe\": ", s->header.pid,
             s->header.exec_gen);
-    msg_json_string(f, s->header.exe);
+    json_write_string(f, s->header.exe);
     fprintf(f, ",\n \"complete\": %s, \"range\": [%" PRIu64 ", ", s->complete ? "true" : "false",
             s->o.from);
     if (s->o.to == UINT64_MAX)
@@ -296,7 +297,7 @@ void statsout_json(FILE *f, const struct stats *s)
     if (s->err.code) {
         char buf[512];
         damage_text(s, buf, sizeof buf);
-        msg_json_string(f, buf);
+        json_write_string(f, buf);
         fprintf(f, ", \"damage_offset\": %" PRIu64 ", \"damage_event\": %" PRIu64, s->err.offset,
                 s->err.event);
     } else {
@@ -413,7 +414,7 @@ void statsout_json(FILE *f, const struct stats *s)
     for (uint64_t i = 0; i < s->nprocs; i++) {
         const struct stats_proc *p = &s->procs[i];
         fprintf(f, "%s\n  {\"log\": ", i ? "," : "");
-        msg_json_string(f, p->path);
+        json_write_string(f, p->path);
         fprintf(f, ", \"pid\": %" PRIu64 ", \"parent_pid\": %" PRIu64 ", \"exec_gen\": %u"
                    ", \"damaged\": %s, \"events\": %" PRIu64 ", \"threads\": %" PRIu64
                    ", \"allocations\": %" PRIu64 ", \"frees\": %" PRIu64

@@ -1,24 +1,17 @@
 /* summary.c - a stats summary as flat "key.path" = value entries, from a log (analysed here) or
  * from a saved `mallog stats --json` file; what `mallog diff` and `mallog check` compare.
  * Arrays of tables are keyed by their identifying column, not by position, so that
- * "sizes.1024.count" means the same class in two summaries. A small JSON reader for our own
- * output; it reports the line of the first syntax error. */
+ * "sizes.1024.count" means the same class in two summaries. The JSON is read by common/json.c's
+ * walk, which reports the line of the first syntax error. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/json.h"
 #include "../common/msg.h"
 #include "../common/recording.h"
 #include "analyze.h"
-
-
-struct parser {
-    const char *p, *start, *end;
-    struct summary *out;
-    char path[SUMMARY_KEY_MAX];
-    const char *err;
-};
 
 static int add(struct summary *s, const char *key, int type, double num, const char *str,
                size_t len)
@@ -44,185 +37,57 @@ static int add(struct summary *s, const char *key, int type, double num, const c
     return 0;
 }
 
-static void ws(struct parser *ps)
+/* a table or object is an entry of its own: an empty table still says it is there */
+static int on_open(void *ctx, const char *path)
 {
-    while (ps->p < ps->end && isspace((unsigned char)*ps->p))
-        ps->p++;
+    return add(ctx, path, SUMMARY_TABLE, 0, NULL, 0);
 }
 
-static int value(struct parser *ps);
-
-static int string(struct parser *ps, char *buf, size_t len)
+static int on_scalar(void *ctx, const char *path, int type, double num, const char *str)
 {
-    if (ps->p >= ps->end || *ps->p != '"')
-        return ps->err = "expected a string", -1;
-    ps->p++;
-    size_t o = 0;
-    while (ps->p < ps->end && *ps->p != '"') {
-        char c = *ps->p++;
-        if (c == '\\' && ps->p < ps->end) {
-            c = *ps->p++;
-            if (c == 'u') { /* our writer escapes only control characters */
-                c = '?';
-                ps->p += ps->end - ps->p >= 4 ? 4 : ps->end - ps->p;
-            } else if (c == 'n') {
-                c = '\n';
-            } else if (c == 't') {
-                c = '\t';
-            }
-        }
-        if (o + 1 < len)
-            buf[o++] = c;
-    }
-    if (ps->p >= ps->end)
-        return ps->err = "unterminated string", -1;
-    ps->p++;
-    buf[o] = 0;
-    return 0;
+    int t = type == JSON_STR ? SUMMARY_STR : type == JSON_NULL ? SUMMARY_NULL : SUMMARY_NUM;
+    return add(ctx, path, t, num, str, str ? strlen(str) : 0);
+}
+
+/* An array element begins: its entries will start here. */
+static size_t on_element_begin(void *ctx)
+{
+    return ((struct summary *)ctx)->n;
 }
 
 /* Which member names an element of an array of objects (the rest keep their position). */
 static const char *const id_fields[] = {"class_min", "min_events", "min_ns", "size", "thread"};
 
-static int array(struct parser *ps)
+/* An object element of an array (but chains, whose order is their rank): ".<i>." becomes
+ * ".<id>." in the keys of its entries. */
+static void on_element_end(void *ctx, char *path, size_t base, int is_object, size_t first)
 {
-    ps->p++;
-    size_t base = strlen(ps->path);
-    for (int i = 0;; i++) {
-        ws(ps);
-        if (ps->p < ps->end && *ps->p == ']' && i == 0) {
-            ps->p++;
-            return 0;
-        }
-        snprintf(ps->path + base, sizeof ps->path - base, ".%d", i);
-        size_t first = ps->out->n;
-        int is_obj = ps->p < ps->end && *ps->p == '{';
-        if (value(ps) != 0)
-            return -1;
-        if (is_obj && strncmp(ps->path, "chains", 6) != 0) {
-            /* rename ".<i>." to ".<id>." for the entries of this element */
-            char prefix[SUMMARY_KEY_MAX], id[64] = "";
-            snprintf(prefix, sizeof prefix, "%s.", ps->path);
-            size_t pl = strlen(prefix);
-            for (size_t f = 0; f < sizeof id_fields / sizeof *id_fields && !id[0]; f++)
-                for (size_t k = first; k < ps->out->n; k++)
-                    if (strncmp(ps->out->v[k].key, prefix, pl) == 0 &&
-                        strcmp(ps->out->v[k].key + pl, id_fields[f]) == 0)
-                        snprintf(id, sizeof id, "%.0f", ps->out->v[k].num);
-            if (id[0]) {
-                for (size_t k = first; k < ps->out->n; k++) {
-                    char nk[SUMMARY_KEY_MAX];
-                    snprintf(nk, sizeof nk, "%.*s.%s.%s", (int)base, ps->path, id,
-                             ps->out->v[k].key + pl);
-                    snprintf(ps->out->v[k].key, sizeof ps->out->v[k].key, "%s", nk);
-                }
-            }
-        }
-        ps->path[base] = 0;
-        ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
-            return 0;
-        }
-        return ps->err = "expected ',' or ']'", -1;
+    struct summary *out = ctx;
+    if (!is_object || strncmp(path, "chains", 6) == 0)
+        return;
+    char prefix[SUMMARY_KEY_MAX], id[64] = "";
+    snprintf(prefix, sizeof prefix, "%s.", path);
+    size_t pl = strlen(prefix);
+    for (size_t k = 0; k < sizeof id_fields / sizeof *id_fields && !id[0]; k++)
+        for (size_t e = first; e < out->n; e++)
+            if (strncmp(out->v[e].key, prefix, pl) == 0 &&
+                strcmp(out->v[e].key + pl, id_fields[k]) == 0)
+                snprintf(id, sizeof id, "%.0f", out->v[e].num);
+    if (!id[0])
+        return;
+    for (size_t e = first; e < out->n; e++) {
+        char nk[SUMMARY_KEY_MAX];
+        snprintf(nk, sizeof nk, "%.*s.%s.%s", (int)base, path, id, out->v[e].key + pl);
+        snprintf(out->v[e].key, sizeof out->v[e].key, "%s", nk);
     }
-}
-
-static int object(struct parser *ps)
-{
-    ps->p++;
-    size_t base = strlen(ps->path);
-    for (int i = 0;; i++) {
-        ws(ps);
-        if (ps->p < ps->end && *ps->p == '}' && i == 0) {
-            ps->p++;
-            return 0;
-        }
-        char name[128];
-        if (string(ps, name, sizeof name) != 0)
-            return -1;
-        ws(ps);
-        if (ps->p >= ps->end || *ps->p != ':')
-            return ps->err = "expected ':'", -1;
-        ps->p++;
-        snprintf(ps->path + base, sizeof ps->path - base, "%s%s", base ? "." : "", name);
-        ws(ps);
-        /* a table or object is an entry of its own: an empty table still says it is there */
-        if (ps->p < ps->end && (*ps->p == '{' || *ps->p == '[') &&
-            add(ps->out, ps->path, SUMMARY_TABLE, 0, NULL, 0) != 0)
-            return ps->err = "no memory", -1;
-        if (value(ps) != 0)
-            return -1;
-        ps->path[base] = 0;
-        ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == '}') {
-            ps->p++;
-            return 0;
-        }
-        return ps->err = "expected ',' or '}'", -1;
-    }
-}
-
-static int value(struct parser *ps)
-{
-    ws(ps);
-    if (ps->p >= ps->end)
-        return ps->err = "unexpected end", -1;
-    char c = *ps->p;
-    if (c == '{')
-        return object(ps);
-    if (c == '[')
-        return array(ps);
-    if (c == '"') {
-        char buf[SUMMARY_STR_MAX];
-        if (string(ps, buf, sizeof buf) != 0)
-            return -1;
-        return add(ps->out, ps->path, SUMMARY_STR, 0, buf, strlen(buf)) ? (ps->err = "no memory",
-                                                                         -1) : 0;
-    }
-    static const struct { const char *word; int type; double num; } words[] = {
-        {"null", SUMMARY_NULL, 0}, {"true", SUMMARY_NUM, 1}, {"false", SUMMARY_NUM, 0}};
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
-        size_t l = strlen(words[i].word);
-        if ((size_t)(ps->end - ps->p) >= l && memcmp(ps->p, words[i].word, l) == 0) {
-            ps->p += l;
-            return add(ps->out, ps->path, words[i].type, words[i].num, NULL, 0) ? -1 : 0;
-        }
-    }
-    char *e;
-    errno = 0;
-    double d = strtod(ps->p, &e);
-    if (e == ps->p || errno)
-        return ps->err = "expected a value", -1;
-    ps->p = e;
-    return add(ps->out, ps->path, SUMMARY_NUM, d, NULL, 0) ? (ps->err = "no memory", -1) : 0;
 }
 
 int summary_parse(const char *text, size_t len, struct summary *out, char *err, size_t errlen)
 {
-    struct parser ps = {text, text, text + len, out, "", NULL};
-    ws(&ps);
-    if (ps.p >= ps.end || *ps.p != '{') {
-        snprintf(err, errlen, "not a JSON object");
-        return -1;
-    }
-    if (value(&ps) != 0) {
-        int line = 1;
-        for (const char *q = text; q < ps.p && q < ps.end; q++)
-            line += *q == '\n';
-        snprintf(err, errlen, "JSON: %s at line %d (byte %ld)", ps.err, line,
-                 (long)(ps.p - text));
-        return -1;
-    }
-    return 0;
+    _Static_assert(SUMMARY_KEY_MAX == JSON_PATH_MAX && SUMMARY_STR_MAX == JSON_STR_MAX,
+                   "keys and strings are cut where the walk cuts them");
+    struct json_walker w = {out, on_open, on_scalar, on_element_begin, on_element_end};
+    return json_walk(text, len, &w, err, errlen);
 }
 
 const struct summary_entry *summary_get(const struct summary *s, const char *key)
@@ -328,45 +193,14 @@ void summary_free(struct summary *s)
     memset(s, 0, sizeof *s);
 }
 
-static int read_all(const char *path, char **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    size_t k;
-    while (b && (k = fread(b + n, 1, cap - n, f)) > 0) {
-        n += k;
-        if (n == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-            }
-            b = nb;
-        }
-    }
-    int bad = ferror(f) || !b;
-    fclose(f);
-    if (bad) {
-        free(b);
-        errno = errno ? errno : ENOMEM;
-        return -1;
-    }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 int summary_load_json(const char *cmd, const char *path, struct summary *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", path);
     out->from_json = 1;
-    char *buf = NULL, err[256];
+    char *buf, err[256];
     size_t len = 0;
-    if (read_all(path, &buf, &len) != 0) {
+    if (!(buf = json_read_file(path, &len))) {
         fprintf(stderr, "mallog %s: %s: %s\n", cmd, path, strerror(errno));
         return -1;
     }

@@ -19,7 +19,5 @@ void msg_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 const char *msg_self_dir(void);
 /* Text for HTML or XML (JUnit): < > & " ' escaped. */
 void msg_xml_escape(FILE *f, const char *s);
-/* s as a JSON string, quotes included. */
-void msg_json_string(FILE *f, const char *s);
 
 #endif

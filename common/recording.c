@@ -276,18 +276,31 @@ int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size
     return stat(out, &st) == 0 ? 0 : -1;
 }
 
-int rec_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h)
+int rec_fork_chain(const char *path, const struct mlg_header *h, const struct mlg_allocator *alloc,
+                   void (*fn)(void *ctx, const char *parent, uint64_t upto), void *ctx)
 {
     char parent[PATH_MAX];
     if (rec_parent_log(path, h, parent, sizeof parent) != 0)
         return 0;
     struct mlg_reader *r;
     struct mlg_error err;
-    if (mlg_reader_open(&r, parent, NULL, &err) != 0)
+    if (mlg_reader_open(&r, parent, alloc, &err) != 0)
         return 0;
     struct mlg_header ph = *mlg_reader_header(r);
     mlg_reader_close(r);
-    int depth = 1 + rec_seed_inherited(c, parent, &ph);
-    mlg_check_seed(c, parent, h->fork_seq, &err);
+    /* the parent's own heap came from its parent: the oldest ancestor goes first */
+    int depth = 1 + rec_fork_chain(parent, &ph, alloc, fn, ctx);
+    fn(ctx, parent, h->fork_seq);
     return depth;
+}
+
+static void seed_one(void *ctx, const char *parent, uint64_t upto)
+{
+    struct mlg_error err;
+    mlg_check_seed(ctx, parent, upto, &err);
+}
+
+int rec_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h)
+{
+    return rec_fork_chain(path, h, NULL, seed_one, c);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "mallog.h"
 
 struct slot {
@@ -14,6 +15,7 @@ struct mlg_addrmap {
     struct mlg_allocator alloc;
     struct slot *slots;
     uint64_t mask, count;
+    unsigned shift; /* 64 - log2(mask + 1), for mlg_hash_slot */
 };
 
 static void *std_alloc(void *ctx, size_t n)
@@ -27,14 +29,6 @@ static void std_free(void *ctx, void *p, size_t n)
     (void)ctx;
     (void)n;
     free(p);
-}
-
-static inline uint64_t hash(uint64_t k)
-{
-    k ^= k >> 29;
-    k *= 0xbf58476d1ce4e5b9ull;
-    k ^= k >> 32;
-    return k;
 }
 
 static struct slot *alloc_slots(struct mlg_addrmap *m, uint64_t n)
@@ -54,6 +48,7 @@ struct mlg_addrmap *mlg_addrmap_new(const struct mlg_allocator *alloc)
     memset(m, 0, sizeof *m);
     m->alloc = a;
     m->mask = 1023;
+    m->shift = 64 - 10;
     m->slots = alloc_slots(m, m->mask + 1);
     if (!m->slots) {
         a.free(a.ctx, m, sizeof *m);
@@ -78,10 +73,11 @@ static int grow(struct mlg_addrmap *m)
         return -1;
     m->slots = s;
     m->mask = n - 1;
+    m->shift--;
     for (uint64_t i = 0; i < old_n; i++) {
         if (!old[i].key)
             continue;
-        uint64_t j = hash(old[i].key) & m->mask;
+        uint64_t j = mlg_hash_slot(old[i].key, m->shift);
         while (s[j].key)
             j = (j + 1) & m->mask;
         s[j] = old[i];
@@ -94,7 +90,7 @@ int mlg_addrmap_put(struct mlg_addrmap *m, uint64_t key, uint64_t value)
 {
     if ((m->count + 1) * 4 > (m->mask + 1) * 3 && grow(m) != 0)
         return -1;
-    uint64_t j = hash(key) & m->mask;
+    uint64_t j = mlg_hash_slot(key, m->shift);
     while (m->slots[j].key) {
         if (m->slots[j].key == key) {
             m->slots[j].value = value;
@@ -110,7 +106,7 @@ int mlg_addrmap_put(struct mlg_addrmap *m, uint64_t key, uint64_t value)
 
 int mlg_addrmap_get(const struct mlg_addrmap *m, uint64_t key, uint64_t *value)
 {
-    uint64_t j = hash(key) & m->mask;
+    uint64_t j = mlg_hash_slot(key, m->shift);
     while (m->slots[j].key) {
         if (m->slots[j].key == key) {
             if (value)
@@ -124,7 +120,7 @@ int mlg_addrmap_get(const struct mlg_addrmap *m, uint64_t key, uint64_t *value)
 
 int mlg_addrmap_del(struct mlg_addrmap *m, uint64_t key, uint64_t *value)
 {
-    uint64_t j = hash(key) & m->mask;
+    uint64_t j = mlg_hash_slot(key, m->shift);
     while (m->slots[j].key != key) {
         if (!m->slots[j].key)
             return 0;
@@ -132,25 +128,9 @@ int mlg_addrmap_del(struct mlg_addrmap *m, uint64_t key, uint64_t *value)
     }
     if (value)
         *value = m->slots[j].value;
-    /* Backward-shift: pull later entries of the cluster into the gap when their home allows. */
-    uint64_t i = j;
-    for (;;) {
-        m->slots[i].key = 0;
-        uint64_t k = i;
-        for (;;) {
-            k = (k + 1) & m->mask;
-            if (!m->slots[k].key) {
-                m->count--;
-                return 1;
-            }
-            uint64_t home = hash(m->slots[k].key) & m->mask;
-            /* entry at k can move to i if home is not cyclically in (i, k] */
-            if (i <= k ? (home <= i || home > k) : (home <= i && home > k))
-                break;
-        }
-        m->slots[i] = m->slots[k];
-        i = k;
-    }
+    mlg_hash_delete(m->slots, sizeof *m->slots, m->mask, m->shift, j);
+    m->count--;
+    return 1;
 }
 
 uint64_t mlg_addrmap_count(const struct mlg_addrmap *m)

@@ -3,7 +3,7 @@
  * from its parent are unknown unless the parent's live set is seeded first). */
 #include <string.h>
 
-#include "mallog.h"
+#include "heap.h"
 
 int mlg_check_init(struct mlg_check *c, const struct mlg_allocator *alloc)
 {
@@ -67,79 +67,69 @@ static void drop_block(struct mlg_check *c, const struct mlg_event *ev, uint64_t
     }
 }
 
+/* A realloc in place: the block keeps its address and takes the new size. The recorder saw it
+ * return its input, so an old block it does not know is an unknown free and no new block (a
+ * moved realloc of an unknown block still makes one: its new address is real). */
+static void resize_block(struct mlg_check *c, const struct mlg_event *ev,
+                         const struct mlg_heap_effect *e)
+{
+    uint64_t old;
+    if (!mlg_addrmap_get(c->live, e->release, &old)) {
+        anomaly(c, ev, &c->unknown_frees);
+        return;
+    }
+    c->live_bytes = c->live_bytes - old + e->size;
+    mlg_addrmap_put(c->live, e->release, e->size);
+    if (c->live_bytes > c->peak_live_bytes)
+        c->peak_live_bytes = c->live_bytes;
+}
+
 void mlg_check_event(struct mlg_check *c, const struct mlg_event *ev)
 {
     if (c->seen_any && ev->seq <= c->last_seq)
         anomaly(c, ev, &c->seq_disorder);
     c->last_seq = ev->seq;
     c->seen_any = 1;
-    switch (mlg_op_kind(ev->op)) {
-    case 'A':
-        if (ev->ptr && ev->outcome == MLG_OUT_OK)
-            add_block(c, ev, ev->ptr, ev->size);
-        break;
-    case 'F':
-        if (ev->op == MLG_OP_FREE && ev->ptr)
-            drop_block(c, ev, ev->ptr);
-        else if (ev->op == MLG_OP_REALLOC_RELEASE)
-            drop_block(c, ev, ev->old_ptr);
-        break;
-    case 'R':
-        switch (ev->outcome) {
-        case MLG_OUT_OK: /* realloc(NULL, n) */
-            if (ev->ptr)
-                add_block(c, ev, ev->ptr, ev->size);
-            break;
-        case MLG_OUT_MOVED:
-            drop_block(c, ev, ev->old_ptr);
-            add_block(c, ev, ev->ptr, ev->size);
-            break;
-        case MLG_OUT_OLD_RELEASED:
-            if (ev->ptr)
-                add_block(c, ev, ev->ptr, ev->size);
-            break;
-        case MLG_OUT_FREED:
-            drop_block(c, ev, ev->old_ptr);
-            break;
-        case MLG_OUT_INPLACE: {
-            uint64_t old;
-            if (mlg_addrmap_get(c->live, ev->old_ptr, &old)) {
-                c->live_bytes = c->live_bytes - old + ev->size;
-                mlg_addrmap_put(c->live, ev->old_ptr, ev->size);
-                if (c->live_bytes > c->peak_live_bytes)
-                    c->peak_live_bytes = c->live_bytes;
-            } else {
-                anomaly(c, ev, &c->unknown_frees);
-            }
-            break;
-        }
-        default: /* failed or overflow: the old block stays as it was */
-            break;
-        }
-        break;
-    default:
-        break;
+    struct mlg_heap_effect e =
+        mlg_heap_effects_of(ev->op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
+    if (e.flags & MLG_HEAP_INPLACE) {
+        resize_block(c, ev, &e);
+        return;
     }
+    if (e.flags & MLG_HEAP_RELEASE)
+        drop_block(c, ev, e.release);
+    if (e.flags & MLG_HEAP_ACQUIRE)
+        add_block(c, ev, e.acquire, e.size);
+}
+
+struct seed {
+    struct mlg_check *c;
+    uint64_t upto;
+};
+
+static int seed_event(void *ctx, const struct mlg_event *ev)
+{
+    struct seed *s = ctx;
+    if (ev->seq >= s->upto)
+        return 1; /* the fork point: the rest is the parent's alone */
+    mlg_check_event(s->c, ev);
+    return 0;
 }
 
 int mlg_check_seed(struct mlg_check *c, const char *path, uint64_t upto, struct mlg_error *err)
 {
-    struct mlg_reader *r;
-    int rc = mlg_reader_open(&r, path, NULL, err);
-    if (rc)
-        return rc;
-    struct mlg_event ev;
-    int n;
-    while ((n = mlg_reader_next(r, &ev)) > 0 && ev.seq < upto)
-        mlg_check_event(c, &ev);
-    if (n < 0)
-        *err = *mlg_reader_error(r);
-    mlg_reader_close(r);
+    struct seed s = {c, upto};
+    struct mlg_visitor v = {&s, NULL, seed_event, NULL};
+    int rc = mlg_read_file(path, &v, NULL, err);
+    if (rc == MLG_E_STOPPED) {
+        memset(err, 0, sizeof *err);
+        rc = 0;
+    }
     /* what the parent did wrong is the parent's report, not the child's */
     c->unknown_frees = c->double_frees = c->inversions = c->seq_disorder = 0;
     c->first_anomaly_event = UINT64_MAX;
     c->seen_any = 0;
     c->peak_live_bytes = c->live_bytes;
     c->inherited_blocks = c->live_blocks;
-    return n < 0 ? -n : 0;
+    return rc;
 }

@@ -11,15 +11,8 @@
 #include "crc32c.h"
 #include "fields.h"
 #include "logfile.h"
+#include "error.h"
 #include "mallog.h"
-
-static int walk_err(struct mlg_error *err, int code, uint64_t off, const char *what)
-{
-    err->code = code;
-    err->offset = off;
-    snprintf(err->detail, sizeof err->detail, "%s", what);
-    return code;
-}
 
 static int read_exact(int fd, void *buf, size_t len)
 {
@@ -42,7 +35,7 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         err->sys_errno = errno;
-        return walk_err(err, MLG_E_IO, 0, "open");
+        return mlg_error_set(err, MLG_E_IO, 0, 0, "open");
     }
     want |= 1u << MLG_SKIP_FRAME; /* always read: it says how far to seek */
     uint64_t off = 0;
@@ -54,14 +47,17 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
             break; /* no trailer: the log is incomplete, the reader says so */
         if (n != 8 || (mlg_get32(head) & 0xFFFFFFF0u) != MLG_SKIP_MAGIC ||
             (first && mlg_get32(head) != MLG_SKIP_MAGIC + MLG_SKIP_HEADER)) {
-            rc = walk_err(err, n == 0 ? MLG_E_EMPTY : first ? MLG_E_NOT_MLOG : MLG_E_CORRUPT, off,
-                          "expected a frame header");
+            rc = mlg_error_set(err,
+                               n == 0  ? MLG_E_EMPTY
+                               : first ? MLG_E_NOT_MLOG
+                                       : MLG_E_CORRUPT,
+                               off, 0, "expected a frame header");
             break;
         }
         unsigned variant = mlg_get32(head) & 0xf;
         uint32_t len = mlg_get32(head + 4);
         if (variant != MLG_SKIP_TRAILER && len > MLG_FRAME_RAW_MAX * 2u) {
-            rc = walk_err(err, MLG_E_CORRUPT, off, "implausible metadata length");
+            rc = mlg_error_set(err, MLG_E_CORRUPT, off, 0, "implausible metadata length");
             break;
         }
         uint64_t skip = len;
@@ -69,13 +65,14 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
             uint8_t *buf = malloc(len ? len : 1);
             if (!buf || read_exact(fd, buf, len) != 0) {
                 free(buf);
-                rc = walk_err(err, buf ? MLG_E_TRUNCATED : MLG_E_NOMEM, off, "inside a frame");
+                rc = mlg_error_set(err, buf ? MLG_E_TRUNCATED : MLG_E_NOMEM, off, 0,
+                                   "inside a frame");
                 break;
             }
             skip = 0;
             if (variant == MLG_SKIP_FRAME) {
                 if (len != MLG_FRAME_META_SIZE || mlg_crc32c(buf, 36) != mlg_get32(buf + 36))
-                    rc = walk_err(err, MLG_E_CHECKSUM, off, "frame metadata");
+                    rc = mlg_error_set(err, MLG_E_CHECKSUM, off, 0, "frame metadata");
                 else
                     skip = mlg_get32(buf + 32); /* the zstd frame of events */
             }
@@ -91,7 +88,7 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
         if (variant == MLG_SKIP_TRAILER)
             break;
         if (skip && lseek(fd, (off_t)skip, SEEK_CUR) < 0) {
-            rc = walk_err(err, MLG_E_IO, off, "seek");
+            rc = mlg_error_set(err, MLG_E_IO, off, 0, "seek");
             break;
         }
         off += skip;

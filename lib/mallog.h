@@ -361,6 +361,29 @@ uint64_t mlg_addrmap_count(const struct mlg_addrmap *m);
 void mlg_addrmap_each(const struct mlg_addrmap *m, void (*fn)(void *ctx, uint64_t k, uint64_t v),
                       void *ctx);
 
+/* ---- heap effects: what an event does to the heap (heap.c) -------------------------------- */
+
+/* The one rule every tool follows. A realloc is the release of its old block plus the acquisition
+ * of its new one (heaptrack's normalisation); MLG_HEAP_RESIZE says the new block continues the
+ * old one, for a tool that follows a block's history. */
+enum mlg_heap_flags {
+    MLG_HEAP_RELEASE = 1, /* the block at .release ends (.release may be 0 in a damaged log: then
+                             it is an unknown free) */
+    MLG_HEAP_ACQUIRE = 2, /* a block of .size bytes begins at .acquire (never 0) */
+    MLG_HEAP_RESIZE = 4,  /* the acquired block continues the one at .release (a realloc) */
+    MLG_HEAP_INPLACE = 8, /* the recorder saw the realloc return its input */
+    MLG_HEAP_SPLIT = 16,  /* a realloc recorded as two events: REALLOC_RELEASE releases .release,
+                             then its OLD_RELEASED realloc acquires, with .release naming the block
+                             it continues (no MLG_HEAP_RELEASE then: that block already ended) */
+};
+struct mlg_heap_effect {
+    uint64_t release, acquire, size;
+    unsigned flags; /* enum mlg_heap_flags */
+};
+/* The rule is lib/heap.h's mlg_heap_effects_of (inline, on an event's fields); this is it on a
+ * whole event. */
+struct mlg_heap_effect mlg_heap_effects(const struct mlg_event *ev);
+
 /* ---- integrity: anomalies of an event stream ------------------------------------------------- */
 
 struct mlg_check {

@@ -1,4 +1,5 @@
-/* names.c - names of ops, outcomes, ends and errors; error formatting; size units. */
+/* names.c - names of ops, outcomes, ends and errors; size units (errors are filled and
+ * formatted in error.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,19 +81,6 @@ const char *mlg_strerror(int code)
     default:
         return "unknown error";
     }
-}
-
-const char *mlg_error_format(const struct mlg_error *err, char *buf, size_t len)
-{
-    const char *what = mlg_strerror(err->code);
-    if (err->code == MLG_E_IO && err->sys_errno)
-        snprintf(buf, len, "%s (%s)%s%s at byte %" PRIu64 " (event %" PRIu64 ")", what,
-                 strerror(err->sys_errno), err->detail[0] ? ": " : "", err->detail, err->offset,
-                 err->event);
-    else
-        snprintf(buf, len, "%s%s%s at byte %" PRIu64 " (event %" PRIu64 ")", what,
-                 err->detail[0] ? ": " : "", err->detail, err->offset, err->event);
-    return buf;
 }
 
 int mlg_parse_size(const char *s, uint64_t *out)

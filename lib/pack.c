@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "logfile.h"
+#include "error.h"
 #include "mallog.h"
 #include "spool.h"
 
@@ -71,15 +72,6 @@ struct mlg_packer {
     uint32_t modules, stacks; /* ids written so far */
     uint64_t unknown_stacks;  /* events whose stack entry never appeared (lost with a crash) */
 };
-
-static int set_err(struct mlg_error *err, int code, uint64_t off, const char *what)
-{
-    err->code = code;
-    err->offset = off;
-    err->sys_errno = code == MLG_E_IO ? errno : 0;
-    snprintf(err->detail, sizeof err->detail, "%s", what);
-    return code;
-}
 
 static const uint8_t *get_ptr(const uint8_t *p, const uint8_t *end, struct mlg_spool_state *st,
                               int abs, uint64_t *out)
@@ -217,26 +209,26 @@ static int map_spool(const char *path, const uint8_t **map, size_t *size, struct
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return set_err(err, MLG_E_IO, 0, "open spool");
+        return mlg_error_set(err, MLG_E_IO, 0, 0, "open spool");
     struct stat st;
     if (fstat(fd, &st) != 0) {
         close(fd);
-        return set_err(err, MLG_E_IO, 0, "stat spool");
+        return mlg_error_set(err, MLG_E_IO, 0, 0, "stat spool");
     }
     if ((size_t)st.st_size < sizeof(struct mlg_spool_header)) {
         close(fd);
-        return set_err(err, st.st_size ? MLG_E_TRUNCATED : MLG_E_EMPTY, (uint64_t)st.st_size,
-                       "spool shorter than its header");
+        return mlg_error_set(err, st.st_size ? MLG_E_TRUNCATED : MLG_E_EMPTY, (uint64_t)st.st_size,
+                             0, "spool shorter than its header");
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (p == MAP_FAILED)
-        return set_err(err, MLG_E_IO, 0, "mmap spool");
+        return mlg_error_set(err, MLG_E_IO, 0, 0, "mmap spool");
     const struct mlg_spool_header *h = p;
     if (memcmp(h->magic, MLG_SPOOL_MAGIC, 8) != 0 || h->version != MLG_SPOOL_VERSION ||
         h->chunk_size != MLG_SPOOL_CHUNK) {
         munmap(p, (size_t)st.st_size);
-        return set_err(err, MLG_E_NOT_MLOG, 0, "not a mallog spool (or another version)");
+        return mlg_error_set(err, MLG_E_NOT_MLOG, 0, 0, "not a mallog spool (or another version)");
     }
     *map = p;
     *size = (size_t)st.st_size;
@@ -591,7 +583,8 @@ static int emit(struct mlg_packer *pk, const struct mlg_event *ev, struct mlg_er
     pk->events++;
     if (ev->stack > pk->stacks) {
         /* Published before the event that uses it, so visible now that we have read the event. */
-        int rc = scan_chunks(pk, 0) != 0 ? set_err(err, MLG_E_NOMEM, 0, "packing") : read_sites(pk, err);
+        int rc = scan_chunks(pk, 0) != 0 ? mlg_error_set(err, MLG_E_NOMEM, 0, 0, "packing")
+                                         : read_sites(pk, err);
         if (rc)
             return rc;
         if (ev->stack > pk->stacks) {
@@ -609,9 +602,9 @@ int mlg_packer_step(struct mlg_packer *pk, int final, uint64_t *progress, struct
     uint64_t before = pk->events;
     uint64_t hz = final ? UINT64_MAX : horizon(pk); /* first: see the comment at the top */
     if (remap(pk) != 0)
-        return set_err(err, MLG_E_IO, pk->size, "mmap spool");
+        return mlg_error_set(err, MLG_E_IO, pk->size, 0, "mmap spool");
     if (scan_chunks(pk, final) != 0)
-        return set_err(err, MLG_E_NOMEM, 0, "packing");
+        return mlg_error_set(err, MLG_E_NOMEM, 0, 0, "packing");
     int src = read_sites(pk, err);
     if (src)
         return src;
@@ -663,7 +656,7 @@ int mlg_packer_open(struct mlg_packer **out, const char *spool_path, const char 
     *out = NULL;
     struct mlg_packer *pk = calloc(1, sizeof *pk);
     if (!pk)
-        return set_err(err, MLG_E_NOMEM, 0, "packing");
+        return mlg_error_set(err, MLG_E_NOMEM, 0, 0, "packing");
     int rc = map_spool(spool_path, &pk->map, &pk->size, err);
     if (rc) {
         free(pk);
@@ -672,7 +665,7 @@ int mlg_packer_open(struct mlg_packer **out, const char *spool_path, const char 
     pk->fd = open(spool_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     pk->out_path = strdup(out_path);
     if (pk->fd < 0 || !pk->out_path) {
-        rc = set_err(err, MLG_E_IO, 0, "open spool");
+        rc = mlg_error_set(err, MLG_E_IO, 0, 0, "open spool");
         goto fail;
     }
     header_from_spool(&pk->h, spool_header(pk));

@@ -9,6 +9,7 @@
 #endif
 #define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "codec.h"
 #include "crc32c.h"
 #include "logfile.h"
+#include "error.h"
 #include "mallog.h"
 
 struct mlg_reader {
@@ -80,12 +82,15 @@ static void zstd_free(void *opaque, void *ptr)
     a->free(a->ctx, p, p[0]);
 }
 
-static int fail(struct mlg_reader *r, int code, uint64_t offset, const char *fmt, const char *s)
+/* The reader stops at its first error: r->err says where (the next event it would deliver). */
+static int fail(struct mlg_reader *r, int code, uint64_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct mlg_reader *r, int code, uint64_t offset, const char *fmt, ...)
 {
-    r->err.code = code;
-    r->err.offset = offset;
-    r->err.event = r->next_event;
-    snprintf(r->err.detail, sizeof r->err.detail, fmt, s ? s : "");
+    va_list ap;
+    va_start(ap, fmt);
+    mlg_error_vset(&r->err, code, offset, r->next_event, fmt, ap);
+    va_end(ap);
     r->done = 1;
     return code;
 }
@@ -158,34 +163,34 @@ static int read_header(struct mlg_reader *r)
     uint8_t head[8];
     ssize_t n = read_full(r, head, 8);
     if (n < 0)
-        return fail(r, MLG_E_IO, 0, "reading the header%s", NULL);
+        return fail(r, MLG_E_IO, 0, "reading the header");
     if (n == 0)
-        return fail(r, MLG_E_EMPTY, 0, "%s", NULL);
+        return fail(r, MLG_E_EMPTY, 0, "%s", "");
     if (n < 8 || mlg_get32(head) != MLG_SKIP_MAGIC + MLG_SKIP_HEADER)
         return fail(r, n < 8 ? MLG_E_NOT_MLOG : MLG_E_NOT_MLOG, 0,
-                    "no mallog header (magic) at the start%s", NULL);
+                    "no mallog header (magic) at the start");
     uint32_t len = mlg_get32(head + 4);
     if (len < 12 || len > (1u << 20))
-        return fail(r, MLG_E_NOT_MLOG, 4, "implausible header length%s", NULL);
+        return fail(r, MLG_E_NOT_MLOG, 4, "implausible header length");
     uint8_t *buf = r->alloc.alloc(r->alloc.ctx, len);
     if (!buf)
-        return fail(r, MLG_E_NOMEM, 8, "%s", NULL);
+        return fail(r, MLG_E_NOMEM, 8, "%s", "");
     int rc = 0;
     n = read_full(r, buf, len);
     if (n < 0) {
-        rc = fail(r, MLG_E_IO, 8, "reading the header%s", NULL);
+        rc = fail(r, MLG_E_IO, 8, "reading the header");
         goto out;
     }
     if ((size_t)n < len) {
-        rc = fail(r, MLG_E_TRUNCATED, 8 + (uint64_t)n, "inside the file header%s", NULL);
+        rc = fail(r, MLG_E_TRUNCATED, 8 + (uint64_t)n, "inside the file header");
         goto out;
     }
     if (memcmp(buf, MLG_HEADER_TAG, 8) != 0) {
-        rc = fail(r, MLG_E_NOT_MLOG, 8, "header tag is not " MLG_HEADER_TAG "%s", NULL);
+        rc = fail(r, MLG_E_NOT_MLOG, 8, "header tag is not " MLG_HEADER_TAG "%s", "");
         goto out;
     }
     if (mlg_crc32c(buf, len - 4) != mlg_get32(buf + len - 4)) {
-        rc = fail(r, MLG_E_CHECKSUM, 8, "file header%s", NULL);
+        rc = fail(r, MLG_E_CHECKSUM, 8, "file header");
         goto out;
     }
     const uint8_t *p = buf + 8, *end = buf + len - 4;
@@ -243,7 +248,7 @@ int mlg_reader_open_fd(struct mlg_reader **out, int fd, const char *name,
         r->file_size = (uint64_t)st.st_size;
     ZSTD_customMem mem = {zstd_alloc, zstd_free, &r->alloc};
     r->dctx = ZSTD_createDCtx_advanced(mem);
-    int rc = r->dctx ? read_header(r) : fail(r, MLG_E_NOMEM, 0, "%s", NULL);
+    int rc = r->dctx ? read_header(r) : fail(r, MLG_E_NOMEM, 0, "%s", "");
     if (rc) {
         *err = r->err;
         mlg_reader_close(r);
@@ -260,10 +265,7 @@ int mlg_reader_open(struct mlg_reader **out, const char *path, const struct mlg_
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        err->code = MLG_E_IO;
-        err->sys_errno = errno;
-        snprintf(err->detail, sizeof err->detail, "open");
-        return MLG_E_IO;
+        return mlg_error_set(err, MLG_E_IO, 0, 0, "open");
     }
     int rc = mlg_reader_open_fd(out, fd, path, alloc, err);
     if (rc) {
@@ -278,9 +280,9 @@ static int read_trailer(struct mlg_reader *r, const uint8_t *buf, uint32_t len, 
 {
     size_t want = 8 + 40 + 12 + MLG_OP_COUNT * 8 + 4;
     if (len < want || memcmp(buf, MLG_TRAILER_TAG, 8) != 0)
-        return fail(r, MLG_E_CORRUPT, off, "malformed trailer%s", NULL);
+        return fail(r, MLG_E_CORRUPT, off, "malformed trailer");
     if (mlg_crc32c(buf, len - 4) != mlg_get32(buf + len - 4))
-        return fail(r, MLG_E_CHECKSUM, off, "trailer%s", NULL);
+        return fail(r, MLG_E_CHECKSUM, off, "trailer");
     const uint8_t *p = buf + 8;
     struct mlg_trailer *t = &r->trailer;
     t->events = mlg_get64(p);
@@ -316,31 +318,31 @@ static int next_frame(struct mlg_reader *r)
         uint8_t head[8];
         ssize_t n = read_full(r, head, 8);
         if (n < 0)
-            return -fail(r, MLG_E_IO, off, "%s", NULL);
+            return -fail(r, MLG_E_IO, off, "%s", "");
         if (n == 0)
-            return -fail(r, MLG_E_TRUNCATED, off, "log ends without a trailer (incomplete)%s", NULL);
+            return -fail(r, MLG_E_TRUNCATED, off, "log ends without a trailer (incomplete)");
         if (n < 8)
-            return -fail(r, MLG_E_TRUNCATED, off, "inside a frame header%s", NULL);
+            return -fail(r, MLG_E_TRUNCATED, off, "inside a frame header");
         uint32_t magic = mlg_get32(head), len = mlg_get32(head + 4);
         if ((magic & 0xFFFFFFF0u) != MLG_SKIP_MAGIC)
-            return -fail(r, MLG_E_CORRUPT, off, "expected a frame header%s", NULL);
+            return -fail(r, MLG_E_CORRUPT, off, "expected a frame header");
         unsigned variant = magic & 0xf;
         if (len > (1u << 20))
-            return -fail(r, MLG_E_CORRUPT, off, "implausible metadata length%s", NULL);
+            return -fail(r, MLG_E_CORRUPT, off, "implausible metadata length");
         uint8_t meta[1024];
         uint8_t *mbuf = meta;
         size_t mcap = 0;
         if (len > sizeof meta) {
             mbuf = NULL;
             if (ensure(r, &mbuf, &mcap, len) != 0)
-                return -fail(r, MLG_E_NOMEM, off, "%s", NULL);
+                return -fail(r, MLG_E_NOMEM, off, "%s", "");
         }
         n = read_full(r, mbuf, len);
         int rc = 0;
         if (n < 0)
-            rc = -fail(r, MLG_E_IO, off, "%s", NULL);
+            rc = -fail(r, MLG_E_IO, off, "%s", "");
         else if ((size_t)n < len)
-            rc = -fail(r, MLG_E_TRUNCATED, off, "inside frame metadata%s", NULL);
+            rc = -fail(r, MLG_E_TRUNCATED, off, "inside frame metadata");
         else if (variant == MLG_SKIP_TRAILER)
             rc = read_trailer(r, mbuf, len, off) ? -r->err.code : 0;
         if (mcap)
@@ -355,23 +357,23 @@ static int next_frame(struct mlg_reader *r)
         if (variant != MLG_SKIP_FRAME)
             continue; /* a metadata kind from a newer writer: skip it */
         if (len != MLG_FRAME_META_SIZE || mlg_crc32c(meta, 36) != mlg_get32(meta + 36))
-            return -fail(r, MLG_E_CHECKSUM, off, "frame metadata%s", NULL);
+            return -fail(r, MLG_E_CHECKSUM, off, "frame metadata");
         uint64_t first_event = mlg_get64(meta), first_seq = mlg_get64(meta + 8);
         uint64_t time_ns = mlg_get64(meta + 16);
         uint32_t events = mlg_get32(meta + 24), raw_size = mlg_get32(meta + 28);
         uint32_t comp_size = mlg_get32(meta + 32);
         if (first_event != r->next_event)
-            return -fail(r, MLG_E_CORRUPT, off, "frame starts at the wrong event%s", NULL);
+            return -fail(r, MLG_E_CORRUPT, off, "frame starts at the wrong event");
         if (raw_size > MLG_FRAME_RAW_MAX || comp_size > ZSTD_compressBound(MLG_FRAME_RAW_MAX))
-            return -fail(r, MLG_E_CORRUPT, off, "implausible frame size%s", NULL);
+            return -fail(r, MLG_E_CORRUPT, off, "implausible frame size");
         if (ensure(r, &r->comp, &r->comp_cap, comp_size ? comp_size : 1) != 0 ||
             ensure(r, &r->raw, &r->raw_cap, (size_t)raw_size + MLG_VARINT_PAD) != 0)
-            return -fail(r, MLG_E_NOMEM, off, "%s", NULL);
+            return -fail(r, MLG_E_NOMEM, off, "%s", "");
         n = read_full(r, r->comp, comp_size);
         if (n < 0)
-            return -fail(r, MLG_E_IO, r->offset, "%s", NULL);
+            return -fail(r, MLG_E_IO, r->offset, "%s", "");
         if ((size_t)n < comp_size)
-            return -fail(r, MLG_E_TRUNCATED, off, "inside a compressed frame%s", NULL);
+            return -fail(r, MLG_E_TRUNCATED, off, "inside a compressed frame");
         size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, r->raw_cap - MLG_VARINT_PAD, r->comp,
                                          comp_size);
         if (ZSTD_isError(got)) {
@@ -380,7 +382,7 @@ static int next_frame(struct mlg_reader *r)
             return -fail(r, code, off, "zstd: %s", ZSTD_getErrorName(got));
         }
         if (got != raw_size)
-            return -fail(r, MLG_E_CORRUPT, off, "frame decompresses to the wrong size%s", NULL);
+            return -fail(r, MLG_E_CORRUPT, off, "frame decompresses to the wrong size");
         memset(r->raw + got, 0, MLG_VARINT_PAD); /* the decoder's loads may look past the end */
         r->offset += comp_size;
         r->frame_offset = off;
@@ -415,11 +417,7 @@ static void frame_end(struct mlg_reader *r)
             break;
     }
     if (p != r->end) {
-        r->done = 1;
-        r->err.code = MLG_E_CORRUPT;
-        r->err.offset = r->frame_offset;
-        r->err.event = r->next_event;
-        snprintf(r->err.detail, sizeof r->err.detail, "frame has bytes past its last event");
+        fail(r, MLG_E_CORRUPT, r->frame_offset, "frame has bytes past its last event");
     }
 }
 

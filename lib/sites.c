@@ -23,6 +23,7 @@
 
 #include "crc32c.h"
 #include "logfile.h"
+#include "error.h"
 #include "mallog.h"
 #include "fields.h"
 #include "varint.h"
@@ -46,14 +47,6 @@ struct mlg_sites {
     struct frame_sym *syms; /* sorted by pc after symbolizing */
     size_t nsyms;
 };
-
-static int set_err(struct mlg_error *err, int code, uint64_t off, const char *what)
-{
-    err->code = code;
-    err->offset = off;
-    snprintf(err->detail, sizeof err->detail, "%s", what);
-    return code;
-}
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
@@ -149,7 +142,7 @@ static int sites_frame(void *ctx, unsigned variant, const uint8_t *buf, uint32_t
     if (variant != MLG_SKIP_SITES)
         return 0;
     int rc = parse_sites(ctx, buf, len);
-    return rc ? set_err(err, rc, off, "sites frame") : 0;
+    return rc ? mlg_error_set(err, rc, off, 0, "sites frame") : 0;
 }
 
 int mlg_sites_load(struct mlg_sites **out, const char *path, struct mlg_error *err)
@@ -157,7 +150,7 @@ int mlg_sites_load(struct mlg_sites **out, const char *path, struct mlg_error *e
     memset(err, 0, sizeof *err);
     struct mlg_sites *s = *out = calloc(1, sizeof *s);
     if (!s)
-        return set_err(err, MLG_E_NOMEM, 0, "sites");
+        return mlg_error_set(err, MLG_E_NOMEM, 0, 0, "sites");
     return mlg_frames_walk(path, 1u << MLG_SKIP_SITES, sites_frame, s, err);
 }
 

@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "crc32c.h"
 #include "logfile.h"
+#include "error.h"
 #include "mallog.h"
 
 #define DEFAULT_FRAME_BYTES (1u << 20)
@@ -38,16 +39,6 @@ struct mlg_writer {
     uint32_t modules, stacks;
 };
 
-static int set_io(struct mlg_error *err, uint64_t offset, uint64_t event, const char *what)
-{
-    err->code = MLG_E_IO;
-    err->sys_errno = errno;
-    err->offset = offset;
-    err->event = event;
-    snprintf(err->detail, sizeof err->detail, "%s", what);
-    return MLG_E_IO;
-}
-
 static int write_all(struct mlg_writer *w, const void *buf, size_t len, struct mlg_error *err)
 {
     const uint8_t *p = buf;
@@ -56,7 +47,7 @@ static int write_all(struct mlg_writer *w, const void *buf, size_t len, struct m
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return set_io(err, w->bytes, w->events, "write");
+            return mlg_error_set(err, MLG_E_IO, w->bytes, w->events, "write");
         }
         p += n;
         len -= (size_t)n;
@@ -147,9 +138,7 @@ int mlg_writer_create(struct mlg_writer **out, const char *path, const struct ml
     }
     w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd < 0) {
-        int rc = errno == EEXIST ? MLG_E_EXISTS : MLG_E_IO;
-        set_io(err, 0, 0, "create");
-        err->code = rc;
+        int rc = mlg_error_set(err, errno == EEXIST ? MLG_E_EXISTS : MLG_E_IO, 0, 0, "create");
         free(w);
         return rc;
     }
@@ -182,14 +171,6 @@ fail:
     return err->code;
 }
 
-static int set_code(struct mlg_error *err, int code, uint64_t event, const char *what)
-{
-    err->code = code;
-    err->event = event;
-    snprintf(err->detail, sizeof err->detail, "%s", what);
-    return code;
-}
-
 /* "MLOGSIT1", u32 raw size, a zstd frame of the definitions, u32 crc32c of the bytes before it. */
 static int flush_sites(struct mlg_writer *w, struct mlg_error *err)
 {
@@ -198,13 +179,13 @@ static int flush_sites(struct mlg_writer *w, struct mlg_error *err)
     size_t cap = 12 + ZSTD_compressBound(w->sites_len) + 4;
     uint8_t *buf = malloc(cap);
     if (!buf)
-        return set_code(err, MLG_E_NOMEM, w->events, "sites frame");
+        return mlg_error_set(err, MLG_E_NOMEM, 0, w->events, "sites frame");
     memcpy(buf, MLG_SITES_TAG, 8);
     mlg_put32(buf + 8, (uint32_t)w->sites_len);
     size_t n = ZSTD_compress2(w->cctx, buf + 12, cap - 16, w->sites, w->sites_len);
     int rc = 0;
     if (ZSTD_isError(n)) {
-        rc = set_code(err, MLG_E_ZSTD, w->events, ZSTD_getErrorName(n));
+        rc = mlg_error_set(err, MLG_E_ZSTD, 0, w->events, "%s", ZSTD_getErrorName(n));
     } else {
         mlg_put32(buf + 12 + n, mlg_crc32c(buf, 12 + n));
         rc = write_skippable(w, MLG_SKIP_SITES, buf, 16 + n, err);
@@ -244,10 +225,10 @@ int mlg_writer_add_module(struct mlg_writer *w, uint32_t id, const struct mlg_mo
 {
     size_t plen = strnlen(m->path, MLG_STR_MAX);
     if (id != w->modules + 1 || m->end < m->start)
-        return set_code(err, MLG_E_ARG, w->events, "module ids must be 1, 2, 3...");
+        return mlg_error_set(err, MLG_E_ARG, 0, w->events, "module ids must be 1, 2, 3...");
     uint8_t *p = sites_reserve(w, 1 + 5 * 10 + plen);
     if (!p)
-        return set_code(err, MLG_E_NOMEM, w->events, "sites");
+        return mlg_error_set(err, MLG_E_NOMEM, 0, w->events, "sites");
     *p++ = MLG_SITE_MODULE;
     p = mlg_varint_put(p, id);
     p = mlg_varint_put(p, m->start);
@@ -263,10 +244,10 @@ int mlg_writer_add_stack(struct mlg_writer *w, uint32_t id, const uint64_t *pcs,
                          struct mlg_error *err)
 {
     if (id != w->stacks + 1 || depth > MLG_STACK_DEPTH_MAX)
-        return set_code(err, MLG_E_ARG, w->events, "stack ids must be 1, 2, 3...");
+        return mlg_error_set(err, MLG_E_ARG, 0, w->events, "stack ids must be 1, 2, 3...");
     uint8_t *p = sites_reserve(w, 1 + 10 + 10 + (size_t)depth * 10);
     if (!p)
-        return set_code(err, MLG_E_NOMEM, w->events, "sites");
+        return mlg_error_set(err, MLG_E_NOMEM, 0, w->events, "sites");
     *p++ = MLG_SITE_STACK;
     p = mlg_varint_put(p, id);
     p = mlg_varint_put(p, depth);
@@ -285,11 +266,8 @@ static int flush_frame(struct mlg_writer *w, struct mlg_error *err)
         return 0;
     size_t n = ZSTD_compress2(w->cctx, w->comp, w->comp_cap, w->raw, w->raw_len);
     if (ZSTD_isError(n)) {
-        err->code = MLG_E_ZSTD;
-        err->offset = w->bytes;
-        err->event = w->frame_first_event;
-        snprintf(err->detail, sizeof err->detail, "%s", ZSTD_getErrorName(n));
-        return MLG_E_ZSTD;
+        return mlg_error_set(err, MLG_E_ZSTD, w->bytes, w->frame_first_event, "%s",
+                             ZSTD_getErrorName(n));
     }
     uint8_t meta[MLG_FRAME_META_SIZE];
     mlg_put64(meta, w->frame_first_event);
@@ -311,10 +289,7 @@ static int flush_frame(struct mlg_writer *w, struct mlg_error *err)
 int mlg_writer_add(struct mlg_writer *w, const struct mlg_event *ev, struct mlg_error *err)
 {
     if (ev->op >= MLG_OP_COUNT || mlg_op_fields(ev->op) == 0xff) {
-        err->code = MLG_E_ARG;
-        err->event = w->events;
-        snprintf(err->detail, sizeof err->detail, "unknown op %u", ev->op);
-        return MLG_E_ARG;
+        return mlg_error_set(err, MLG_E_ARG, 0, w->events, "unknown op %u", ev->op);
     }
     if (w->frame_events == 0) {
         w->frame_first_event = w->events;
@@ -368,7 +343,7 @@ int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct 
         rc = write_skippable(w, MLG_SKIP_TRAILER, buf, (size_t)(p - buf), err);
     }
     if (close(w->fd) != 0 && rc == 0)
-        rc = set_io(err, w->bytes, w->events, "close");
+        rc = mlg_error_set(err, MLG_E_IO, w->bytes, w->events, "close");
     ZSTD_freeCCtx(w->cctx);
     free(w->raw);
     free(w->comp);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/allocators.h"
 #include "../common/msg.h"
 #include "plots.h"
 
@@ -97,14 +98,10 @@ int plots_have_gnuplot(void)
     return 0;
 }
 
-/* Known allocators first, in the order replay lists them. */
+/* Known allocators first, in the order of the list (common/allocators.h). */
 static int alloc_rank(const char *name)
 {
-    static const char *const order[] = {"glibc", "jemalloc", "mimalloc", "tcmalloc", "arena"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(name, order[i]) == 0)
-            return i;
-    return 5;
+    return allocators_find(name, strlen(name));
 }
 
 static int cmp_alloc(const void *a, const void *b)

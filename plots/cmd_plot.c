@@ -65,7 +65,7 @@ void plots_default_title(const char *dir, char *out, size_t len)
     char p[4200];
     out[0] = 0;
     snprintf(p, sizeof p, "%s/stats.json", dir);
-    char *js = plots_read_file(p, NULL);
+    char *js = json_read_file(p, NULL);
     char exe[1024] = "";
     if (js && json_string(js, "exe", exe, sizeof exe) == 0 && exe[0]) {
         const char *b = strrchr(exe, '/');

@@ -1,4 +1,4 @@
-/* plots.h - internal prototypes of plots/: the JSON reader for the tools' summaries, gnuplot
+/* plots.h - internal prototypes of plots/: gnuplot
  * charts from replay/stats TSVs (`mallog plot`), and the HTML report (`mallog report`).
  * Nothing here reads a .mlog: data comes from the other tools' TSV/JSON output. */
 #ifndef MLG_PLOTS_H
@@ -8,24 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- json.c: a small reader for the flat-ish objects replay/stats/holes print ---------------
- * Values are addressed by pointers into the caller's NUL-terminated text; nothing is allocated.
- * A path is keys separated by dots ("worst.holes_1m"); "[N]" after a key indexes an array
- * ("holes[0].left.event"). Lookups return NULL when the key is absent or the text is malformed. */
-const char *json_skip_ws(const char *p);
-/* End of the value starting at p (after skipping spaces), or NULL if malformed. */
-const char *json_skip(const char *p);
-/* The value at path inside the object/array starting at p (p may be a whole document). */
-const char *json_get(const char *p, const char *path);
-/* Conversions of the value at path: 0 on success, -1 if absent or of another type. */
-int json_u64(const char *p, const char *path, uint64_t *out);
-int json_double(const char *p, const char *path, double *out);
-/* A string value, unescaped (\uXXXX below 0x80 only, others become '?'), truncated to len-1. */
-int json_string(const char *p, const char *path, char *out, size_t len);
-/* Number of elements of the array at path, or -1. */
-int json_array_len(const char *p, const char *path);
-/* Reads a whole file into a malloc'd NUL-terminated buffer (NULL on error, errno set). */
-char *plots_read_file(const char *path, size_t *len);
+#include "../common/json.h" /* the reader of the tools' summaries */
 
 /* ---- charts.c: running the gnuplot scripts ------------------------------------------------ */
 #define PLOTS_MAX_ALLOCS 16

@@ -17,6 +17,7 @@
 
 #include "../common/msg.h"
 #include "../common/recording.h"
+#include "../common/progress.h"
 #include "plots.h"
 
 
@@ -27,8 +28,7 @@ struct report {
     const char *dir, *log;
     char logpath[4096];
     int tty;
-    struct timespec start;
-    double last_progress;
+    struct progress progress;
     int nexpected; /* allocators asked for with -a, 0 = unknown (all installed) */
     struct plots_alloc allocs[PLOTS_MAX_ALLOCS];
     int nallocs;
@@ -39,13 +39,6 @@ struct report {
     int chart_ok[PLOT_COUNT];
     const char *chart_why[PLOT_COUNT];
 };
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static void usage(FILE *f)
 {
@@ -87,26 +80,16 @@ static int count_files(const char *dir, const char *prefix, const char *suffix)
     return n;
 }
 
-/* One \r line, at most ~6 updates per second, only on a terminal. */
+/* The step and the seconds since the report began (common/progress.c). */
 static void progress(struct report *r, const char *step, int force)
 {
-    if (!r->tty)
-        return;
-    double t = now_s();
-    if (!force && t - r->last_progress < 0.17)
-        return;
-    r->last_progress = t;
-    double el = t - ((double)r->start.tv_sec + (double)r->start.tv_nsec / 1e9);
-    fprintf(stderr, "\r\033[Kmallog report: %s  %.0f s", step, el);
-    fflush(stderr);
+    progress_show(&r->progress, force, "mallog report: %s  %.0f s", step,
+                  progress_elapsed(&r->progress));
 }
 
-static void progress_clear(struct report *r)
+static void progress_clear_line(struct report *r)
 {
-    if (r->tty) {
-        fprintf(stderr, "\r\033[K");
-        fflush(stderr);
-    }
+    progress_clear(&r->progress);
 }
 
 /* ---- subprocesses -------------------------------------------------------------------------- */
@@ -162,7 +145,7 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     for (int i = 0; i < argc; i++)
         full[i + 2] = argv[i];
     if (msg_verbosity >= 2) {
-        progress_clear(r);
+        progress_clear_line(r);
         fprintf(stderr, "mallog report: running");
         for (int i = 0; full[i]; i++)
             fprintf(stderr, " %s", full[i]);
@@ -219,9 +202,9 @@ static int run_self(struct report *r, const char *step, char *const argv[], cons
     int rc = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     /* what the child said (under -q: errors and warnings only) is for the user */
     {
-        char *err = plots_read_file(errpath, NULL);
+        char *err = json_read_file(errpath, NULL);
         if (err && *err) {
-            progress_clear(r);
+            progress_clear_line(r);
             fputs(err, stderr);
             if (err[strlen(err) - 1] != '\n')
                 fputc('\n', stderr);
@@ -239,7 +222,7 @@ static char *read_in(const char *dir, const char *name)
 {
     char p[4200];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    return plots_read_file(p, NULL);
+    return json_read_file(p, NULL);
 }
 
 void plots_alloc_load(const char *dir, struct plots_alloc *a)
@@ -470,22 +453,27 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
         /* glibc is what the program ran with: say what switching would save */
         for (int i = 0; i < n; i++)
             if (i != best && i != most && as[i].ok && strcmp(as[i].name, "glibc") == 0 &&
-                as[i].peak_rss > b->peak_rss)
-                fprintf(f, " glibc (the default) has a peak RSS of %s: switching to %s would "
-                           "save %s (%.1f&times; less).",
-                        B(as[i].peak_rss), b->name, B(as[i].peak_rss - b->peak_rss),
+                as[i].peak_rss > b->peak_rss) {
+                fprintf(f, " glibc (the default) has a peak RSS of %s: switching to ",
+                        B(as[i].peak_rss));
+                msg_xml_escape(f, b->name);
+                fprintf(f, " would save %s (%.1f&times; less).", B(as[i].peak_rss - b->peak_rss),
                         b->peak_rss ? (double)as[i].peak_rss / (double)b->peak_rss : 0.0);
+            }
         write_committed(f, as, n);
         for (int i = 0; i < n; i++)
             if (i != best && as[i].ok && is_reference(&as[i]))
                 fprintf(f, " For reference, mallog's own best-fit arena: peak RSS %s, footprint "
                            "%s.", B(as[i].peak_rss), B(as[i].peak_fp));
         fprintf(f, "</li>\n");
-        fprintf(jf, ", \"measure\": \"peak_rss\", \"best\": \"%s\", \"best_peak_rss\": %" PRIu64
-                    ", \"best_peak_footprint\": %" PRIu64 ", \"most\": \"%s\", "
-                    "\"most_peak_rss\": %" PRIu64 ", \"most_peak_footprint\": %" PRIu64,
-                b->name, b->peak_rss, b->peak_fp, as[most].name, as[most].peak_rss,
-                as[most].peak_fp);
+        fprintf(jf, ", \"measure\": \"peak_rss\", \"best\": ");
+        json_write_string(jf, b->name);
+        fprintf(jf, ", \"best_peak_rss\": %" PRIu64 ", \"best_peak_footprint\": %" PRIu64
+                    ", \"most\": ",
+                b->peak_rss, b->peak_fp);
+        json_write_string(jf, as[most].name);
+        fprintf(jf, ", \"most_peak_rss\": %" PRIu64 ", \"most_peak_footprint\": %" PRIu64,
+                as[most].peak_rss, as[most].peak_fp);
     } else {
         fprintf(f, "<li>No replay result could be read.</li>\n");
     }
@@ -506,10 +494,12 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
         if (!w->hole_resident)
             fprintf(f, " No hole holds resident memory: they cost address space, not RAM.");
         fprintf(f, "</li>\n");
-        fprintf(jf, ", \"worst_allocator\": \"%s\", \"worst_event\": %" PRIu64
-                    ", \"worst_holes_1m\": %" PRIu64 ", \"worst_hole_bytes\": %" PRIu64
-                    ", \"worst_hole_resident\": %" PRIu64,
-                w->name, w->worst_event, w->holes_1m, w->hole_bytes, w->hole_resident);
+        fprintf(jf, ", \"worst_allocator\": ");
+        json_write_string(jf, w->name);
+        fprintf(jf,
+                ", \"worst_event\": %" PRIu64 ", \"worst_holes_1m\": %" PRIu64
+                ", \"worst_hole_bytes\": %" PRIu64 ", \"worst_hole_resident\": %" PRIu64,
+                w->worst_event, w->holes_1m, w->hole_bytes, w->hole_resident);
         if (w->holes) {
             struct pin_summary ps;
             plots_pin_summary(w->holes, &ps);
@@ -596,9 +586,11 @@ static void write_alloc_table(FILE *f, const struct report *r)
                 B(a->peak_live), B(a->peak_fp), a->ratio, B(a->peak_rss), B(a->slop),
                 N(a->holes_1m), N(a->holes_8m), B(a->largest), N(a->worst_event),
                 N((uint64_t)a->eps));
-        fprintf(f, "<td><a href=\"replay.%s.tsv\">tsv</a> <a href=\"replay.%s.json\">json</a>"
-                   "</td></tr>\n",
-                a->name, a->name);
+        fprintf(f, "<td><a href=\"replay.");
+        msg_xml_escape(f, a->name);
+        fprintf(f, ".tsv\">tsv</a> <a href=\"replay.");
+        msg_xml_escape(f, a->name);
+        fprintf(f, ".json\">json</a></td></tr>\n");
     }
     fprintf(f, "</table>\n");
 }
@@ -631,8 +623,9 @@ static void write_holes_tables(FILE *f, const struct report *r)
         int n = json_array_len(a->holes, "holes");
         fprintf(f, "<h3>");
         msg_xml_escape(f, a->name);
-        fprintf(f, ": the largest holes at event %s (<a href=\"holes.%s.json\">all %d</a>)</h3>\n",
-                N(ev), a->name, n < 0 ? 0 : n);
+        fprintf(f, ": the largest holes at event %s (<a href=\"holes.", N(ev));
+        msg_xml_escape(f, a->name);
+        fprintf(f, ".json\">all %d</a>)</h3>\n", n < 0 ? 0 : n);
         if (n <= 0) {
             fprintf(f, "<p>No holes.</p>\n");
             continue;
@@ -968,7 +961,7 @@ int cmd_report(int argc, char **argv)
     }
     clean_dir(r->dir);
     r->tty = isatty(2) && msg_verbosity > 0;
-    clock_gettime(CLOCK_MONOTONIC, &r->start);
+    progress_init(&r->progress);
 
     /* 1. replay */
     {
@@ -992,7 +985,7 @@ int cmd_report(int argc, char **argv)
         if (x != 0) {
             /* one allocator crashing must not cost the others' results */
             int done = count_files(r->dir, "replay.", ".json");
-            progress_clear(r);
+            progress_clear_line(r);
             msg_error("report", "%s: replay failed (exit %d)%s", r->logpath, x,
                         done ? "; reporting the allocators that finished" : "");
             if (!done)
@@ -1018,7 +1011,7 @@ int cmd_report(int argc, char **argv)
         }
         /* a damaged log: stats says so (exit 2) but summarizes the valid prefix */
         if (x != 0) {
-            progress_clear(r);
+            progress_clear_line(r);
             msg_error("report", "%s: stats exit %d; %s", r->logpath, x,
                         r->stats ? "the report covers the valid prefix of the log"
                                  : "the report has no analysis");
@@ -1068,7 +1061,7 @@ int cmd_report(int argc, char **argv)
         int x = run_self(r, step, av, out);
         a->holes = x == 0 ? read_in(r->dir, strrchr(out, '/') + 1) : NULL;
         if (!a->holes || json_array_len(a->holes, "holes") < 0) {
-            progress_clear(r);
+            progress_clear_line(r);
             msg_error("report", "%s: holes failed for %s (exit %d)", r->logpath, a->name, x);
             free(a->holes);
             a->holes = NULL;
@@ -1098,7 +1091,7 @@ int cmd_report(int argc, char **argv)
     }
     int have_gp = plots_have_gnuplot();
     if (!have_gp) {
-        progress_clear(r);
+        progress_clear_line(r);
         msg_error("report", "gnuplot not found: the report has no charts (make deps)");
     }
     for (int i = 0; i < PLOT_COUNT; i++) {
@@ -1119,7 +1112,7 @@ int cmd_report(int argc, char **argv)
             snprintf(out, sizeof out, "%s/%s.%s", r->dir, plots_chart_name(i), t ? "svg" : "png");
             /* stats once (png) so plotstats.tsv holds each series once */
             r->popts.statsout = t ? NULL : statsout;
-            progress_clear(r);
+            progress_clear_line(r);
             ok = plots_render(i, &r->popts, t ? "svg" : "png", out, "report") == 0;
         }
         r->chart_ok[i] = ok;
@@ -1130,7 +1123,7 @@ int cmd_report(int argc, char **argv)
     progress(r, "writing index.html", 1);
     if (write_html(r) != 0)
         goto out;
-    progress_clear(r);
+    progress_clear_line(r);
     if (msg_verbosity >= 1) {
         if (best >= 0)
             fprintf(stderr, "mallog report: best allocator for this trace: %s (peak RSS %s, "

@@ -68,6 +68,56 @@ struct recorder {
 extern struct recorder mlg_rec MLG_HIDDEN;
 extern __thread struct tstate *mlg_tls __attribute__((tls_model("initial-exec"))) MLG_HIDDEN;
 
+/* options.c: the MALLOG_* options, defined once:
+ * X(ID, "MALLOG_NAME", type ('u' number, 's' string), default, min, max, "help").
+ * `mallog record` sets them; anyone may set them by hand with LD_PRELOAD. */
+#define PRELOAD_OPTIONS(X)                                                                         \
+    X(OUT, "MALLOG_OUT", 's', 0, 0, 0,                                                             \
+      "log prefix, absolute or from the working directory "                                        \
+      "(default: mallog); logs are PREFIX.<pid>[.<gen>].mlog")                                     \
+    X(FOLLOW, "MALLOG_FOLLOW", 'u', 1, 0, 1,                                                       \
+      "1: record the processes the program starts too; 0: only the program")                       \
+    X(TIME_EVERY, "MALLOG_TIME_EVERY", 'u', 256, 1, 1u << 30,                                      \
+      "a thread reads the clock every N events (time stamps are that coarse)")                     \
+    X(STACKS, "MALLOG_STACKS", 'u', 0, 0, MLG_STACK_DEPTH_MAX,                                     \
+      "frames of call stack recorded per allocation; 0: none")                                     \
+    X(UNWIND, "MALLOG_UNWIND", 's', 0, 0, 0,                                                       \
+      "how stacks are walked: dwarf (libunwind, default) or fp (frame pointers)")                  \
+    X(TRAP, "MALLOG_TRAP", 's', 0, 0, 0,                                                           \
+      "raise SIGTRAP at the first call OP, OP:size=N, or at seq=N")                                \
+    X(DISABLE, "MALLOG_DISABLE", 'u', 0, 0, 1, "1: record nothing")                                \
+    X(RUN, "MALLOG_RUN", 's', 0, 0, 0,                                                             \
+      "internal: the recording's run id (in spool names: a run packs only its own)")               \
+    X(FAILS, "MALLOG_FAILS", 's', 0, 0, 0,                                                         \
+      "internal: a file where a process that cannot be recorded says so (record exits 2)")         \
+    X(EXEC, "MALLOG_EXEC", 's', 0, 0, 0, "internal: <pid>:<gen> of the image that exec'd this one")
+
+enum preload_opt {
+#define PRELOAD_X_ENUM(id, name, type, def, min, max, help) PRELOAD_OPT_##id,
+    PRELOAD_OPTIONS(PRELOAD_X_ENUM)
+#undef PRELOAD_X_ENUM
+    PRELOAD_OPT_COUNT
+};
+struct preload_option {
+    const char *name;
+    char type;
+    uint64_t def, min, max;
+    const char *help;
+};
+extern const struct preload_option preload_options[PRELOAD_OPT_COUNT] MLG_HIDDEN;
+/* The options as read: num (the default when unset, empty or bad), str (the text, NULL if unset).
+ */
+struct preload_values {
+    uint64_t num[PRELOAD_OPT_COUNT];
+    const char *str[PRELOAD_OPT_COUNT];
+};
+/* Reads every option from the environment; warns once per bad value. */
+void options_load(struct preload_values *v) MLG_HIDDEN;
+/* getenv() that works before libc has set environ up. */
+const char *options_env(const char *name) MLG_HIDDEN;
+/* "4096", "64K", "1G" -> *out; -1 if not a number (or it overflows). */
+int options_number(const char *s, uint64_t *out) MLG_HIDDEN;
+
 /* recorder.c */
 void rec_init(void) MLG_HIDDEN;
 struct tstate *rec_thread_slow(void) MLG_HIDDEN;

@@ -39,8 +39,6 @@ static uint32_t win_count;
 static struct tstate *pool;       /* current pool block */
 static uint32_t pool_used, pool_cap;
 
-static char env_copy[1 << 16];    /* /proc/self/environ when libc's environ is not set up yet */
-
 extern char **environ;
 
 void rec_warn(const char *msg)
@@ -74,58 +72,6 @@ void rec_lock(void)
 void rec_unlock(void)
 {
     __atomic_store_n(&mlg_rec.lock, 0, __ATOMIC_RELEASE);
-}
-
-/* ---- environment, read without malloc ---------------------------------------------------- */
-
-/* getenv() that also works before libc has set environ (the first malloc can come from ld.so). */
-static const char *env_get(const char *name)
-{
-    size_t nl = strlen(name);
-    if (environ) {
-        for (char **e = environ; *e; e++)
-            if (strncmp(*e, name, nl) == 0 && (*e)[nl] == '=')
-                return *e + nl + 1;
-        return NULL;
-    }
-    if (!env_copy[0]) {
-        int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return NULL;
-        ssize_t n = read(fd, env_copy, sizeof env_copy - 2);
-        close(fd);
-        if (n <= 0)
-            return NULL;
-        env_copy[n] = 0;
-        env_copy[n + 1] = 0;
-    }
-    for (const char *e = env_copy; *e; e += strlen(e) + 1)
-        if (strncmp(e, name, nl) == 0 && e[nl] == '=')
-            return e + nl + 1;
-    return NULL;
-}
-
-static uint64_t env_uint(const char *name, uint64_t def, uint64_t min, uint64_t max)
-{
-    const char *s = env_get(name);
-    if (!s || !*s)
-        return def;
-    uint64_t v = 0;
-    for (; *s >= '0' && *s <= '9'; s++)
-        v = v * 10 + (uint64_t)(*s - '0');
-    if (*s == 'k' || *s == 'K')
-        v <<= 10;
-    else if (*s == 'm' || *s == 'M')
-        v <<= 20;
-    else if (*s) {
-        rec_warn("bad numeric MALLOG_ option ignored");
-        return def;
-    }
-    if (v < min || v > max) {
-        rec_warn("MALLOG_ option out of range ignored");
-        return def;
-    }
-    return v;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -227,7 +173,7 @@ static int create_spool(uint32_t first_gen)
 /* MALLOG_EXEC=<pid>:<gen>, set by our exec hooks: the image that exec'd us, if it is our pid. */
 static int exec_hint(uint32_t *gen)
 {
-    const char *v = env_get("MALLOG_EXEC");
+    const char *v = options_env("MALLOG_EXEC");
     if (!v)
         return 0;
     uint64_t pid = 0, g = 0;
@@ -292,7 +238,7 @@ static void fill_header(struct mlg_spool_header *h, uint64_t parent_pid, uint32_
         "MALLOC_MMAP_MAX_", "MALLOC_PERTURB_", "MALLOC_CHECK_", "GLIBC_TUNABLES", "LD_PRELOAD"};
     char *e = h->env, *eend = h->env + sizeof h->env - 1;
     for (unsigned i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
-        const char *v = env_get(env_names[i]);
+        const char *v = options_env(env_names[i]);
         if (!v)
             continue;
         size_t kl = strlen(env_names[i]), vl = strlen(v);
@@ -705,9 +651,8 @@ static int is_mallog_cli(void)
 }
 
 /* MALLOG_TRAP: "seq=N", or "OP" / "OP:size=N" with OP an op name (malloc, realloc, ...). */
-static void parse_trap(void)
+static void parse_trap(const char *v)
 {
-    const char *v = env_get("MALLOG_TRAP");
     if (!v || !*v)
         return;
     mlg_rec.trap_size = mlg_rec.trap_seq = UINT64_MAX;
@@ -775,17 +720,19 @@ void rec_init(void)
     mlg_rec.start_mono_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     mlg_rec.pid = (pid_t)syscall(SYS_getpid);
     mlg_rec.proc_gen = 1;
-    mlg_rec.follow = (int)env_uint("MALLOG_FOLLOW", 1, 0, 1);
-    mlg_rec.time_every = (uint32_t)env_uint("MALLOG_TIME_EVERY", 256, 1, 1u << 30);
-    parse_trap();
-    mlg_rec.stack_depth = (uint32_t)env_uint("MALLOG_STACKS", 0, 0, MLG_STACK_DEPTH_MAX);
-    const char *unwind = env_get("MALLOG_UNWIND");
+    struct preload_values opt;
+    options_load(&opt);
+    mlg_rec.follow = (int)opt.num[PRELOAD_OPT_FOLLOW];
+    mlg_rec.time_every = (uint32_t)opt.num[PRELOAD_OPT_TIME_EVERY];
+    parse_trap(opt.str[PRELOAD_OPT_TRAP]);
+    mlg_rec.stack_depth = (uint32_t)opt.num[PRELOAD_OPT_STACKS];
+    const char *unwind = opt.str[PRELOAD_OPT_UNWIND];
     mlg_rec.unwind_dwarf = !unwind || strcmp(unwind, "fp") != 0;
-    const char *out = env_get("MALLOG_OUT");
-    const char *run = env_get("MALLOG_RUN"), *fails = env_get("MALLOG_FAILS");
+    const char *out = opt.str[PRELOAD_OPT_OUT];
+    const char *run = opt.str[PRELOAD_OPT_RUN], *fails = opt.str[PRELOAD_OPT_FAILS];
     copy_str(mlg_rec.run, sizeof mlg_rec.run, run ? run : "");
     copy_str(mlg_rec.fails, sizeof mlg_rec.fails, fails ? fails : "");
-    if (is_mallog_cli() || env_uint("MALLOG_DISABLE", 0, 0, 1)) {
+    if (is_mallog_cli() || opt.num[PRELOAD_OPT_DISABLE]) {
         disable();
         return;
     }

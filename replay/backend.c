@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../common/allocators.h"
 #include "replay.h"
 
 static void *libc_alloc(int op, uint64_t size, uint64_t arg)
@@ -200,15 +201,24 @@ int backend_open(struct backend *b, const char *kind, const char *family)
     }
     if (strcmp(kind, "libc") != 0)
         return -1;
-    /* Look up only the family's own entry point: a failed dlsym allocates its error message
-     * through the allocator under test. */
-    if (strcmp(family, "jemalloc") == 0 && (je_mallctl = dlsym(RTLD_DEFAULT, "mallctl")))
+    /* Look up only the family's own entry point (common/allocators.h): a failed dlsym allocates
+     * its error message through the allocator under test. */
+    int a = allocators_find(family, strlen(family));
+    void *sym = a < MLG_ALLOC_COUNT && allocators_list[a].stats_symbol
+                    ? dlsym(RTLD_DEFAULT, allocators_list[a].stats_symbol)
+                    : NULL;
+    if (!sym)
+        return 0;
+    if (a == MLG_ALLOC_JEMALLOC) {
+        je_mallctl = sym;
         b->stats = jemalloc_stats;
-    else if (strcmp(family, "mimalloc") == 0 && (mi_info = dlsym(RTLD_DEFAULT, "mi_process_info")))
+    } else if (a == MLG_ALLOC_MIMALLOC) {
+        mi_info = sym;
         b->stats = mimalloc_stats;
-    else if (strcmp(family, "tcmalloc") == 0 &&
-             (tc_prop = dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty")))
+    } else if (a == MLG_ALLOC_TCMALLOC) {
+        tc_prop = sym;
         b->stats = tcmalloc_stats;
+    }
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/json.h"
 #include "../common/msg.h"
 #include "cmd.h"
 
@@ -60,7 +61,7 @@ static void json_block(FILE *f, const char *side, const struct engine_result *r,
             "\"%s\": {\"size\": %" PRIu64 ", \"event\": %" PRIu64 ", \"age\": %" PRIu64
             ", \"thread\": %u, \"stack\": %u, \"site\": ",
             side, s->size, s->event, at - s->event, s->thread, s->stack);
-    msg_json_string(f, site_name(s->stack, name, sizeof name));
+    json_write_string(f, site_name(s->stack, name, sizeof name));
     fputc('}', f);
 }
 
@@ -74,7 +75,7 @@ static void print_holes(const char *name, const struct engine_result *r, const c
     const struct sample *s = r->nsamples ? &r->samples[r->nsamples - 1] : NULL;
     if (strcmp(fmt, "json") == 0) {
         printf("{\"allocator\": ");
-        msg_json_string(stdout, name);
+        json_write_string(stdout, name);
         printf(", \"event\": %" PRIu64 ", \"holes_total\": %" PRIu64 ", \"holes\": [", at,
                r->holes.nh);
         for (uint64_t i = 0; i < shown; i++) {

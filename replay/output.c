@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/json.h"
 #include "replay.h"
 
 void output_tsv_header(struct mem_buf *b)
@@ -83,19 +84,15 @@ void output_summarize(const struct engine_result *r, struct summary *s)
     s->peak_rss_min = s->peak_rss_max = s->peak_rss;
 }
 
-/* JSON string body: escapes quotes, backslashes and control characters. */
+static void put_buf(void *ctx, const char *s, size_t n)
+{
+    mem_buf_printf(ctx, "%.*s", (int)n, s);
+}
+
+/* A JSON string into the worker's buffer (common/json.c's escaping; no stdio here). */
 static void json_str(struct mem_buf *b, const char *v)
 {
-    mem_buf_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            mem_buf_printf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            mem_buf_printf(b, "\\u%04x", *p);
-        else
-            mem_buf_printf(b, "%c", *p);
-    }
-    mem_buf_printf(b, "\"");
+    json_escape(v, put_buf, b);
 }
 
 int output_json(const struct summary *s, struct mem_buf *b)

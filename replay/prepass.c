@@ -7,11 +7,12 @@
  * allocation is one probe instead of three map operations, a free one instead of two. The map
  * is never shrunk, so it holds what mlg_check's two maps hold together. Runs in the parent,
  * before any worker; its memory is mapped (mem.c) like the rest of replay/'s. */
-#include <limits.h>
 #include <string.h>
 
 #include "../common/msg.h"
 #include "../common/recording.h"
+#include "../lib/hash.h"
+#include "../lib/heap.h"
 #include "replay.h"
 
 /* value: size << 1 | live. A size of 2^63 or more cannot be stored: the caller then falls back
@@ -23,23 +24,16 @@ struct pent {
 struct pmap {
     struct pent *t;
     uint64_t mask, count;
+    unsigned shift; /* 64 - log2(mask + 1), for mlg_hash_slot */
     uint64_t live_bytes, live_blocks, unknown_frees, double_frees;
     int too_big; /* a size >= 2^63: the result is not exact, use mlg_check */
     int nomem;
 };
 
-static inline uint64_t phash(uint64_t k)
-{
-    k ^= k >> 29;
-    k *= 0xbf58476d1ce4e5b9ull;
-    k ^= k >> 32;
-    return k;
-}
-
 /* The entry of key (nonzero), or the empty bucket where it would go. */
 static inline struct pent *pfind(const struct pmap *m, uint64_t key)
 {
-    uint64_t j = phash(key) & m->mask;
+    uint64_t j = mlg_hash_slot(key, m->shift);
     while (m->t[j].key && m->t[j].key != key)
         j = (j + 1) & m->mask;
     return &m->t[j];
@@ -53,6 +47,7 @@ static int pgrow(struct pmap *m)
         return -1;
     m->t = t;
     m->mask = n - 1;
+    m->shift--;
     for (uint64_t i = 0; i < old_n; i++)
         if (ot[i].key)
             *pfind(m, ot[i].key) = ot[i];
@@ -108,63 +103,35 @@ static void pdrop(struct pmap *m, uint64_t ptr)
     }
 }
 
-/* mlg_check_event, the parts the pre-pass uses. */
+/* mlg_check's resize_block: a realloc in place of a live block; unknown otherwise. */
+static void presize(struct pmap *m, uint64_t ptr, uint64_t size)
+{
+    if (size >> 63) {
+        m->too_big = 1;
+        return;
+    }
+    struct pent *e = ptr ? pfind(m, ptr) : NULL;
+    if (e && e->key && (e->value & 1)) {
+        m->live_bytes = m->live_bytes - (e->value >> 1) + size;
+        e->value = size << 1 | 1;
+    } else {
+        m->unknown_frees++;
+    }
+}
+
+/* mlg_check_event, the parts the pre-pass uses: the same rule (mlg_heap_effects) on this map. */
 static inline void pevent(struct pmap *m, const struct mlg_event *ev)
 {
-    switch (ev->op) {
-    case MLG_OP_MALLOC:
-    case MLG_OP_CALLOC:
-    case MLG_OP_POSIX_MEMALIGN:
-    case MLG_OP_ALIGNED_ALLOC:
-    case MLG_OP_MEMALIGN:
-    case MLG_OP_VALLOC:
-    case MLG_OP_PVALLOC:
-        if (ev->ptr && ev->outcome == MLG_OUT_OK)
-            padd(m, ev->ptr, ev->size);
-        break;
-    case MLG_OP_FREE:
-        if (ev->ptr)
-            pdrop(m, ev->ptr);
-        break;
-    case MLG_OP_REALLOC_RELEASE:
-        pdrop(m, ev->old_ptr);
-        break;
-    case MLG_OP_REALLOC:
-    case MLG_OP_REALLOCARRAY:
-        switch (ev->outcome) {
-        case MLG_OUT_OK:
-        case MLG_OUT_OLD_RELEASED:
-            if (ev->ptr)
-                padd(m, ev->ptr, ev->size);
-            break;
-        case MLG_OUT_MOVED:
-            pdrop(m, ev->old_ptr);
-            padd(m, ev->ptr, ev->size);
-            break;
-        case MLG_OUT_FREED:
-            pdrop(m, ev->old_ptr);
-            break;
-        case MLG_OUT_INPLACE: {
-            if (ev->size >> 63) {
-                m->too_big = 1;
-                break;
-            }
-            struct pent *e = ev->old_ptr ? pfind(m, ev->old_ptr) : NULL;
-            if (e && e->key && (e->value & 1)) {
-                m->live_bytes = m->live_bytes - (e->value >> 1) + ev->size;
-                e->value = ev->size << 1 | 1;
-            } else {
-                m->unknown_frees++;
-            }
-            break;
-        }
-        default:
-            break;
-        }
-        break;
-    default:
-        break;
+    struct mlg_heap_effect e =
+        mlg_heap_effects_of(ev->op, ev->outcome, ev->ptr, ev->old_ptr, ev->size);
+    if (e.flags & MLG_HEAP_INPLACE) {
+        presize(m, e.release, e.size);
+        return;
     }
+    if (e.flags & MLG_HEAP_RELEASE)
+        pdrop(m, e.release);
+    if (e.flags & MLG_HEAP_ACQUIRE)
+        padd(m, e.acquire, e.size);
 }
 
 #define BATCH 32
@@ -180,9 +147,9 @@ static int papply(struct pmap *m, struct mlg_reader *r, uint64_t upto, struct pr
     while ((n = mlg_reader_next_batch(r, ev, BATCH)) > 0) {
         for (int i = 0; i < n; i++) { /* the buckets the batch will probe */
             if (ev[i].ptr)
-                __builtin_prefetch(&m->t[phash(ev[i].ptr) & m->mask]);
+                __builtin_prefetch(&m->t[mlg_hash_slot(ev[i].ptr, m->shift)]);
             if (ev[i].old_ptr)
-                __builtin_prefetch(&m->t[phash(ev[i].old_ptr) & m->mask]);
+                __builtin_prefetch(&m->t[mlg_hash_slot(ev[i].old_ptr, m->shift)]);
         }
         for (int i = 0; i < n; i++) {
             if (ev[i].seq >= upto)
@@ -208,19 +175,15 @@ static int papply(struct pmap *m, struct mlg_reader *r, uint64_t upto, struct pr
     return 0;
 }
 
-/* rec_seed_inherited with this map: the fork ancestors' live blocks, oldest first. */
-static void pseed(struct pmap *m, const char *path, const struct mlg_header *h)
+/* One fork ancestor's live blocks at the fork point, into the map (rec_fork_chain's callback). */
+static void pseed_one(void *ctx, const char *parent, uint64_t upto)
 {
-    char parent[PATH_MAX];
+    struct pmap *m = ctx;
     struct mlg_reader *r;
     struct mlg_error err;
-    if (rec_parent_log(path, h, parent, sizeof parent) != 0)
-        return;
     if (mlg_reader_open(&r, parent, mem_allocator(), &err) != 0)
         return;
-    struct mlg_header ph = *mlg_reader_header(r);
-    pseed(m, parent, &ph);
-    papply(m, r, h->fork_seq, NULL, &err);
+    papply(m, r, upto, NULL, &err);
     mlg_reader_close(r);
     m->unknown_frees = m->double_frees = 0; /* the parent's own anomalies are its report */
 }
@@ -234,13 +197,14 @@ int prepass_run(const char *path, struct prepass *pp, struct mlg_error *err)
     if ((rc = mlg_reader_open(&r, path, mem_allocator(), err)) != 0)
         return rc;
     m.mask = 4095;
+    m.shift = 64 - 12;
     if (!(m.t = mem_map((m.mask + 1) * sizeof *m.t, "mallog:prepass"))) {
         mlg_reader_close(r);
         err->code = MLG_E_NOMEM;
         return MLG_E_NOMEM;
     }
     struct mlg_header h = *mlg_reader_header(r);
-    pseed(&m, path, &h);
+    rec_fork_chain(path, &h, mem_allocator(), pseed_one, &m);
     if (papply(&m, r, UINT64_MAX, pp, &pp->err) != 0)
         pp->damaged = 1;
     mlg_reader_close(r);

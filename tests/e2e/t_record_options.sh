@@ -31,3 +31,12 @@ ls b.* 2> /dev/null && die "a bad invocation left logs or spools"
 # --stacks DEPTH (a separate word) is the depth, not the command
 "$MALLOG" -q record --stacks 8 -o s -- "$PROGS/sites" > /dev/null
 "$MALLOG" dump "$(only_log s)" | grep -q ' stack=' || die "--stacks 8 recorded no stacks"
+
+# MALLOG_* set by hand (the preload options table): a bad value warns once, naming the option and
+# its range, and the default stands; K/M/G suffixes are accepted
+MALLOG_TIME_EVERY=12x MALLOG_STACKS=1G "$MALLOG" -q record -o e -- "$PROGS/counts" > /dev/null 2> e.err
+[[ $(grep -c 'MALLOG_TIME_EVERY=12x: not a number from 1 to 1073741824; using 256' e.err) == 1 ]] ||
+    die "bad MALLOG_TIME_EVERY: $(cat e.err)"
+grep -q 'MALLOG_STACKS' e.err && die "record sets MALLOG_STACKS itself, yet it warned: $(cat e.err)"
+MALLOG_TIME_EVERY=1K "$MALLOG" -q record -o k -- "$PROGS/counts" > /dev/null 2> k.err
+[[ ! -s k.err ]] || die "MALLOG_TIME_EVERY=1K warned: $(cat k.err)"

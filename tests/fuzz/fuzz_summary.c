@@ -1,7 +1,8 @@
 /* fuzz_summary.c - libFuzzer target: the JSON summary reader of diff and check (summary_parse in
  * analyze/summary.c, what summary_load runs on a saved `stats --json`). The input is handed over
- * exactly as long as it is, without a NUL after it, as summary_load's read_all does: a read past
- * its end is an ASan report. Every entry read must have a NUL-terminated key and string.
+ * exactly as long as it is, without a NUL after it (common/json.c's walk is bounded by the length,
+ * not by a NUL): a read past its end is an ASan report. Every entry read must have a
+ * NUL-terminated key and string.
  */
 #include <stdarg.h>
 #include <stdbool.h>

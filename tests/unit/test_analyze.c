@@ -18,17 +18,7 @@
 #include <unistd.h>
 
 #include "../../analyze/analyze.h"
-
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
-    return buf[i];
-}
+#include "unit.h"
 
 /* An event stream under construction: indexes and sequence numbers follow the calls. */
 struct stream {
@@ -42,18 +32,9 @@ static int64_t emit_result; /* the result field of the events emit() makes */
 static struct mlg_event emit(struct stream *st, int op, uint32_t thread, uint64_t ptr,
                              uint64_t old_ptr, uint64_t size, int outcome)
 {
-    struct mlg_event ev = {0};
-    ev.index = st->index++;
-    if (op == MLG_OP_REALLOC || op == MLG_OP_REALLOCARRAY)
-        ev.seq_rel = ++st->seq;
-    ev.seq = ++st->seq;
-    ev.time_ns = st->time += 1000;
-    ev.ptr = ptr;
-    ev.old_ptr = old_ptr;
-    ev.size = size;
-    ev.thread = thread;
-    ev.op = (uint8_t)op;
-    ev.outcome = (uint8_t)outcome;
+    st->time += 1000;
+    struct mlg_event ev =
+        unit_event(&st->index, &st->seq, st->time, op, thread, ptr, old_ptr, size, outcome);
     ev.result = emit_result;
     if (st->s)
         stats_event(st->s, &ev);
@@ -355,16 +336,6 @@ static void test_exact_sizes_bounded(void **state)
     assert_true(found);
     assert_int_equal(s->small_sizes[48], 200);
     done(s);
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
 }
 
 /* A random well-formed stream; live figures must agree with lib's checker at every step. */
@@ -1015,8 +986,7 @@ static void test_call_outcomes(void **state)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mallog-unit-analyze.%d", (int)getpid());
-    mkdir(tmpdir, 0700);
+    unit_tmpdir("analyze");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peak_leaks_lifetimes), cmocka_unit_test(test_realloc_chains),
         cmocka_unit_test(test_threads),              cmocka_unit_test(test_range),
@@ -1027,12 +997,5 @@ int main(void)
         cmocka_unit_test(test_events_batch),         cmocka_unit_test(test_run_records),
         cmocka_unit_test(test_call_outcomes),
     };
-    int failed = cmocka_run_group_tests_name("analyze", tests, NULL, NULL);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        if (system(cmd) != 0)
-            return 1;
-    }
-    return failed;
+    return unit_done(cmocka_run_group_tests_name("analyze", tests, NULL, NULL));
 }

@@ -17,15 +17,7 @@
 
 #include "../../lib/codec.h"
 #include "../../lib/mallog.h"
-
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[512];
-    snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
-    return buf;
-}
+#include "unit.h"
 
 static void test_codec_stack(void **state)
 {
@@ -275,19 +267,11 @@ static void test_symbolize_self(void **state)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mallog-unit-sites.%d", (int)getpid());
-    mkdir(tmpdir, 0700);
+    unit_tmpdir("sites");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_stack),     cmocka_unit_test(test_sites_roundtrip),
         cmocka_unit_test(test_sites_order),     cmocka_unit_test(test_sites_damage),
         cmocka_unit_test(test_symbolize_self),
     };
-    int failed = cmocka_run_group_tests_name("sites", tests, NULL, NULL);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        if (system(cmd) != 0)
-            return 1;
-    }
-    return failed;
+    return unit_done(cmocka_run_group_tests_name("sites", tests, NULL, NULL));
 }
