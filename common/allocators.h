@@ -1,5 +1,4 @@
-/* allocators.h - the allocators mallog replays on, defined once (replay/cmd.c still spells its
- * own copy of the library paths and pinned settings until the threaded replay is rewritten):
+/* allocators.h - the allocators mallog replays on, defined once:
  *   X(NAME, "name", "kind", "library", "fallback library", "pinned settings", "stats symbol")
  * kind: how replay/backend.c calls it ("glibc": the process's own malloc; "libc": a library
  * preloaded in front of it; "arena": replay/arena.c). Pinned settings are "VAR=value" lines

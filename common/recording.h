@@ -43,14 +43,14 @@ int rec_pick_log(const char *cmd, const char *arg, const struct rec_pid *sel, ch
                  size_t len);
 /* The log of the process h was forked from, beside path (same recording prefix). 0 or -1. */
 int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len);
-/* Seeds c with the heap a forked child inherited, following fork links up the tree. Returns the
- * number of ancestor logs read (0 when h is not a forked child or the parent log is absent). */
 /* The fork ancestors of the log at path (header h), oldest first: fn(ctx, parent log, upto) for
  * each, where the child's heap is the parent's live blocks before sequence number upto (the fork
  * point). A missing or unreadable ancestor ends the chain there. alloc: the reader's allocator
  * (NULL = libc). Returns the number of ancestors seen. */
 int rec_fork_chain(const char *path, const struct mlg_header *h, const struct mlg_allocator *alloc,
                    void (*fn)(void *ctx, const char *parent, uint64_t upto), void *ctx);
+/* Seeds c with the heap a forked child inherited, following fork links up the tree. Returns the
+ * number of ancestor logs read (0 when h is not a forked child or the parent log is absent). */
 int rec_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h);
 
 #endif

@@ -100,32 +100,31 @@ static uint64_t sample_period(const struct prepass *pp, uint64_t samples, int sa
     return every ? every : 1;
 }
 
+/* One fork ancestor, oldest first: kept in w (beyond MAX_SEEDS, the nearest ones, as a heap
+ * seeded from a later ancestor is closer to the child's than one from an older). */
+static void add_seed(void *ctx, const char *parent, uint64_t upto)
+{
+    struct worker_req *w = ctx;
+    if (w->nseeds == MAX_SEEDS) {
+        memmove(w->seed_log[0], w->seed_log[1], (MAX_SEEDS - 1) * sizeof w->seed_log[0]);
+        memmove(&w->seed_upto[0], &w->seed_upto[1], (MAX_SEEDS - 1) * sizeof w->seed_upto[0]);
+        w->nseeds--;
+    }
+    snprintf(w->seed_log[w->nseeds], sizeof w->seed_log[w->nseeds], "%s", parent);
+    w->seed_upto[w->nseeds++] = upto;
+}
+
 /* The chain of logs a forked child's heap comes from, oldest ancestor first. */
 static void find_seeds(struct worker_req *w)
 {
-    char path[4200], parent[4200];
-    uint64_t upto[MAX_SEEDS];
-    char chain[MAX_SEEDS][4200];
-    int n = 0;
-    snprintf(path, sizeof path, "%s", w->log);
-    while (n < MAX_SEEDS) {
-        struct mlg_reader *r;
-        struct mlg_error err;
-        if (mlg_reader_open(&r, path, NULL, &err) != 0)
-            break;
-        struct mlg_header h = *mlg_reader_header(r);
-        mlg_reader_close(r);
-        if (rec_parent_log(path, &h, parent, sizeof parent) != 0)
-            break;
-        snprintf(chain[n], sizeof chain[n], "%s", parent);
-        upto[n++] = h.fork_seq;
-        snprintf(path, sizeof path, "%s", parent);
-    }
-    w->nseeds = n;
-    for (int i = 0; i < n; i++) { /* reversed: the oldest ancestor is applied first */
-        snprintf(w->seed_log[i], sizeof w->seed_log[i], "%s", chain[n - 1 - i]);
-        w->seed_upto[i] = upto[n - 1 - i];
-    }
+    struct mlg_reader *r;
+    struct mlg_error err;
+    w->nseeds = 0;
+    if (mlg_reader_open(&r, w->log, NULL, &err) != 0)
+        return;
+    struct mlg_header h = *mlg_reader_header(r);
+    mlg_reader_close(r);
+    rec_fork_chain(w->log, &h, NULL, add_seed, w);
 }
 
 /* An option with two values: 0 for `first`, 1 for `second`, else -1 (message printed). */

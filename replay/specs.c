@@ -8,24 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/allocators.h"
 #include "../common/msg.h"
 #include "cmd.h"
-
-#define LIBDIR "/usr/lib/x86_64-linux-gnu/"
-
-static const char *builtin_libs[][3] = {
-    {"jemalloc", LIBDIR "libjemalloc.so.2", NULL},
-    {"mimalloc", LIBDIR "libmimalloc.so.2", NULL},
-    {"tcmalloc", LIBDIR "libtcmalloc_minimal.so.4", LIBDIR "libtcmalloc.so.4"},
-};
-
-/* Settings pinned per allocator (printed with the results): {allocator, "VAR=value"}. */
-static const char *pinned[][2] = {
-    {"jemalloc", "MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0"},
-    {"mimalloc", "MIMALLOC_RESET_DELAY=0"},
-    {"mimalloc", "MIMALLOC_SEGMENT_DECOMMIT_DELAY=0"},
-    {"mimalloc", "MIMALLOC_DECOMMIT_EXTEND_DELAY=0"},
-};
 
 /* Allocator environment that is scrubbed before every replay, so results do not depend on the
  * caller's shell. */
@@ -62,17 +47,18 @@ const char *touch_name(int t)
 
 /* ---- allocator specs ------------------------------------------------------------------------ */
 
+/* The library of a built-in preloaded allocator (common/allocators.h): its path, "" if it is not
+ * installed, NULL if name is not one. */
 static const char *builtin_lib(const char *name)
 {
-    for (unsigned i = 0; i < sizeof builtin_libs / sizeof *builtin_libs; i++) {
-        if (strcmp(name, builtin_libs[i][0]) != 0)
-            continue;
-        for (int k = 1; k < 3; k++)
-            if (builtin_libs[i][k] && access(builtin_libs[i][k], R_OK) == 0)
-                return builtin_libs[i][k];
-        return "";
-    }
-    return NULL;
+    int i = allocators_find(name, strlen(name));
+    if (i == MLG_ALLOC_COUNT || strcmp(allocators_list[i].kind, "libc") != 0)
+        return NULL;
+    const char *libs[] = {allocators_list[i].lib, allocators_list[i].lib2};
+    for (int k = 0; k < 2; k++)
+        if (libs[k] && access(libs[k], R_OK) == 0)
+            return libs[k];
+    return "";
 }
 
 static int looks_like_var(const char *s)
@@ -269,13 +255,12 @@ int specs_add(const char *cmd, const char *arg, struct alloc_spec *v, int *n)
 
 int specs_default(struct alloc_spec *v)
 {
-    const char *names[] = {"glibc", "jemalloc", "mimalloc", "tcmalloc", "arena"};
     int n = 0;
-    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
-        const char *lib = builtin_lib(names[i]);
+    for (int i = 0; i < MLG_ALLOC_COUNT; i++) {
+        const char *lib = builtin_lib(allocators_list[i].name);
         if (lib && !*lib)
             continue; /* not installed */
-        specs_parse("replay", names[i], &v[n++]);
+        specs_parse("replay", allocators_list[i].name, &v[n++]);
     }
     return n;
 }
@@ -283,17 +268,19 @@ int specs_default(struct alloc_spec *v)
 void specs_env(const struct alloc_spec *a, int pinned_too, char *buf, size_t len)
 {
     size_t used = 0;
+    int i = allocators_find(a->family, strlen(a->family));
+    const char *pin = pinned_too && i != MLG_ALLOC_COUNT ? allocators_list[i].pinned : NULL;
     buf[0] = 0;
-    for (unsigned i = 0; i < sizeof pinned / sizeof *pinned && pinned_too; i++) {
-        if (strcmp(pinned[i][0], a->family) != 0)
-            continue;
-        size_t klen = strcspn(pinned[i][1], "=") + 1;
+    /* each pinned "VAR=value" line, unless the spec sets VAR itself */
+    for (const char *line = pin; line && *line;) {
+        size_t ll = strcspn(line, "\n"), klen = strcspn(line, "=") + 1;
         int overridden = 0;
         for (const char *q = a->env; *q; q += strcspn(q, "\n") + (q[strcspn(q, "\n")] ? 1 : 0))
-            if (strncmp(q, pinned[i][1], klen) == 0)
+            if (strncmp(q, line, klen) == 0)
                 overridden = 1;
         if (!overridden && used < len)
-            used += (size_t)snprintf(buf + used, len - used, "%s\n", pinned[i][1]);
+            used += (size_t)snprintf(buf + used, len - used, "%.*s\n", (int)ll, line);
+        line += ll + (line[ll] ? 1 : 0);
     }
     if (used < len)
         snprintf(buf + used, len - used, "%s", a->env);
