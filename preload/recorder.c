@@ -167,6 +167,10 @@ static int map_window(uint32_t index)
     close(fd);
     if (p == MAP_FAILED)
         return -1;
+    /* The window is a hole of a sparse file: without this, the first write fault reads ahead
+     * and zeroes up to the whole readahead window (megabytes with large folios) for pages
+     * nobody may ever use - most of the cost of a short process (docs/DESIGN.md, issue 18). */
+    madvise(p, MLG_SPOOL_WINDOW, MADV_RANDOM);
     win_addr[index] = p;
     win_count = index + 1;
     mlg_rec.win_base = p;
