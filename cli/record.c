@@ -4,6 +4,9 @@
  * descendants report how they ended), waits, then packs every spool of the recording into a
  * compressed log. Returns CMD's exit status (128+N if a signal killed it).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -167,6 +171,71 @@ static int cmp_spool(const void *a, const void *b)
     return x->h.exec_gen < y->h.exec_gen ? -1 : x->h.exec_gen > y->h.exec_gen;
 }
 
+/* Empty spool files kept for reuse, <prefix>.<k>.spare (k < SPARES): a process of the recording
+ * renames one to its spool name instead of creating a file (preload/recorder.c, claim_spare). */
+#define SPARES 16
+static int recycle_spools; /* set by record, not by pack: record removes the spares at the end */
+static uint32_t next_spare;
+
+/* A packed spool goes: truncated and renamed to a free spare name, or unlinked. */
+static void spool_done(const char *spool, const char *prefix)
+{
+    if (recycle_spools) {
+        int fd = open(spool, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+            st.st_uid == geteuid() && ftruncate(fd, 0) == 0) {
+            for (unsigned i = 0; i < SPARES; i++) {
+                char spare[PATH_MAX + 32];
+                snprintf(spare, sizeof spare, "%s.%u.spare", prefix, next_spare++ % SPARES);
+                if (renameat2(AT_FDCWD, spool, AT_FDCWD, spare, RENAME_NOREPLACE) == 0) {
+                    close(fd);
+                    return;
+                }
+                if (errno != EEXIST)
+                    break;
+            }
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    unlink(spool);
+}
+
+static void remove_spares(const char *prefix)
+{
+    for (unsigned k = 0; k < SPARES; k++) {
+        char spare[PATH_MAX + 32];
+        snprintf(spare, sizeof spare, "%s.%u.spare", prefix, k);
+        unlink(spare);
+    }
+}
+
+/* Packs one spool into its log; the spool goes once the log is written. Returns 0, or 1 (the
+ * error said, the spool stays). */
+static int pack_one(const char *cmd, const char *prefix, const char *spool, uint64_t pid,
+                    uint32_t gen, int end, int status, int level)
+{
+    char out[PATH_MAX + 64];
+    rec_log_name(out, sizeof out, prefix, pid, gen);
+    struct mlg_writer_options opt = {.zstd_level = level};
+    struct mlg_pack_result res;
+    struct mlg_error err;
+    if (mlg_pack_spool(spool, out, end, status, &opt, &res, &err) != 0) {
+        msg_log_error(cmd, err.code == MLG_E_EXISTS ? out : spool, &err);
+        if (err.code == MLG_E_EXISTS)
+            fprintf(stderr, "mallog %s: not overwriting an existing log; the spool %s stays\n",
+                    cmd, spool);
+        return 1;
+    }
+    spool_done(spool, prefix);
+    char partial[PATH_MAX + 80];
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    unlink(partial); /* what a killed live pack of this spool left, if anything */
+    report_packed(out, &res);
+    return 0;
+}
+
 /* Packs every <prefix>.*.spool. root/root_status: the launched process and its wait status
  * (root = 0 when unknown). Returns the number of spools that could not be packed. */
 static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root_status,
@@ -227,24 +296,7 @@ static int pack_prefix(const char *cmd, const char *prefix, pid_t root, int root
                 continue;
             }
         }
-        char out[PATH_MAX + 64];
-        rec_log_name(out, sizeof out, prefix, s->h.pid, s->h.exec_gen);
-        struct mlg_writer_options opt = {.zstd_level = level};
-        struct mlg_pack_result res;
-        struct mlg_error err;
-        if (mlg_pack_spool(s->path, out, end, status, &opt, &res, &err) != 0) {
-            msg_log_error(cmd, err.code == MLG_E_EXISTS ? out : s->path, &err);
-            if (err.code == MLG_E_EXISTS)
-                fprintf(stderr, "mallog %s: not overwriting an existing log; the spool %s stays\n",
-                        cmd, s->path);
-            failures++;
-            continue;
-        }
-        unlink(s->path);
-        char partial[PATH_MAX + 80];
-        snprintf(partial, sizeof partial, "%s.partial", out);
-        unlink(partial); /* what a killed live pack of this spool left, if anything */
-        report_packed(out, &res);
+        failures += pack_one(cmd, prefix, s->path, s->h.pid, s->h.exec_gen, end, status, level) != 0;
     }
     free(list);
     return failures;
@@ -312,7 +364,7 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
         struct mlg_pack_result res;
         if (mlg_packer_finish(lp->pk, MLG_END_EXEC, 0, &res, &err) == 0 &&
             publish_partial(lp) == 0) {
-            unlink(lp->spool);
+            spool_done(lp->spool, prefix);
             report_packed(lp->out, &res);
         } else {
             lp->enabled = 0;
@@ -323,7 +375,7 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
     return progress;
 }
 
-static void live_finish(struct live_pack *lp, int root_status)
+static void live_finish(struct live_pack *lp, const char *prefix, int root_status)
 {
     if (!lp->pk)
         return;
@@ -335,10 +387,130 @@ static void live_finish(struct live_pack *lp, int root_status)
     if (mlg_packer_finish(lp->pk, end, status, &res, &err) != 0)
         msg_log_error("record", lp->spool, &err); /* the spool stays for the pass after */
     else if (publish_partial(lp) == 0) {
-        unlink(lp->spool);
+        spool_done(lp->spool, prefix);
         report_packed(lp->out, &res);
     }
     lp->pk = NULL;
+}
+
+/* The other processes of the tree are packed while the recording runs too, each as soon as its
+ * spool is final: its process is gone (kill(pid, 0): ESRCH; a pid reused meanwhile only defers it
+ * to the end), or it exec'd and the next image has its own spool. inotify names the spools as
+ * they appear (no directory scans); anything it misses is packed after the end, as before. */
+struct child_spool {
+    pid_t pid;
+    uint32_t gen;
+};
+
+struct children {
+    int fd; /* inotify, -1 = off */
+    char base[PATH_MAX];
+    size_t blen;
+    struct child_spool *list;
+    size_t n, cap;
+    int failures;
+};
+
+static void children_open(struct children *cs, const char *prefix)
+{
+    char dirbuf[PATH_MAX], basebuf[PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", prefix);
+    snprintf(basebuf, sizeof basebuf, "%s", prefix);
+    snprintf(cs->base, sizeof cs->base, "%s", basename(basebuf));
+    cs->blen = strlen(cs->base);
+    cs->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (cs->fd >= 0 && inotify_add_watch(cs->fd, dirname(dirbuf), IN_CREATE | IN_MOVED_TO) < 0) {
+        close(cs->fd);
+        cs->fd = -1;
+    }
+}
+
+/* <base>.<pid>.<gen>.spool -> pid, gen */
+static int spool_name(const struct children *cs, const char *name, pid_t *pid, uint32_t *gen)
+{
+    if (strncmp(name, cs->base, cs->blen) != 0 || name[cs->blen] != '.')
+        return 0;
+    char *end;
+    const char *p = name + cs->blen + 1;
+    if (*p < '0' || *p > '9')
+        return 0;
+    unsigned long pv = strtoul(p, &end, 10);
+    if (*end != '.' || end[1] < '0' || end[1] > '9')
+        return 0;
+    unsigned long gv = strtoul(end + 1, &end, 10);
+    if (strcmp(end, ".spool") != 0 || pv == 0 || pv > INT_MAX || gv > UINT32_MAX)
+        return 0;
+    *pid = (pid_t)pv;
+    *gen = (uint32_t)gv;
+    return 1;
+}
+
+static void children_poll(struct children *cs, pid_t root)
+{
+    if (cs->fd < 0)
+        return;
+    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t len;
+    while ((len = read(cs->fd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const void *)p;
+            p += sizeof *ev + ev->len;
+            pid_t pid;
+            uint32_t gen;
+            if (!ev->len || !spool_name(cs, ev->name, &pid, &gen) || pid == root)
+                continue;
+            if (cs->n == cs->cap) {
+                size_t cap = cs->cap ? cs->cap * 2 : 64;
+                struct child_spool *l = realloc(cs->list, cap * sizeof *l);
+                if (!l)
+                    return; /* packed after the end instead */
+                cs->list = l;
+                cs->cap = cap;
+            }
+            cs->list[cs->n++] = (struct child_spool){pid, gen};
+        }
+    }
+}
+
+/* Packs the spools that are final by now; returns how many. */
+static size_t children_pack(struct children *cs, const char *prefix, int level)
+{
+    size_t keep = 0, packed = 0;
+    for (size_t i = 0; i < cs->n; i++) {
+        struct child_spool c = cs->list[i];
+        char spool[PATH_MAX + 64], next[PATH_MAX + 64], out[PATH_MAX + 64];
+        snprintf(spool, sizeof spool, "%s.%d.%u.spool", prefix, (int)c.pid, c.gen);
+        snprintf(next, sizeof next, "%s.%d.%u.spool", prefix, (int)c.pid, c.gen + 1);
+        rec_log_name(out, sizeof out, prefix, (uint64_t)c.pid, c.gen + 1);
+        int exec_done = access(next, F_OK) == 0 || access(out, F_OK) == 0;
+        int gone = !exec_done && kill(c.pid, 0) != 0 && errno == ESRCH;
+        if (!exec_done && !gone) {
+            cs->list[keep++] = c;
+            continue;
+        }
+        rec_log_name(out, sizeof out, prefix, (uint64_t)c.pid, c.gen);
+        if (access(spool, F_OK) != 0 || access(out, F_OK) == 0)
+            continue; /* gone already, or a log in the way: the pass after the end says so */
+        int end = -1, status = 0;
+        if (exec_done) {
+            end = MLG_END_EXEC;
+        } else {
+            const struct reaped *r = find_reaped(c.pid);
+            struct mlg_header h;
+            struct mlg_error err;
+            int spool_end;
+            if (r && WIFSIGNALED(r->status) && mlg_spool_peek(spool, &h, &spool_end, &err) == 0 &&
+                spool_end == MLG_END_VANISHED) {
+                end = MLG_END_SIGNAL;
+                status = WTERMSIG(r->status);
+            }
+        }
+        cs->failures += pack_one("record", prefix, spool, (uint64_t)c.pid, c.gen, end, status,
+                                 level);
+        packed++;
+    }
+    cs->n = keep;
+    return packed;
 }
 
 static void record_usage(FILE *f)
@@ -509,6 +681,11 @@ int cmd_record(int argc, char **argv)
     char *preload = malloc(strlen(so) + (old ? strlen(old) : 0) + 2);
     sprintf(preload, "%s%s%s", so, old && *old ? ":" : "", old ? old : "");
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    struct children cs = {.fd = -1};
+    if (live) {
+        children_open(&cs, abs_prefix); /* before the fork: no spool is created unseen */
+        recycle_spools = 1;
+    }
     pid_t child = fork();
     if (child < 0) {
         msg_error("record", "fork: %s", strerror(errno));
@@ -518,6 +695,13 @@ int cmd_record(int argc, char **argv)
         setenv("LD_PRELOAD", preload, 1);
         setenv("MALLOG_OUT", abs_prefix, 1);
         setenv("MALLOG_FOLLOW", follow ? "1" : "0", 1);
+        if (live) {
+            char spares[16];
+            snprintf(spares, sizeof spares, "%u", SPARES);
+            setenv("MALLOG_SPARES", spares, 1);
+        } else {
+            unsetenv("MALLOG_SPARES");
+        }
         if (trap)
             setenv("MALLOG_TRAP", trap, 1);
         if (stacks) {
@@ -551,7 +735,9 @@ int cmd_record(int argc, char **argv)
         if (p == 0) {
             /* Pack in bursts, well behind the program: reading the lines it is writing (and the
              * counter it increments) from the other core would slow every one of its calls. */
-            if (live_step(&lp, abs_prefix, child, level) < LIVE_BURST)
+            children_poll(&cs, child);
+            size_t done = children_pack(&cs, abs_prefix, level);
+            if (live_step(&lp, abs_prefix, child, level) < LIVE_BURST && !done)
                 usleep(LIVE_PAUSE_US);
             continue;
         }
@@ -562,12 +748,16 @@ int cmd_record(int argc, char **argv)
         }
     }
     forward_to = 0;
-    live_finish(&lp, root_status);
+    live_finish(&lp, abs_prefix, root_status);
     /* Orphaned descendants that already ended: collect how. Still-running ones stay spooled. */
     pid_t p;
     while ((p = waitpid(-1, &status, WNOHANG)) > 0)
         remember(p, status);
-    int failures = pack_prefix("record", abs_prefix, child, root_status, level);
+    int failures = pack_prefix("record", abs_prefix, child, root_status, level) + cs.failures;
+    if (cs.fd >= 0)
+        close(cs.fd);
+    free(cs.list);
+    remove_spares(abs_prefix);
     if (failures)
         return EXIT_ERROR;
     if (WIFSIGNALED(root_status))

@@ -232,8 +232,10 @@ static int map_spool(const char *path, const uint8_t **map, size_t *size, struct
     close(fd);
     if (p == MAP_FAILED)
         return set_err(err, MLG_E_IO, 0, "mmap spool");
-    /* No read-around: a fault on a hole of the sparse spool would zero megabytes of page cache. */
-    madvise(p, (size_t)st.st_size, MADV_RANDOM);
+    /* No read-around from the header: a fault on a hole there (the header's unused fields)
+     * would zero megabytes of page cache past it. Chunks are read only where they hold data
+     * (scan_chunks), where read-ahead pays when the spool is back on disk. */
+    madvise(p, MLG_SPOOL_CHUNK, MADV_RANDOM);
     const struct mlg_spool_header *h = p;
     if (memcmp(h->magic, MLG_SPOOL_MAGIC, 8) != 0 || h->version != MLG_SPOOL_VERSION ||
         h->chunk_size != MLG_SPOOL_CHUNK) {
@@ -293,7 +295,7 @@ static int remap(struct mlg_packer *pk)
     void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, pk->fd, 0);
     if (p == MAP_FAILED)
         return -1;
-    madvise(p, size, MADV_RANDOM); /* as in map_spool */
+    madvise(p, MLG_SPOOL_CHUNK, MADV_RANDOM); /* as in map_spool */
     munmap((void *)pk->map, pk->size);
     pk->map = p;
     pk->size = size;
