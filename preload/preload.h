@@ -33,6 +33,8 @@ struct tstate {
     volatile uint64_t *slot;   /* this thread's in-flight slot in the spool header, or NULL */
     uint32_t in_stack;         /* capturing a call stack: a nested hook records without one */
     uintptr_t stack_top;       /* frame-pointer walks stop below this; 0 = not known yet */
+    uint8_t *rel_start;        /* sealed chunks not yet dropped from our RSS (seal_chunk) */
+    uint32_t rel_chunks;
 };
 
 struct recorder {
