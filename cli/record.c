@@ -173,46 +173,6 @@ static int cmp_spool(const void *a, const void *b)
     return x->h.exec_gen < y->h.exec_gen ? -1 : x->h.exec_gen > y->h.exec_gen;
 }
 
-/* Empty spool files kept for reuse, <prefix>.<k>.spare (k < SPARES): a process of the recording
- * renames one to its spool name instead of creating a file (preload/recorder.c, claim_spare). */
-#define SPARES 16
-static int recycle_spools; /* set by record, not by pack: record removes the spares at the end */
-static uint32_t next_spare;
-
-/* A packed spool goes: truncated and renamed to a free spare name, or unlinked. */
-static void spool_done(const char *spool, const char *prefix)
-{
-    if (recycle_spools) {
-        int fd = open(spool, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        struct stat st;
-        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-            st.st_uid == geteuid() && ftruncate(fd, 0) == 0) {
-            for (unsigned i = 0; i < SPARES; i++) {
-                char spare[PATH_MAX + 32];
-                snprintf(spare, sizeof spare, "%s.%u.spare", prefix, next_spare++ % SPARES);
-                if (renameat2(AT_FDCWD, spool, AT_FDCWD, spare, RENAME_NOREPLACE) == 0) {
-                    close(fd);
-                    return;
-                }
-                if (errno != EEXIST)
-                    break;
-            }
-        }
-        if (fd >= 0)
-            close(fd);
-    }
-    unlink(spool);
-}
-
-static void remove_spares(const char *prefix)
-{
-    for (unsigned k = 0; k < SPARES; k++) {
-        char spare[PATH_MAX + 32];
-        snprintf(spare, sizeof spare, "%s.%u.spare", prefix, k);
-        unlink(spare);
-    }
-}
-
 /* Packs one spool into its log; the spool goes once the log is written. Returns 0, or 1 (the
  * error said, the spool stays). */
 static int pack_one(const char *cmd, const char *prefix, const char *spool, uint64_t pid,
@@ -230,7 +190,7 @@ static int pack_one(const char *cmd, const char *prefix, const char *spool, uint
                     cmd, spool);
         return 1;
     }
-    spool_done(spool, prefix);
+    unlink(spool);
     char partial[PATH_MAX + 80];
     snprintf(partial, sizeof partial, "%s.partial", out);
     unlink(partial); /* what a killed live pack of this spool left, if anything */
@@ -366,7 +326,7 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, pid_t root, 
         struct mlg_pack_result res;
         if (mlg_packer_finish(lp->pk, MLG_END_EXEC, 0, &res, &err) == 0 &&
             publish_partial(lp) == 0) {
-            spool_done(lp->spool, prefix);
+            unlink(lp->spool);
             report_packed(lp->out, &res);
         } else {
             lp->enabled = 0;
@@ -385,7 +345,7 @@ static void pause_for_child(int pidfd)
         usleep(LIVE_PAUSE_US);
 }
 
-static void live_finish(struct live_pack *lp, const char *prefix, int root_status)
+static void live_finish(struct live_pack *lp, int root_status)
 {
     if (!lp->pk)
         return;
@@ -397,7 +357,7 @@ static void live_finish(struct live_pack *lp, const char *prefix, int root_statu
     if (mlg_packer_finish(lp->pk, end, status, &res, &err) != 0)
         msg_log_error("record", lp->spool, &err); /* the spool stays for the pass after */
     else if (publish_partial(lp) == 0) {
-        spool_done(lp->spool, prefix);
+        unlink(lp->spool);
         report_packed(lp->out, &res);
     }
     lp->pk = NULL;
@@ -692,10 +652,8 @@ int cmd_record(int argc, char **argv)
     sprintf(preload, "%s%s%s", so, old && *old ? ":" : "", old ? old : "");
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct children cs = {.fd = -1};
-    if (live) {
+    if (live)
         children_open(&cs, abs_prefix); /* before the fork: no spool is created unseen */
-        recycle_spools = 1;
-    }
     pid_t child = fork();
     if (child < 0) {
         msg_error("record", "fork: %s", strerror(errno));
@@ -705,13 +663,6 @@ int cmd_record(int argc, char **argv)
         setenv("LD_PRELOAD", preload, 1);
         setenv("MALLOG_OUT", abs_prefix, 1);
         setenv("MALLOG_FOLLOW", follow ? "1" : "0", 1);
-        if (live) {
-            char spares[16];
-            snprintf(spares, sizeof spares, "%u", SPARES);
-            setenv("MALLOG_SPARES", spares, 1);
-        } else {
-            unsetenv("MALLOG_SPARES");
-        }
         if (trap)
             setenv("MALLOG_TRAP", trap, 1);
         if (stacks) {
@@ -762,7 +713,7 @@ int cmd_record(int argc, char **argv)
     forward_to = 0;
     if (pidfd >= 0)
         close(pidfd);
-    live_finish(&lp, abs_prefix, root_status);
+    live_finish(&lp, root_status);
     /* Orphaned descendants that already ended: collect how. Still-running ones stay spooled. */
     pid_t p;
     while ((p = waitpid(-1, &status, WNOHANG)) > 0)
@@ -771,7 +722,6 @@ int cmd_record(int argc, char **argv)
     if (cs.fd >= 0)
         close(cs.fd);
     free(cs.list);
-    remove_spares(abs_prefix);
     if (failures)
         return EXIT_ERROR;
     if (WIFSIGNALED(root_status))

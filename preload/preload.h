@@ -48,7 +48,6 @@ struct recorder {
     uint32_t exec_gen;
     int follow;
     uint32_t time_every;
-    uint32_t spares;                   /* MALLOG_SPARES: record keeps <prefix>.<k>.spare, k < this */
     int trap_armed;                    /* MALLOG_TRAP: raise SIGTRAP at the first matching call */
     unsigned trap_op;                  /* 0 = any op */
     uint64_t trap_size, trap_seq;      /* UINT64_MAX = any */

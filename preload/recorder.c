@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,41 +200,6 @@ static int log_exists(uint32_t gen)
     return access(path, F_OK) == 0;
 }
 
-/* Takes one of the empty spool files `mallog record` keeps for reuse (<prefix>.<k>.spare, k <
- * MALLOG_SPARES) as mlg_rec.spool_path: a rename, where creating a file costs an inode
- * allocation (ext4 scans past every inode freed in the last minutes). Returns 0, 1 if the spool
- * name exists, -1 if no spare could be had (create one then). */
-static int claim_spare(void)
-{
-    uint32_t n = mlg_rec.spares;
-    for (uint32_t i = 0; i < n && i < 4; i++) {
-        char src[4300];
-        char *p = stpcpy(src, mlg_rec.prefix);
-        *p++ = '.';
-        p = put_uint(p, ((uint32_t)mlg_rec.pid + i) % n);
-        strcpy(p, ".spare");
-        if (syscall(SYS_renameat2, AT_FDCWD, src, AT_FDCWD, mlg_rec.spool_path,
-                    1 /* RENAME_NOREPLACE */) != 0) {
-            if (errno == EEXIST)
-                return 1;
-            if (errno == ENOENT)
-                continue;
-            return -1; /* EINVAL (no RENAME_NOREPLACE here), ... */
-        }
-        /* only what record left there: our own empty regular file, no other name */
-        int fd = open(mlg_rec.spool_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-        struct stat st;
-        int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-                 st.st_uid == geteuid() && st.st_size == 0 && (st.st_mode & 077) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (ok)
-            return 0;
-        unlink(mlg_rec.spool_path);
-    }
-    return -1;
-}
-
 /* Creates <prefix>.<pid>.<gen>.spool with the first free exec generation from first_gen. */
 static int create_spool(uint32_t first_gen)
 {
@@ -248,13 +212,6 @@ static int create_spool(uint32_t first_gen)
         *p++ = '.';
         p = put_uint(p, gen);
         strcpy(p, ".spool");
-        int spare = claim_spare();
-        if (spare == 1)
-            continue;
-        if (spare == 0) {
-            mlg_rec.exec_gen = gen;
-            return 0;
-        }
         int fd = open(mlg_rec.spool_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) {
             if (errno == EEXIST)
@@ -816,7 +773,6 @@ void rec_init(void)
     mlg_rec.proc_gen = 1;
     mlg_rec.follow = (int)env_uint("MALLOG_FOLLOW", 1, 0, 1);
     mlg_rec.time_every = (uint32_t)env_uint("MALLOG_TIME_EVERY", 256, 1, 1u << 30);
-    mlg_rec.spares = (uint32_t)env_uint("MALLOG_SPARES", 0, 0, 1024);
     parse_trap();
     mlg_rec.stack_depth = (uint32_t)env_uint("MALLOG_STACKS", 0, 0, MLG_STACK_DEPTH_MAX);
     const char *unwind = env_get("MALLOG_UNWIND");

@@ -12,7 +12,6 @@ mkdir logs
 expect_eq "program output" "$(proj/prog | wc -l)" 1
 expect_eq "spools left" "$(find logs -name '*.spool' | wc -l)" 0
 expect_eq "partial logs left" "$(find logs -name '*.partial' | wc -l)" 0
-expect_eq "spares left" "$(find logs -name '*.spare' | wc -l)" 0
 "$MALLOG" info logs/b > tree.txt
 nlogs=$(ls logs/*.mlog | wc -l)
 grep -q "process tree of .* ($nlogs logs)" tree.txt || die "info does not name all $nlogs logs: $(head -n 1 tree.txt)"

@@ -16,27 +16,3 @@ expect_eq "victim intact" "$(cat victim.txt)" "precious"
 cp "$log" keep.mlog
 "$MALLOG" -q pack s 2> err.txt || true
 cmp -s "$log" keep.mlog || die "existing log changed"
-# Issue 18: spare spool files (<prefix>.<k>.spare, kept by record for reuse) are taken only when
-# they are our own empty regular files of mode 0600 with no other name: a planted symlink or hard
-# link is never written through, and the process still gets a spool and a clean log.
-echo "precious" > victim2.txt
-ln -s victim2.txt u.0.spare
-ln victim2.txt u.1.spare
-MALLOG_SPARES=2 MALLOG_OUT="$WORK/u" LD_PRELOAD="$PRELOAD" "$PROGS/counts" > /dev/null
-expect_eq "victim2 intact" "$(cat victim2.txt)" "precious"
-"$MALLOG" -q pack u
-ulog=$(only_log u)
-expect_eq "anomalies (planted spares)" "$(anomalies "$ulog")" 0
-expect_eq "mode (planted spares)" "$(stat -c %a "$ulog")" 600
-# a good spare is taken (renamed, not copied) and gives the same log
-: > v.0.spare
-chmod 600 v.0.spare
-ino=$(stat -c %i v.0.spare)
-MALLOG_SPARES=1 MALLOG_OUT="$WORK/v" LD_PRELOAD="$PRELOAD" "$PROGS/counts" > /dev/null
-[[ ! -e v.0.spare ]] || die "the spare was not taken"
-spool=$(ls v.*.spool)
-expect_eq "spare reused" "$(stat -c %i "$spool")" "$ino"
-"$MALLOG" -q pack v
-expect_eq "anomalies (spare)" "$(anomalies "$(only_log v)")" 0
-# record leaves no spare behind
-expect_eq "spares left" "$(ls t.*.spare s.*.spare 2> /dev/null | wc -l)" 0
