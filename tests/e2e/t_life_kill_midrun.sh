@@ -4,7 +4,13 @@ source "$ROOT/tests/e2e/lib.sh"
 "$MALLOG" -q record -o k -- "$BENCH/churn" 1000000000 > /dev/null &
 rec=$!
 for _ in $(seq 100); do pgrep -f "$BENCH/churn" > /dev/null && break; sleep 0.05; done
-sleep 1
+# kill once the spool has grown past its first 16 MiB window (~2M events), however loaded the
+# machine is: a fixed sleep made the count below depend on the load
+for _ in $(seq 600); do
+    size=$(stat -c %s k.*.spool 2> /dev/null | sort -n | tail -n 1)
+    (( ${size:-0} > 16777216 )) && break
+    sleep 0.05
+done
 pkill -KILL -f "^$BENCH/churn" || die "churn not found"
 wait $rec && rc=0 || rc=$?
 expect_eq "record exit code" "$rc" 137
