@@ -8,7 +8,8 @@
 #   - compressed bytes per event
 #   - the same with --stacks (call stacks per allocation), and for heaptrack when it is installed
 #   - replay and analysis throughput (bench/replay.sh, bench/analyze.sh when present)
-# Usage: bench/run.sh MALLOG PRELOAD   (RUNS=N to change the number of rounds, default 5)
+# Usage: bench/run.sh MALLOG PRELOAD   (RUNS=N to change the number of rounds, default 5;
+#        ONLY=overhead for the recording overhead table alone)
 set -euo pipefail
 MALLOG=$(realpath "$1")
 PRELOAD=$(realpath "$2")
@@ -116,6 +117,7 @@ if command -v heaptrack > /dev/null; then
         env PYTHONMALLOC=malloc heaptrack -o "$W/rec.ht" "$PY" -c "$PYPROG"
 fi
 echo
+if [[ ${ONLY:-} == overhead ]]; then exit 0; fi # ONLY=overhead: the table above alone
 echo "### Call stacks (--stacks): the same workloads, every allocation with its stack"
 echo
 echo "| workload | plain | recorded | wall ratio | CPU ratio |"
