@@ -470,6 +470,8 @@ void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uin
               uint32_t stack)
 {
     uint8_t buf[MLG_SPOOL_REC_MAX];
+    if (seq > t->last_seq)
+        t->last_seq = seq; /* a nested hook's number may be the older one */
     if (t->depth++ != 0) {
         /* Nested inside our own hook (a signal handler): absolute encoding, no chunk change. */
         unsigned len = mlg_spool_encode(buf, NULL, 1, op, outcome, seq, seq_rel, old_ptr, arg,
