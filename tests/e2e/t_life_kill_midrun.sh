@@ -7,7 +7,7 @@ for _ in $(seq 100); do pgrep -f "$BENCH/churn" > /dev/null && break; sleep 0.05
 # kill once the spool has grown past its first 16 MiB window (~2M events), however loaded the
 # machine is: a fixed sleep made the count below depend on the load
 for _ in $(seq 600); do
-    size=$(stat -c %s k.*.spool 2> /dev/null | sort -n | tail -n 1)
+    size=$(stat -c %s k.*.spool 2> /dev/null | sort -n | tail -n 1) || size=0
     (( ${size:-0} > 16777216 )) && break
     sleep 0.05
 done
