@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # make bench: mallog's costs as side-by-side ratios on this machine (shared and noisy, so every
 # figure is a median over alternating runs: plain, recorded, plain, recorded, ...).
-#   - recording overhead: `mallog record` wall / plain wall, on a malloc-bound program (10M calls)
-#     and on a real program (python3), plus the traced process alone (without packing)
+#   - recording overhead: `mallog record` / plain, wall and CPU (whole process tree), on a
+#     malloc-bound program (10M calls; also with both pinned to one core), 4 threads with
+#     cross-thread frees, python3, git log -p, a shell loop of 200 short processes and make -j2
+#     of a generated C project; plus the traced process alone (without packing)
 #   - compressed bytes per event
 #   - the same with --stacks (call stacks per allocation), and for heaptrack when it is installed
 #   - replay and analysis throughput (bench/replay.sh, bench/analyze.sh when present)
 #   - allocator speed on a 4-thread trace, the real program beside `replay --bench` (threads.sh)
-# Usage: bench/run.sh MALLOG PRELOAD   (RUNS=N to change the number of rounds, default 5)
+# Usage: bench/run.sh MALLOG PRELOAD   (RUNS=N to change the number of rounds, default 5;
+#        ONLY=overhead for the recording overhead table alone)
 set -euo pipefail
 MALLOG=$(realpath "$1")
 PRELOAD=$(realpath "$2")
@@ -19,38 +22,39 @@ trap 'rm -rf "$W"' EXIT
 OUT=$ROOT/build/bench/results.md
 mkdir -p "$(dirname "$OUT")"
 
-now() { date +%s%N; }
-
-# time_cmd CMD... -> prints wall seconds of one run (output discarded)
-time_cmd() {
-    local t0 t1
-    t0=$(now)
-    "$@" > /dev/null 2>&1 || true
-    t1=$(now)
-    echo "scale=4; ($t1 - $t0) / 1000000000" | bc
+# run_cmd CMD... -> prints "wall cpu" seconds of one run (output discarded); cpu = user + sys of
+# the whole process tree (every descendant is waited for by the tree, so it is in the rusage)
+run_cmd() {
+    /usr/bin/time -f '%e %U %S' -o "$W/time.txt" "$@" > /dev/null 2>&1 || true
+    awk 'END { printf "%s %.4f\n", $1, $2 + $3 }' "$W/time.txt"
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# ratio_row NAME SETUP_FN -- PLAIN... -- RECORDED...: alternating runs, median wall of each and the
-# median of the pairwise ratios. Runs cleanup between rounds (logs removed).
+# ratio NAME PLAIN... -- RECORDED...: alternating runs (plain, recorded, plain, ...); the median
+# wall of each, the median of the pairwise wall ratios and of the pairwise CPU ratios (user + sys
+# of the whole process tree: the packer's work on the other core shows there, not in the wall).
+# Logs are removed between rounds; PREP (a command, when set) runs before every run.
 ratio() {
     local name=$1; shift
     local plain=() rec=()
     while [[ $1 != -- ]]; do plain+=("$1"); shift; done; shift
     rec=("$@")
-    local pa=() ra=() rr=()
-    time_cmd "${plain[@]}" > /dev/null; time_cmd "${rec[@]}" > /dev/null; rm -rf "$W"/rec* # warm-up
+    local pa=() ra=() rr=() cr=()
+    ${PREP:-true}; run_cmd "${plain[@]}" > /dev/null; ${PREP:-true}; run_cmd "${rec[@]}" > /dev/null
+    rm -rf "$W"/rec* # warm-up
     for _ in $(seq "$RUNS"); do
         local a b
-        a=$(time_cmd "${plain[@]}")
-        b=$(time_cmd "${rec[@]}")
+        ${PREP:-true}; a=$(run_cmd "${plain[@]}")
+        ${PREP:-true}; b=$(run_cmd "${rec[@]}")
         rm -rf "$W"/rec*
-        pa+=("$a"); ra+=("$b"); rr+=("$(echo "scale=4; $b / $a" | bc)")
+        pa+=("${a% *}"); ra+=("${b% *}")
+        rr+=("$(echo "scale=4; ${b% *} / ${a% *}" | bc)")
+        cr+=("$(echo "scale=4; ${b#* } / ${a#* }" | bc)")
     done
-    printf '| %s | %.3f s | %.3f s | **%.2fx** |\n' "$name" \
+    printf '| %s | %.3f s | %.3f s | **%.2fx** | %.2fx |\n' "$name" \
         "$(printf '%s\n' "${pa[@]}" | median)" "$(printf '%s\n' "${ra[@]}" | median)" \
-        "$(printf '%s\n' "${rr[@]}" | median)"
+        "$(printf '%s\n' "${rr[@]}" | median)" "$(printf '%s\n' "${cr[@]}" | median)"
 }
 
 PY=/usr/bin/python3
@@ -66,19 +70,46 @@ print(len(d))'
 {
 echo "## mallog benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, median of $RUNS alternating runs)"
 echo
-echo "### Recording overhead (wall time, recorded / plain)"
+echo "### Recording overhead (recorded / plain: wall, and CPU of the whole process tree)"
 echo
-echo "| workload | plain | recorded | ratio |"
-echo "|---|---|---|---|"
+echo "| workload | plain | recorded | wall ratio | CPU ratio |"
+echo "|---|---|---|---|---|"
 ratio "churn $CALLS calls: mallog record (run + pack)" "$ROOT/build/bench/churn" "$CALLS" -- \
     "$MALLOG" -q record -o "$W/rec" -- "$ROOT/build/bench/churn" "$CALLS"
 ratio "churn $CALLS calls: traced process only (spool, no pack)" "$ROOT/build/bench/churn" "$CALLS" -- \
     env LD_PRELOAD="$PRELOAD" MALLOG_OUT="$W/rec" "$ROOT/build/bench/churn" "$CALLS"
+ratio "churn $CALLS calls, both on one core (taskset -c 0): mallog record" \
+    taskset -c 0 "$ROOT/build/bench/churn" "$CALLS" -- \
+    taskset -c 0 "$MALLOG" -q record -o "$W/rec" -- "$ROOT/build/bench/churn" "$CALLS"
+ratio "4 threads x 2M calls, cross-thread frees (stress_mt): mallog record" \
+    "$ROOT/build/progs/stress_mt" 4 2000000 -- \
+    "$MALLOG" -q record -o "$W/rec" -- "$ROOT/build/progs/stress_mt" 4 2000000
 ratio "python3 (its default allocator, pymalloc): mallog record" "$PY" -c "$PYPROG" -- \
     "$MALLOG" -q record -o "$W/rec" -- "$PY" -c "$PYPROG"
 ratio "python3 with PYTHONMALLOC=malloc (every object a malloc): mallog record" \
     env PYTHONMALLOC=malloc "$PY" -c "$PYPROG" -- \
     env PYTHONMALLOC=malloc "$MALLOG" -q record -o "$W/rec" -- "$PY" -c "$PYPROG"
+if command -v git > /dev/null; then
+    # a 400-commit repository, each commit changing one of 20 files
+    GITREPO=$W/gitrepo
+    git init -q "$GITREPO"
+    for i in $(seq 400); do
+        f=$GITREPO/f$((i % 20)).txt
+        seq "$i" $((i + 200)) > "$f"
+        git -C "$GITREPO" add -A
+        git -C "$GITREPO" -c user.name=b -c user.email=b@b commit -qm "c$i"
+    done
+    ratio "git log -p (400 commits): mallog record" git -C "$GITREPO" log -p -- \
+        "$MALLOG" -q record -o "$W/rec" -- git -C "$GITREPO" log -p
+fi
+printf 'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i + 1)); done\n' > "$W/loop.sh"
+ratio "a shell loop starting 200 short processes (/bin/true): mallog record" sh "$W/loop.sh" -- \
+    "$MALLOG" -q record -o "$W/rec" -- sh "$W/loop.sh"
+if command -v make > /dev/null && command -v cc > /dev/null; then
+    bash "$ROOT/bench/gen-project.sh" "$W/proj" 48
+    PREP="make -s -C $W/proj clean" ratio "make -j2 of a generated 48-file C project (bench/gen-project.sh): mallog record" \
+        make -s -j2 -C "$W/proj" -- "$MALLOG" -q record -o "$W/rec" -- make -s -j2 -C "$W/proj"
+fi
 if command -v heaptrack > /dev/null; then
     ratio "churn $CALLS calls: heaptrack" "$ROOT/build/bench/churn" "$CALLS" -- \
         heaptrack -o "$W/rec.ht" "$ROOT/build/bench/churn" "$CALLS"
@@ -87,10 +118,11 @@ if command -v heaptrack > /dev/null; then
         env PYTHONMALLOC=malloc heaptrack -o "$W/rec.ht" "$PY" -c "$PYPROG"
 fi
 echo
+if [[ ${ONLY:-} == overhead ]]; then exit 0; fi # ONLY=overhead: the table above alone
 echo "### Call stacks (--stacks): the same workloads, every allocation with its stack"
 echo
-echo "| workload | plain | recorded | ratio |"
-echo "|---|---|---|---|"
+echo "| workload | plain | recorded | wall ratio | CPU ratio |"
+echo "|---|---|---|---|---|"
 ratio "churn $CALLS calls: mallog record --stacks (libunwind)" "$ROOT/build/bench/churn" "$CALLS" -- \
     "$MALLOG" -q record --stacks -o "$W/rec" -- "$ROOT/build/bench/churn" "$CALLS"
 ratio "churn $CALLS calls: mallog record --stacks --unwind=fp" "$ROOT/build/bench/churn" "$CALLS" -- \

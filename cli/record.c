@@ -4,6 +4,9 @@
  * descendants report how they ended), waits, then packs every spool of the recording into a
  * compressed log. Returns CMD's exit status (128+N if a signal killed it).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
@@ -16,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,6 +234,31 @@ static int spool_of_run(const char *name, size_t len, const char *run)
     return len > rl + 7 && name[len - rl - 7] == '.' && strncmp(name + len - rl - 6, run, rl) == 0;
 }
 
+/* Packs one spool into its log; the spool goes once the log is written. Returns 0, or 1 (the
+ * error said, the spool stays). */
+static int pack_one(const char *cmd, const char *prefix, const char *spool, uint64_t pid,
+                    uint32_t gen, int end, int status, int level)
+{
+    char out[PATH_MAX + 64];
+    rec_log_name(out, sizeof out, prefix, pid, gen);
+    struct mlg_writer_options opt = {.zstd_level = level};
+    struct mlg_pack_result res;
+    struct mlg_error err;
+    if (mlg_pack_spool(spool, out, end, status, &opt, &res, &err) != 0) {
+        msg_log_error(cmd, err.code == MLG_E_EXISTS ? out : spool, &err);
+        if (err.code == MLG_E_EXISTS)
+            fprintf(stderr, "mallog %s: not overwriting an existing log; the spool %s stays\n",
+                    cmd, spool);
+        return 1;
+    }
+    unlink(spool);
+    char partial[PATH_MAX + 80];
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    unlink(partial); /* what a killed live pack of this spool left, if anything */
+    report_packed(out, &res);
+    return 0;
+}
+
 /* Packs every <prefix>.*.spool of run (NULL = of any run). root/root_status: the launched process
  * and its wait status (root = 0 when unknown). Returns the number of spools that could not be
  * packed. */
@@ -290,24 +321,7 @@ static int pack_prefix(const char *cmd, const char *prefix, const char *run, pid
             }
         }
         python_hint(s->h.exe);
-        char out[PATH_MAX + 64];
-        rec_log_name(out, sizeof out, prefix, s->h.pid, s->h.exec_gen);
-        struct mlg_writer_options opt = {.zstd_level = level};
-        struct mlg_pack_result res;
-        struct mlg_error err;
-        if (mlg_pack_spool(s->path, out, end, status, &opt, &res, &err) != 0) {
-            msg_log_error(cmd, err.code == MLG_E_EXISTS ? out : s->path, &err);
-            if (err.code == MLG_E_EXISTS)
-                fprintf(stderr, "mallog %s: not overwriting an existing log; the spool %s stays\n",
-                        cmd, s->path);
-            failures++;
-            continue;
-        }
-        unlink(s->path);
-        char partial[PATH_MAX + 80];
-        snprintf(partial, sizeof partial, "%s.partial", out);
-        unlink(partial); /* what a killed live pack of this spool left, if anything */
-        report_packed(out, &res);
+        failures += pack_one(cmd, prefix, s->path, s->h.pid, s->h.exec_gen, end, status, level) != 0;
     }
     free(list);
     return failures;
@@ -398,6 +412,14 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *
     return progress;
 }
 
+/* Waits LIVE_PAUSE_US, or less if the launched process ends meanwhile (pidfd, Linux 5.3). */
+static void pause_for_child(int pidfd)
+{
+    struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+    if (pidfd < 0 || poll(&pf, 1, LIVE_PAUSE_US / 1000) < 0)
+        usleep(LIVE_PAUSE_US);
+}
+
 static void live_finish(struct live_pack *lp, int root_status)
 {
     if (!lp->pk)
@@ -451,6 +473,130 @@ static int fails_report(const char *path)
     }
     unlink(path);
     return n;
+}
+
+/* The other processes of the tree are packed while the recording runs too, each as soon as its
+ * spool is final: its process is gone (kill(pid, 0): ESRCH; a pid reused meanwhile only defers it
+ * to the end), or it exec'd and the next image has its own spool. inotify names the spools as
+ * they appear (no directory scans); anything it misses is packed after the end, as before. */
+struct child_spool {
+    pid_t pid;
+    uint32_t gen;
+};
+
+struct children {
+    int fd; /* inotify, -1 = off */
+    char base[PATH_MAX];
+    size_t blen;
+    struct child_spool *list;
+    size_t n, cap;
+    int failures;
+};
+
+static void children_open(struct children *cs, const char *prefix)
+{
+    char dirbuf[PATH_MAX], basebuf[PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", prefix);
+    snprintf(basebuf, sizeof basebuf, "%s", prefix);
+    snprintf(cs->base, sizeof cs->base, "%s", basename(basebuf));
+    cs->blen = strlen(cs->base);
+    cs->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (cs->fd >= 0 && inotify_add_watch(cs->fd, dirname(dirbuf), IN_CREATE | IN_MOVED_TO) < 0) {
+        close(cs->fd);
+        cs->fd = -1;
+    }
+}
+
+/* <base>.<pid>.<gen>.<run>.spool -> pid, gen (a spool of another run: 0) */
+static int parse_spool_name(const struct children *cs, const char *name, const char *run,
+                            pid_t *pid, uint32_t *gen)
+{
+    if (strncmp(name, cs->base, cs->blen) != 0 || name[cs->blen] != '.')
+        return 0;
+    char *end;
+    const char *p = name + cs->blen + 1;
+    if (*p < '0' || *p > '9')
+        return 0;
+    unsigned long pv = strtoul(p, &end, 10);
+    if (*end != '.' || end[1] < '0' || end[1] > '9')
+        return 0;
+    unsigned long gv = strtoul(end + 1, &end, 10);
+    size_t rl = strlen(run);
+    if (*end != '.' || strncmp(end + 1, run, rl) != 0 || strcmp(end + 1 + rl, ".spool") != 0 ||
+        pv == 0 || pv > INT_MAX || gv > UINT32_MAX)
+        return 0;
+    *pid = (pid_t)pv;
+    *gen = (uint32_t)gv;
+    return 1;
+}
+
+static void children_poll(struct children *cs, const char *run, pid_t root)
+{
+    if (cs->fd < 0)
+        return;
+    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t len;
+    while ((len = read(cs->fd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const void *)p;
+            p += sizeof *ev + ev->len;
+            pid_t pid;
+            uint32_t gen;
+            if (!ev->len || !parse_spool_name(cs, ev->name, run, &pid, &gen) || pid == root)
+                continue;
+            if (cs->n == cs->cap) {
+                size_t cap = cs->cap ? cs->cap * 2 : 64;
+                struct child_spool *l = realloc(cs->list, cap * sizeof *l);
+                if (!l)
+                    return; /* packed after the end instead */
+                cs->list = l;
+                cs->cap = cap;
+            }
+            cs->list[cs->n++] = (struct child_spool){pid, gen};
+        }
+    }
+}
+
+/* Packs the spools that are final by now; returns how many. */
+static size_t children_pack(struct children *cs, const char *prefix, const char *run, int level)
+{
+    size_t keep = 0, packed = 0;
+    for (size_t i = 0; i < cs->n; i++) {
+        struct child_spool c = cs->list[i];
+        char spool[PATH_MAX + 64], next[PATH_MAX + 64], out[PATH_MAX + 64];
+        spool_name(spool, sizeof spool, prefix, c.pid, c.gen, run);
+        spool_name(next, sizeof next, prefix, c.pid, c.gen + 1, run);
+        rec_log_name(out, sizeof out, prefix, (uint64_t)c.pid, c.gen + 1);
+        int exec_done = access(next, F_OK) == 0 || access(out, F_OK) == 0;
+        int gone = !exec_done && kill(c.pid, 0) != 0 && errno == ESRCH;
+        if (!exec_done && !gone) {
+            cs->list[keep++] = c;
+            continue;
+        }
+        rec_log_name(out, sizeof out, prefix, (uint64_t)c.pid, c.gen);
+        if (access(spool, F_OK) != 0 || access(out, F_OK) == 0)
+            continue; /* gone already, or a log in the way: the pass after the end says so */
+        int end = -1, status = 0, spool_end;
+        struct mlg_header h;
+        struct mlg_error err;
+        if (mlg_spool_peek(spool, &h, &spool_end, &err) == 0)
+            python_hint(h.exe);
+        if (exec_done) {
+            end = MLG_END_EXEC;
+        } else {
+            const struct reaped *r = find_reaped(c.pid);
+            if (r && WIFSIGNALED(r->status) && mlg_spool_peek(spool, &h, &spool_end, &err) == 0 &&
+                spool_end == MLG_END_VANISHED) {
+                end = MLG_END_SIGNAL;
+                status = WTERMSIG(r->status);
+            }
+        }
+        cs->failures += pack_one("record", prefix, spool, (uint64_t)c.pid, c.gen, end, status,
+                                 level);
+        packed++;
+    }
+    cs->n = keep;
+    return packed;
 }
 
 static void record_usage(FILE *f)
@@ -652,6 +798,9 @@ int cmd_record(int argc, char **argv)
     char *preload = malloc(strlen(so) + (old ? strlen(old) : 0) + 2);
     sprintf(preload, "%s%s%s", so, old && *old ? ":" : "", old ? old : "");
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    struct children cs = {.fd = -1};
+    if (live)
+        children_open(&cs, abs_prefix); /* before the fork: no spool is created unseen */
     pid_t child = fork();
     if (child < 0) {
         msg_error("record", "fork: %s", strerror(errno));
@@ -687,6 +836,8 @@ int cmd_record(int argc, char **argv)
     signal(SIGHUP, forward_signal);
     int status = 0, root_status = 0;
     struct live_pack lp = {.enabled = live};
+    /* readable when the launched process ends: the pause below ends then, not 20 ms later */
+    int pidfd = live ? (int)syscall(SYS_pidfd_open, child, 0) : -1;
     for (;;) {
         pid_t p = waitpid(-1, &status, lp.enabled ? WNOHANG : 0);
         if (p < 0) {
@@ -697,8 +848,10 @@ int cmd_record(int argc, char **argv)
         if (p == 0) {
             /* Pack in bursts, well behind the program: reading the lines it is writing (and the
              * counter it increments) from the other core would slow every one of its calls. */
-            if (live_step(&lp, abs_prefix, run, child, level) < LIVE_BURST)
-                usleep(LIVE_PAUSE_US);
+            children_poll(&cs, run, child);
+            size_t done = children_pack(&cs, abs_prefix, run, level);
+            if (live_step(&lp, abs_prefix, run, child, level) < LIVE_BURST && !done)
+                pause_for_child(pidfd);
             continue;
         }
         remember(p, status);
@@ -708,13 +861,18 @@ int cmd_record(int argc, char **argv)
         }
     }
     forward_to = 0;
+    if (pidfd >= 0)
+        close(pidfd);
     live_finish(&lp, root_status);
     /* Orphaned descendants that already ended: collect how. Still-running ones stay spooled. */
     pid_t p;
     while ((p = waitpid(-1, &status, WNOHANG)) > 0)
         remember(p, status);
-    int failures = pack_prefix("record", abs_prefix, run, child, root_status, level);
+    int failures = pack_prefix("record", abs_prefix, run, child, root_status, level) + cs.failures;
     failures += fails_report(fails);
+    if (cs.fd >= 0)
+        close(cs.fd);
+    free(cs.list);
     int rc = WIFSIGNALED(root_status) ? 128 + WTERMSIG(root_status) : WEXITSTATUS(root_status);
     if (failures) {
         /* exit 2 says the recording is incomplete; the program's own status is still told */

@@ -224,6 +224,10 @@ static int map_spool(const char *path, const uint8_t **map, size_t *size, struct
     close(fd);
     if (p == MAP_FAILED)
         return mlg_error_set(err, MLG_E_IO, 0, 0, "mmap spool");
+    /* No read-around from the header: a fault on a hole there (the header's unused fields)
+     * would zero megabytes of page cache past it. Chunks are read only where they hold data
+     * (scan_chunks), where read-ahead pays when the spool is back on disk. */
+    madvise(p, MLG_SPOOL_CHUNK, MADV_RANDOM);
     const struct mlg_spool_header *h = p;
     if (memcmp(h->magic, MLG_SPOOL_MAGIC, 8) != 0 || h->version != MLG_SPOOL_VERSION ||
         h->chunk_size != MLG_SPOOL_CHUNK) {
@@ -283,6 +287,7 @@ static int remap(struct mlg_packer *pk)
     void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, pk->fd, 0);
     if (p == MAP_FAILED)
         return -1;
+    madvise(p, MLG_SPOOL_CHUNK, MADV_RANDOM); /* as in map_spool */
     munmap((void *)pk->map, pk->size);
     pk->map = p;
     pk->size = size;
@@ -492,6 +497,17 @@ static int scan_chunks(struct mlg_packer *pk, int final)
         size_t off = (size_t)pk->scanned * MLG_SPOOL_CHUNK;
         if (off + MLG_SPOOL_CHUNK > pk->size)
             break;
+        if (final) {
+            /* The file grows by sparse windows: never read a hole (each read fault on one
+             * allocates and zeroes page cache). A chunk that holds nothing is no chunk. */
+            off_t data = lseek(pk->fd, (off_t)off, SEEK_DATA);
+            if (data < 0) /* ENXIO: only holes from here; another error: read as before */
+                data = errno == ENXIO ? (off_t)pk->size : (off_t)off;
+            if ((size_t)data >= off + MLG_SPOOL_CHUNK) {
+                pk->scanned = (uint32_t)((size_t)data / MLG_SPOOL_CHUNK) - 1;
+                continue;
+            }
+        }
         const struct mlg_spool_chunk *c = chunk_at(pk, pk->scanned);
         if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != MLG_SPOOL_CHUNK_MAGIC) {
             if (final)

@@ -31,10 +31,14 @@ struct tstate {
     uint64_t time_coarse;      /* the coarse clock at the last clock reading (rec_coarse_ns) */
     uint32_t destructor_rounds;
     uint32_t inflight_depth;   /* rec_enter nesting */
+    uint64_t last_seq;         /* the latest sequence number this thread recorded: a lower
+                                  bound of its next one (rec_enter) */
     uint64_t proc_gen;         /* recorder generation that owns this state (changes at fork) */
     volatile uint64_t *slot;   /* this thread's in-flight slot in the spool header, or NULL */
     uint32_t in_stack;         /* capturing a call stack: a nested hook records without one */
     uintptr_t stack_top;       /* frame-pointer walks stop below this; 0 = not known yet */
+    uint8_t *rel_start;        /* sealed chunks not yet dropped from our RSS (seal_chunk) */
+    uint32_t rel_chunks;
 };
 
 struct recorder {
@@ -175,6 +179,7 @@ rec_record(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uint64
 {
     if (unlikely(mlg_rec.trap_armed))
         rec_trap_check(op, size, seq); /* before the record: the debugger sees the call itself */
+    t->last_seq = seq;
     uint8_t *chunk = t->chunk;
     if (likely(chunk != NULL && t->depth == 0 && t->since_time < mlg_rec.time_every &&
                t->cursor + 2 * MLG_SPOOL_REC_MAX <= MLG_SPOOL_PAYLOAD &&
@@ -216,11 +221,14 @@ static inline uint64_t rec_seq(void)
 /* Brackets "take a sequence number ... publish the record": while inside, this thread's slot says
  * no record of it below that number is still unwritten, so a packer running beside the program
  * knows how far the merged order is final. The slot store precedes the locked xadd that takes the
- * number (x86: stores are not reordered after a locked instruction). */
+ * number (x86: stores are not reordered after a locked instruction). The bound is the thread's own
+ * latest number, not the counter: reading the counter here cost every event a second transfer of
+ * its cache line when threads take numbers on several cores (issue 18); a lower bound only makes
+ * the packer wait for the events in flight, never take one too early. */
 static inline void rec_enter(struct tstate *t)
 {
     if (t->inflight_depth++ == 0 && t->slot)
-        *t->slot = __atomic_load_n(mlg_rec.seqp, __ATOMIC_RELAXED) + 1;
+        *t->slot = t->last_seq + 1;
 }
 
 static inline void rec_leave(struct tstate *t)

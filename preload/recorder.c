@@ -113,6 +113,12 @@ static int map_window(uint32_t index)
     close(fd);
     if (p == MAP_FAILED)
         return -1;
+    /* The window is a hole of a sparse file: without this, the first write fault reads ahead
+     * and zeroes up to the whole readahead window (megabytes with large folios) for pages
+     * nobody may ever use - most of the cost of a short process (docs/DESIGN.md, issue 18).
+     * A process that fills a window will fill the next: read-ahead is right there. */
+    if (index == 0)
+        madvise(p, MLG_SPOOL_WINDOW, MADV_RANDOM);
     win_addr[index] = p;
     win_count = index + 1;
     mlg_rec.win_base = p;
@@ -309,24 +315,55 @@ static int open_spool(uint64_t parent_pid, uint32_t parent_gen, uint64_t fork_se
 
 /* ---- chunks ------------------------------------------------------------------------------ */
 
-/* A thread left this chunk for good: drop its pages from our RSS, and unmap its window once every
- * chunk of it is sealed. */
-static void seal_chunk(uint8_t *chunk)
+/* The window holding chunk, or UINT32_MAX. */
+static uint32_t window_of(const uint8_t *chunk)
 {
-    uint32_t w;
-    for (w = win_count; w-- > 0;) /* the newest windows are the likely ones */
+    for (uint32_t w = win_count; w-- > 0;) /* the newest windows are the likely ones */
         if (win_addr[w] && chunk >= win_addr[w] && chunk < win_addr[w] + MLG_SPOOL_WINDOW)
-            break;
+            return w;
+    return UINT32_MAX;
+}
+
+#define RELEASE_BATCH 16u /* chunks (1 MiB) dropped from our RSS at once */
+
+/* Drops the thread's sealed chunks from our RSS (the records stay in the page cache and the
+ * file), then counts them sealed: a window is unmapped once every chunk of it is, so no range
+ * still waiting here can be unmapped (and its address reused) under us. */
+static void release_sealed(struct tstate *t)
+{
+    uint32_t n = t->rel_chunks;
+    if (!n)
+        return;
+    uint8_t *start = t->rel_start;
+    t->rel_chunks = 0;
+    t->rel_start = NULL;
+    uint32_t w = window_of(start);
     if (w == UINT32_MAX)
         return;
-    /* The records stay in the page cache (and the file); only our RSS share goes. */
-    madvise(chunk, MLG_SPOOL_CHUNK, MADV_DONTNEED);
-    uint16_t sealed = __atomic_add_fetch(&win_sealed[w], 1, __ATOMIC_ACQ_REL);
+    madvise(start, (size_t)n * MLG_SPOOL_CHUNK, MADV_DONTNEED);
+    uint16_t sealed = __atomic_add_fetch(&win_sealed[w], (uint16_t)n, __ATOMIC_ACQ_REL);
     if (w > 0 && sealed == CHUNKS_PER_WINDOW) {
         uint8_t *addr = win_addr[w];
         win_addr[w] = NULL;
         munmap(addr, MLG_SPOOL_WINDOW);
     }
+}
+
+/* A thread left this chunk for good. Its pages leave our RSS in batches of consecutive chunks of
+ * one window: one madvise per 64 KiB chunk cost a TLB shootdown (an IPI to every core the process
+ * ran on) per chunk, ~10% of a malloc-bound program's time (docs/DESIGN.md, issue 18). */
+static void seal_chunk(struct tstate *t, uint8_t *chunk)
+{
+    if (t->rel_chunks && chunk == t->rel_start + (size_t)t->rel_chunks * MLG_SPOOL_CHUNK &&
+        t->rel_chunks < RELEASE_BATCH && window_of(chunk) == window_of(t->rel_start)) {
+        t->rel_chunks++;
+    } else {
+        release_sealed(t);
+        t->rel_start = chunk;
+        t->rel_chunks = 1;
+    }
+    if (t->rel_chunks == RELEASE_BATCH)
+        release_sealed(t);
 }
 
 static void pid_changed_without_atfork(void);
@@ -388,7 +425,7 @@ static int roll_chunk(struct tstate *t)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     if (old)
-        seal_chunk(old); /* nested records in it are complete: they ran before we resumed */
+        seal_chunk(t, old); /* nested records in it are complete: they ran before we resumed */
     return 0;
 }
 
@@ -420,6 +457,8 @@ void rec_emit(struct tstate *t, unsigned op, unsigned outcome, uint64_t seq, uin
               uint32_t stack)
 {
     uint8_t buf[MLG_SPOOL_REC_MAX];
+    if (seq > t->last_seq)
+        t->last_seq = seq; /* a nested hook's number may be the older one */
     if (t->depth++ != 0) {
         /* Nested inside our own hook (a signal handler): absolute encoding, no chunk change. */
         unsigned len = mlg_spool_encode(buf, NULL, 1, op, outcome, seq, seq_rel, old_ptr, arg,
@@ -543,6 +582,7 @@ static void thread_end(void *arg)
         return;
     }
     rec_event(t, MLG_OP_THREAD_END, MLG_OUT_OK, 0, 0, 0, 0);
+    release_sealed(t);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -585,8 +625,11 @@ void rec_after_fork_child(uint64_t parent_pid, uint32_t parent_gen, uint64_t for
     mlg_rec.next_serial = 0;
     rec_stacks_after_fork();
     struct tstate *t = mlg_tls;
-    if (t)
+    if (t) {
         t->chunk = NULL;
+        t->rel_chunks = 0; /* the parent's windows, unmapped above */
+        t->rel_start = NULL;
+    }
     if (!mlg_rec.follow || open_spool(parent_pid, parent_gen, fork_seq, 0) != 0) {
         disable();
         return;

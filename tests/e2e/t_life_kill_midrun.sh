@@ -3,11 +3,14 @@
 source "$ROOT/tests/e2e/lib.sh"
 "$MALLOG" -q record -o k -- "$BENCH/churn" 1000000000 > /dev/null &
 rec=$!
-# Kill once the program has written well over a million events, however busy the machine: its
-# spool's written pages say so (chunks are populated when claimed; ~8 bytes an event, so 16 MiB
-# is ~2 M events). A fixed sleep of 1 s failed on a loaded machine (fewer events in that second).
-spool_kib() { local s=(k.*.spool); [[ -e ${s[0]} ]] && echo $(( $(stat -c %b "${s[0]}") / 2 )) || echo 0; }
-for _ in $(seq 1200); do (( $(spool_kib) > 16384 )) && break; sleep 0.05; done
+for _ in $(seq 100); do pgrep -f "$BENCH/churn" > /dev/null && break; sleep 0.05; done
+# kill once the spool has grown past its first 16 MiB window (~2M events), however loaded the
+# machine is: a fixed sleep made the count below depend on the load
+for _ in $(seq 600); do
+    size=$(stat -c %s k.*.spool 2> /dev/null | sort -n | tail -n 1) || size=0
+    (( ${size:-0} > 16777216 )) && break
+    sleep 0.05
+done
 pkill -KILL -f "^$BENCH/churn" || die "churn not found"
 wait $rec && rc=0 || rc=$?
 expect_eq "record exit code" "$rc" 137
