@@ -897,7 +897,14 @@ static int write_html(struct report *r)
 
 /* ---- the command ----------------------------------------------------------------------------- */
 
-int cmd_report(int argc, char **argv)
+/* What `mallog report` is asked, besides the report itself. */
+struct report_args {
+    const char *alloc, *threads, *touch;
+    long nholes;
+};
+
+/* Options into r and ra. Returns 0, 1 for --help (printed), or -1 (said). */
+static int parse_args(int argc, char **argv, struct report *r, struct report_args *ra)
 {
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"alloc", required_argument, 0, 'a'},
@@ -905,92 +912,87 @@ int cmd_report(int argc, char **argv)
         {"threads", required_argument, 0, 'T'}, {"touch", required_argument, 0, 'U'},
         {"holes", required_argument, 0, 'H'},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    struct report *r = calloc(1, sizeof *r);
-    if (!r)
-        return EXIT_ERROR;
-    const char *alloc = NULL, *threads = NULL, *touch = NULL;
     struct rec_pid pid = REC_PID_NONE;
-    long nholes = 2;
-    int c, rc = EXIT_ERROR;
+    int c;
     r->dir = "report";
+    ra->nholes = 2;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:a:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': r->dir = optarg; break;
-        case 'a': alloc = optarg; break;
+        case 'a': ra->alloc = optarg; break;
         case 'p':
             if (rec_parse_pid("report", optarg, &pid) != 0)
-                goto out;
+                return -1;
             break;
         case 'r':
             if (plots_parse_range(optarg, &r->popts) != 0) {
                 msg_error("report", "bad --range '%s' (want A:B with A < B)", optarg);
-                goto out;
+                return -1;
             }
             break;
-        case 'T': threads = optarg; break;
-        case 'U': touch = optarg; break;
+        case 'T': ra->threads = optarg; break;
+        case 'U': ra->touch = optarg; break;
         case 'H': {
             char *end;
-            nholes = strtol(optarg, &end, 10);
-            if (*end || nholes < 0 || nholes > PLOTS_MAX_ALLOCS) {
+            ra->nholes = strtol(optarg, &end, 10);
+            if (*end || ra->nholes < 0 || ra->nholes > PLOTS_MAX_ALLOCS) {
                 msg_error("report", "bad --holes '%s' (0..%d)", optarg, PLOTS_MAX_ALLOCS);
-                goto out;
+                return -1;
             }
             break;
         }
-        case 'h': usage(stdout); rc = 0; goto out;
-        default: usage(stderr); goto out;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
     if (optind + 1 != argc) {
         usage(stderr);
-        goto out;
+        return -1;
     }
     r->log = argv[optind];
     if (rec_pick_log("report", r->log, &pid, r->logpath, sizeof r->logpath) != 0)
-        goto out;
+        return -1;
     if (mkdir(r->dir, 0777) != 0 && errno != EEXIST) {
         msg_error("report", "%s: %s", r->dir, strerror(errno));
-        goto out;
+        return -1;
     }
     struct stat st;
     if (stat(r->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         msg_error("report", "%s: not a directory", r->dir);
-        goto out;
+        return -1;
     }
-    clean_dir(r->dir);
-    r->tty = isatty(2) && msg_verbosity > 0;
-    progress_init(&r->progress);
+    return 0;
+}
 
-    /* 1. replay */
-    {
-        char *av[16];
-        int n = 0;
-        av[n++] = "replay";
-        av[n++] = r->logpath;
-        av[n++] = "-o";
-        av[n++] = (char *)r->dir;
-        if (alloc) {
-            r->nexpected = 1;
-            for (const char *p = alloc; *p; p++)
-                r->nexpected += *p == ',';
-            av[n++] = "-a";
-            av[n++] = (char *)alloc;
-        }
-        n = add_replay_tuning(av, n, threads, touch);
-        char out[4200];
-        snprintf(out, sizeof out, "%s/replay.txt", r->dir);
-        int x = run_self(r, "replaying", av, out);
-        if (x != 0) {
-            /* one allocator crashing must not cost the others' results */
-            int done = count_files(r->dir, "replay.", ".json");
-            progress_clear_line(r);
-            msg_error("report", "%s: replay failed (exit %d)%s", r->logpath, x,
-                        done ? "; reporting the allocators that finished" : "");
-            if (!done)
-                goto out;
-        }
+/* 1. The replay on every allocator, then each one's summary. 0, or -1 if none finished. */
+static int step_replay(struct report *r, const struct report_args *ra)
+{
+    char *av[16];
+    int n = 0;
+    av[n++] = "replay";
+    av[n++] = r->logpath;
+    av[n++] = "-o";
+    av[n++] = (char *)r->dir;
+    if (ra->alloc) {
+        r->nexpected = 1;
+        for (const char *p = ra->alloc; *p; p++)
+            r->nexpected += *p == ',';
+        av[n++] = "-a";
+        av[n++] = (char *)ra->alloc;
+    }
+    n = add_replay_tuning(av, n, ra->threads, ra->touch);
+    char out[4200];
+    snprintf(out, sizeof out, "%s/replay.txt", r->dir);
+    int x = run_self(r, "replaying", av, out);
+    if (x != 0) {
+        /* one allocator crashing must not cost the others' results */
+        int done = count_files(r->dir, "replay.", ".json");
+        progress_clear_line(r);
+        msg_error("report", "%s: replay failed (exit %d)%s", r->logpath, x,
+                  done ? "; reporting the allocators that finished" : "");
+        if (!done)
+            return -1;
     }
     char names[PLOTS_MAX_ALLOCS][64];
     r->nallocs = plots_find_allocs(r->dir, names, PLOTS_MAX_ALLOCS);
@@ -998,43 +1000,45 @@ int cmd_report(int argc, char **argv)
         snprintf(r->allocs[i].name, sizeof r->allocs[i].name, "%s", names[i]);
         plots_alloc_load(r->dir, &r->allocs[i]);
     }
-    /* 2. stats */
-    {
-        char *av[] = {"stats", r->logpath, "--tsv", (char *)r->dir, "--json", NULL};
-        char out[4200];
-        snprintf(out, sizeof out, "%s/stats.json", r->dir);
-        int x = run_self(r, "analyzing", av, out);
-        r->stats = read_in(r->dir, "stats.json");
-        if (r->stats && !json_get(r->stats, "events")) {
-            free(r->stats);
-            r->stats = NULL;
-        }
-        /* a damaged log: stats says so (exit 2) but summarizes the valid prefix */
-        if (x != 0) {
-            progress_clear_line(r);
-            msg_error("report", "%s: stats exit %d; %s", r->logpath, x,
-                        r->stats ? "the report covers the valid prefix of the log"
-                                 : "the report has no analysis");
+    return 0;
+}
+
+/* 2. The log's statistics and, when it has stacks, its call sites. */
+static void step_stats(struct report *r)
+{
+    char *av[] = {"stats", r->logpath, "--tsv", (char *)r->dir, "--json", NULL};
+    char out[4200];
+    snprintf(out, sizeof out, "%s/stats.json", r->dir);
+    int x = run_self(r, "analyzing", av, out);
+    r->stats = read_in(r->dir, "stats.json");
+    if (r->stats && !json_get(r->stats, "events")) {
+        free(r->stats);
+        r->stats = NULL;
+    }
+    /* a damaged log: stats says so (exit 2) but summarizes the valid prefix */
+    if (x != 0) {
+        progress_clear_line(r);
+        msg_error("report", "%s: stats exit %d; %s", r->logpath, x,
+                  r->stats ? "the report covers the valid prefix of the log"
+                           : "the report has no analysis");
+    }
+    char *sv[] = {"stats", r->logpath, "--by", "site", "--json", "--top", "15", NULL};
+    snprintf(out, sizeof out, "%s/sites.json", r->dir);
+    if (run_self(r, "call sites", sv, out) == 0) {
+        r->sites = read_in(r->dir, "sites.json");
+        uint64_t stacks = 0;
+        if (r->sites && (json_u64(r->sites, "stacks", &stacks) != 0 || stacks == 0)) {
+            free(r->sites);
+            r->sites = NULL;
+            unlink(out);
         }
     }
-    /* 2b. call sites, when the log has stacks */
-    {
-        char *av[] = {"stats", r->logpath, "--by", "site", "--json", "--top", "15", NULL};
-        char out[4200];
-        snprintf(out, sizeof out, "%s/sites.json", r->dir);
-        if (run_self(r, "call sites", av, out) == 0) {
-            r->sites = read_in(r->dir, "sites.json");
-            uint64_t stacks = 0;
-            if (r->sites && (json_u64(r->sites, "stacks", &stacks) != 0 || stacks == 0)) {
-                free(r->sites);
-                r->sites = NULL;
-                unlink(out);
-            }
-        }
-    }
-    plots_default_title(r->dir, r->prog, sizeof r->prog);
-    /* 3. holes of the allocators with the most bytes in holes */
-    for (long k = 0; k < nholes; k++) {
+}
+
+/* 3. The holes of the allocators with the most bytes in holes (ra->nholes of them). */
+static void step_holes(struct report *r, const struct report_args *ra)
+{
+    for (long k = 0; k < ra->nholes; k++) {
         int pick = -1;
         for (int i = 0; i < r->nallocs; i++) {
             const struct plots_alloc *a = &r->allocs[i];
@@ -1055,7 +1059,7 @@ int cmd_report(int argc, char **argv)
         av[n++] = "--at";
         av[n++] = "worst";
         av[n++] = "--json";
-        n = add_replay_tuning(av, n, threads, touch);
+        n = add_replay_tuning(av, n, ra->threads, ra->touch);
         snprintf(out, sizeof out, "%s/holes.%s.json", r->dir, a->name);
         snprintf(step, sizeof step, "finding the holes of %s", a->name);
         int x = run_self(r, step, av, out);
@@ -1068,24 +1072,24 @@ int cmd_report(int argc, char **argv)
             unlink(out);
         }
     }
-    /* 4. charts */
+}
+
+/* 4. The charts (PNG and SVG each), with the main finding as the memory chart's note. */
+static void step_charts(struct report *r, int best, char *statsout, char *note, size_t note_len)
+{
     r->popts.dir = r->dir;
     r->popts.title = r->prog;
     r->popts.quiet = 1;
-    char statsout[4200];
-    snprintf(statsout, sizeof statsout, "%s/plotstats.tsv", r->dir);
     r->popts.statsout = statsout;
     /* the memory chart carries the main finding, so it can be shown alone (README, slides) */
-    char note[512] = "";
-    int best = best_alloc(r->allocs, r->nallocs);
     if (best >= 0) {
         int most = most_alloc(r->allocs, r->nallocs, best);
         const struct plots_alloc *b = &r->allocs[best], *m = &r->allocs[most];
         if (most != best)
-            snprintf(note, sizeof note, "peak RSS: %s %s, %s %s (footprint %s, %s)", m->name,
+            snprintf(note, note_len, "peak RSS: %s %s, %s %s (footprint %s, %s)", m->name,
                      B(m->peak_rss), b->name, B(b->peak_rss), B(m->peak_fp), B(b->peak_fp));
         else
-            snprintf(note, sizeof note, "peak RSS: %s %s (footprint %s)", b->name,
+            snprintf(note, note_len, "peak RSS: %s %s (footprint %s)", b->name,
                      B(b->peak_rss), B(b->peak_fp));
         r->popts.note = note;
     }
@@ -1119,6 +1123,32 @@ int cmd_report(int argc, char **argv)
         r->chart_why[i] = ok ? NULL : "it could not be drawn (mallog report printed why on stderr)";
     }
     r->popts.statsout = statsout;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    struct report *r = calloc(1, sizeof *r);
+    struct report_args ra = {0};
+    int rc = EXIT_ERROR;
+    if (!r)
+        return EXIT_ERROR;
+    int p = parse_args(argc, argv, r, &ra);
+    if (p != 0) {
+        rc = p > 0 ? 0 : EXIT_ERROR;
+        goto out;
+    }
+    clean_dir(r->dir);
+    r->tty = isatty(2) && msg_verbosity > 0;
+    progress_init(&r->progress);
+    if (step_replay(r, &ra) < 0)
+        goto out;
+    step_stats(r);
+    plots_default_title(r->dir, r->prog, sizeof r->prog);
+    step_holes(r, &ra);
+    char statsout[4200], note[512] = "";
+    snprintf(statsout, sizeof statsout, "%s/plotstats.tsv", r->dir);
+    int best = best_alloc(r->allocs, r->nallocs);
+    step_charts(r, best, statsout, note, sizeof note);
     /* 5. the page */
     progress(r, "writing index.html", 1);
     if (write_html(r) != 0)
