@@ -113,6 +113,8 @@ struct run_opts {
     int top_set;
     struct rec_pid pid; /* --pid: which process of a recording */
 };
+/* The options both commands start from (touch=page, threads chosen later, 2000 samples). */
+void options_init(struct run_opts *ro);
 /* Parses and checks every option of `mallog replay` (holes = 0) or `mallog holes` (1) into ro
  * and specs[*n] before any work. Returns 0, -1 for --help, or EXIT_ERROR (message printed). */
 int options_parse(const char *cmd, int holes, int argc, char **argv, struct alloc_spec *specs,

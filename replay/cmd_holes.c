@@ -36,11 +36,7 @@ int cmd_holes(int argc, char **argv)
     struct job job = {0};
     int n = 0;
     char path[PATH_MAX];
-    memset(&ro, 0, sizeof ro);
-    ro.w.touch = TOUCH_PAGE;
-    ro.w.threads = -1;
-    ro.w.progress_fd = ro.w.result_fd = -1;
-    ro.samples = 2000;
+    options_init(&ro);
     ro.at = "peak";
     ro.top = HOLES_TOP;
     int rc = options_parse("holes", 1, argc, argv, specs, &n, &ro);

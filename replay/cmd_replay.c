@@ -253,16 +253,6 @@ static void decode_once(struct run_opts *ro, uint64_t events)
     ro->w.meta_fd = meta_fd;
 }
 
-/* The options both commands start from. */
-static void defaults(struct run_opts *ro)
-{
-    memset(ro, 0, sizeof *ro);
-    ro->w.touch = TOUCH_PAGE;
-    ro->w.threads = -1;
-    ro->w.progress_fd = ro->w.result_fd = -1;
-    ro->samples = 2000;
-}
-
 int cmd_replay(int argc, char **argv)
 {
     static struct alloc_spec specs[MAX_ALLOCS];
@@ -274,7 +264,7 @@ int cmd_replay(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--worker") == 0)
             return worker_main(argc, argv);
-    defaults(&ro);
+    options_init(&ro);
     int rc = options_parse("replay", 0, argc, argv, specs, &n, &ro);
     if (rc < 0) {
         replay_usage(stdout);

@@ -165,6 +165,15 @@ static int parse_count(const char *cmd, const char *opt, const char *arg, uint64
 
 #define SAMPLES_MAX 1000000000ull /* more samples than events is one each event anyway */
 
+void options_init(struct run_opts *ro)
+{
+    memset(ro, 0, sizeof *ro);
+    ro->w.touch = TOUCH_PAGE;
+    ro->w.threads = -1;
+    ro->w.progress_fd = ro->w.result_fd = -1;
+    ro->samples = 2000;
+}
+
 int options_parse(const char *cmd, int holes, int argc, char **argv, struct alloc_spec *specs,
                   int *n, struct run_opts *ro)
 {
