@@ -44,7 +44,10 @@ BENCH_C := $(wildcard bench/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
-PRELOAD_OBJ := $(PRELOAD_SRC:%.c=build/preload/%.o)
+# The recorder's objects, under the variant's folder like the rest (built with PRELOAD_CFLAGS in
+# every variant: it never runs sanitized).
+PRELOAD_B := $(B)/so
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(PRELOAD_B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PROG_BIN := $(PROG_C:tests/progs/%.c=build/progs/%) $(PROG_CXX:tests/progs/%.cc=build/progs/%)
 BENCH_BIN := $(BENCH_C:bench/%.c=build/bench/%)
@@ -55,7 +58,7 @@ PRELOAD_SO := $(B)/libmallog.so
 # The same recorder with libunwind for --stacks (a separate library, so plain recording does not
 # load libunwind into the program).
 PRELOAD_UNWIND_SO := $(B)/libmallog-unwind.so
-PRELOAD_UNWIND_OBJ := $(filter-out build/preload/preload/stacks.o,$(PRELOAD_OBJ)) build/preload/preload/stacks-unwind.o
+PRELOAD_UNWIND_OBJ := $(filter-out $(PRELOAD_B)/preload/stacks.o,$(PRELOAD_OBJ)) $(PRELOAD_B)/preload/stacks-unwind.o
 
 DEB_PACKAGES := build-essential libzstd-dev zstd libjemalloc-dev libjemalloc2 libcmocka-dev bc procps time gdb \
                 gnuplot-nox libmimalloc2.0 libgoogle-perftools4 python3 git hyperfine libunwind-dev binutils
@@ -101,8 +104,8 @@ deps-test: deps
 
 # A stamp of the flags per variant: changing CFLAGS (or CC) rebuilds what they compile.
 FLAGS_STAMP := $(B)/.flags
-PRELOAD_STAMP := build/preload/.flags
-$(shell mkdir -p $(B) build/preload; \
+PRELOAD_STAMP := $(PRELOAD_B)/.flags
+$(shell mkdir -p $(B) $(PRELOAD_B); \
   echo '$(CC) $(CFLAGS_ALL)' | cmp -s - $(FLAGS_STAMP) || echo '$(CC) $(CFLAGS_ALL)' > $(FLAGS_STAMP); \
   echo '$(CC) $(PRELOAD_CFLAGS) $(PRELOAD_LDFLAGS)' | cmp -s - $(PRELOAD_STAMP) || \
   echo '$(CC) $(PRELOAD_CFLAGS) $(PRELOAD_LDFLAGS)' > $(PRELOAD_STAMP))
@@ -112,7 +115,7 @@ $(B)/%.o: %.c $(FLAGS_STAMP)
 	$(if $(Q),@echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-build/preload/%.o: %.c $(PRELOAD_STAMP)
+$(PRELOAD_B)/%.o: %.c $(PRELOAD_STAMP)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC [preload] $<")
 	$(Q)$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
@@ -129,7 +132,7 @@ $(PRELOAD_SO): $(PRELOAD_OBJ)
 	$(if $(Q),@echo "  LD $@")
 	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -ldl -lpthread
 
-build/preload/preload/stacks-unwind.o: preload/stacks.c $(PRELOAD_STAMP)
+$(PRELOAD_B)/preload/stacks-unwind.o: preload/stacks.c $(PRELOAD_STAMP)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC [preload+libunwind] $<")
 	$(Q)$(CC) $(PRELOAD_CFLAGS) -DMLG_WITH_LIBUNWIND -c $< -o $@
