@@ -261,7 +261,15 @@ static const char usage[] =
     "usage: mallog check LOG|SUMMARY.json --budget FILE [--baseline LOG|JSON] [--replay DIR]\n"
     "                    [--pid PID] [--tap] [--junit FILE]\n";
 
-int cmd_check(int argc, char **argv)
+/* What `mallog check` is asked. */
+struct check_args {
+    const char *input, *budget, *baseline, *replay, *junit;
+    int tap;
+    struct rec_pid pid;
+};
+
+/* Options into a. Returns 0, 1 for --help (printed), or -1 (said). */
+static int parse_args(int argc, char **argv, struct check_args *a)
 {
     static const struct option opts[] = {{"budget", required_argument, NULL, 'b'},
                                          {"baseline", required_argument, NULL, 'B'},
@@ -271,21 +279,20 @@ int cmd_check(int argc, char **argv)
                                          {"junit", required_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *budget = NULL, *baseline = NULL, *replay = NULL, *junit = NULL;
-    int tap = 0, c;
-    struct rec_pid pid = REC_PID_NONE;
+    int c;
+    a->pid = (struct rec_pid)REC_PID_NONE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': budget = optarg; break;
-        case 'B': baseline = optarg; break;
-        case 'r': replay = optarg; break;
+        case 'b': a->budget = optarg; break;
+        case 'B': a->baseline = optarg; break;
+        case 'r': a->replay = optarg; break;
         case 'p':
-            if (rec_parse_pid("check", optarg, &pid) != 0)
-                return EXIT_ERROR;
+            if (rec_parse_pid("check", optarg, &a->pid) != 0)
+                return -1;
             break;
-        case 't': tap = 1; break;
-        case 'j': junit = optarg; break;
+        case 't': a->tap = 1; break;
+        case 'j': a->junit = optarg; break;
         case 'h':
             printf("%s\nEvaluates budget rules, one per line (# comments):\n"
                    "  peak_live_bytes <= 64M\n  allocations <= 1.05 * baseline\n"
@@ -295,22 +302,29 @@ int cmd_check(int argc, char **argv)
                    "Prints each rule with its measured value, limit and PASS/FAIL/ERROR;\n"
                    "--tap: TAP on stdout; --junit FILE: a JUnit XML report.\n"
                    "Exit 0 = within budget, 1 = over budget, 2 = error.\n", usage);
-            return 0;
-        default: fputs(usage, stderr); return EXIT_ERROR;
+            return 1;
+        default: fputs(usage, stderr); return -1;
         }
     }
-    if (argc - optind != 1 || !budget) {
+    if (argc - optind != 1 || !a->budget) {
         fputs(usage, stderr);
-        return EXIT_ERROR;
+        return -1;
     }
-    FILE *bf = fopen(budget, "r");
+    a->input = argv[optind];
+    return 0;
+}
+
+/* The rules of a->budget into *rules (caller frees, also on error). Every bad line is said
+ * before giving up, so one run lists all the mistakes of a budget file. 0, or -1 (said). */
+static int load_rules(const struct check_args *a, struct rule **rules, size_t *nrules)
+{
+    FILE *bf = fopen(a->budget, "r");
     if (!bf) {
-        fprintf(stderr, "mallog check: %s: %s\n", budget, strerror(errno));
-        return EXIT_ERROR;
+        fprintf(stderr, "mallog check: %s: %s\n", a->budget, strerror(errno));
+        return -1;
     }
-    struct rule *rules = NULL;
-    size_t nrules = 0, cap = 0;
-    int bad = 0, lineno = 0, rc = EXIT_ERROR;
+    size_t cap = 0;
+    int bad = 0, lineno = 0;
     char line[1024];
     while (fgets(line, sizeof line, bf)) {
         lineno++;
@@ -322,16 +336,17 @@ int cmd_check(int argc, char **argv)
             p++;
         if (!*p)
             continue;
-        if (nrules == cap) {
+        if (*nrules == cap) {
             cap = cap ? cap * 2 : 16;
-            struct rule *nr = realloc(rules, cap * sizeof *nr);
+            struct rule *nr = realloc(*rules, cap * sizeof *nr);
             if (!nr) {
                 fprintf(stderr, "mallog check: out of memory\n");
-                goto out_rules;
+                fclose(bf);
+                return -1;
             }
-            rules = nr;
+            *rules = nr;
         }
-        struct rule *r = &rules[nrules];
+        struct rule *r = &(*rules)[*nrules];
         memset(r, 0, sizeof *r);
         r->line = lineno;
         snprintf(r->text, sizeof r->text, "%s", p);
@@ -339,35 +354,34 @@ int cmd_check(int argc, char **argv)
         for (size_t l = strlen(r->text); l && isspace((unsigned char)r->text[l - 1]); l--)
             r->text[l - 1] = 0;
         if (parse_rule(p, r) != 0) {
-            fprintf(stderr, "mallog check: %s:%d: %s: %s\n", budget, lineno, r->why, r->text);
+            fprintf(stderr, "mallog check: %s:%d: %s: %s\n", a->budget, lineno, r->why, r->text);
             bad = 1;
             continue;
         }
-        if (r->uses_baseline && !baseline) {
+        if (r->uses_baseline && !a->baseline) {
             fprintf(stderr, "mallog check: %s:%d: the rule uses 'baseline' but no --baseline "
-                            "was given: %s\n", budget, lineno, r->text);
+                            "was given: %s\n", a->budget, lineno, r->text);
             bad = 1;
             continue;
         }
-        nrules++;
+        (*nrules)++;
     }
     fclose(bf);
-    bf = NULL;
     if (bad)
-        goto out_rules;
-    if (!nrules) {
-        fprintf(stderr, "mallog check: %s: no rules\n", budget);
-        goto out_rules;
+        return -1;
+    if (!*nrules) {
+        fprintf(stderr, "mallog check: %s: no rules\n", a->budget);
+        return -1;
     }
-    struct summary S, Bs = {0};
-    if (summary_load("check", argv[optind], &pid, &S) != 0)
-        goto out_rules;
-    if (baseline && summary_load("check", baseline, &pid, &Bs) != 0) {
-        summary_free(&S);
-        goto out_rules;
-    }
-    int fails = 0, errors = 0;
-    const struct summary_entry *log = summary_get(&S, "log");
+    return 0;
+}
+
+/* Measures and judges each rule against S (and Bs for baseline rules): fills measured, limit,
+ * result and why. A rule that cannot be measured is an ERROR, never a pass. */
+static void evaluate(struct rule *rules, size_t nrules, const struct summary *S,
+                     const struct summary *Bs, const char *replay, int *fails, int *errors)
+{
+    const struct summary_entry *log = summary_get(S, "log");
     for (size_t i = 0; i < nrules; i++) {
         struct rule *r = &rules[i];
         int found;
@@ -375,14 +389,14 @@ int cmd_check(int argc, char **argv)
             found = replay_value(replay, r->key, log && log->type == SUMMARY_STR ? log->str : NULL,
                                  &r->measured, r->why, sizeof r->why) == 0;
         else
-            found = value_of(&S, r->key, &r->measured, r->why, sizeof r->why) == 0;
+            found = value_of(S, r->key, &r->measured, r->why, sizeof r->why) == 0;
         if (found && r->uses_baseline) {
             double base = 0;
             if (is_replay_key(r->key)) {
                 snprintf(r->why, sizeof r->why, "a replay figure cannot use a baseline");
                 found = 0;
             } else {
-                found = value_of(&Bs, r->key, &base, r->why, sizeof r->why) == 0;
+                found = value_of(Bs, r->key, &base, r->why, sizeof r->why) == 0;
             }
             r->limit = r->factor * base + r->offset;
         } else {
@@ -390,79 +404,112 @@ int cmd_check(int argc, char **argv)
         }
         if (!found) {
             r->result = R_ERROR;
-            errors++;
+            (*errors)++;
             continue;
         }
         double m = r->measured, l = r->limit;
         int ok = r->op == OP_LE ? m <= l : r->op == OP_LT ? m < l : r->op == OP_GE ? m >= l
                : r->op == OP_GT ? m > l : r->op == OP_EQ ? m == l : m != l;
         r->result = ok ? R_PASS : R_FAIL;
-        fails += !ok;
+        *fails += !ok;
     }
-    if (tap)
+}
+
+/* The verdicts on stdout: TAP with --tap, else one line per rule and a tally naming what was
+ * checked (what CI logs show). */
+static void print_results(const struct check_args *a, const struct rule *rules, size_t nrules,
+                          int fails, int errors, const char *checked)
+{
+    if (a->tap)
         printf("TAP version 13\n1..%zu\n", nrules);
     for (size_t i = 0; i < nrules; i++) {
-        struct rule *r = &rules[i];
+        const struct rule *r = &rules[i];
         char m[32], l[32];
         fmt(m, sizeof m, r->measured);
         fmt(l, sizeof l, r->limit);
-        if (tap) {
-            printf("%s %zu - %s:%d: %s", r->result == R_PASS ? "ok" : "not ok", i + 1, budget,
+        if (a->tap) {
+            printf("%s %zu - %s:%d: %s", r->result == R_PASS ? "ok" : "not ok", i + 1, a->budget,
                    r->line, r->text);
             if (r->result == R_ERROR)
                 printf(" # error: %s\n", r->why);
             else
                 printf(" (measured %s, limit %s)\n", m, l);
         } else if (r->result == R_ERROR) {
-            printf("%-5s %s:%d: %-44s %s\n", result_text[r->result], budget, r->line, r->text,
+            printf("%-5s %s:%d: %-44s %s\n", result_text[r->result], a->budget, r->line, r->text,
                    r->why);
         } else {
-            printf("%-5s %s:%d: %-44s measured %s, limit %s %s\n", result_text[r->result], budget,
-                   r->line, r->text, m, op_text[r->op], l);
+            printf("%-5s %s:%d: %-44s measured %s, limit %s %s\n", result_text[r->result],
+                   a->budget, r->line, r->text, m, op_text[r->op], l);
         }
     }
-    if (!tap)
+    if (!a->tap)
         printf("%zu rules: %zu passed, %d failed, %d errors (%s)\n", nrules,
-               nrules - (size_t)fails - (size_t)errors, fails, errors, S.name);
-    rc = errors ? EXIT_ERROR : fails ? EXIT_DIFF : 0;
-    if (junit) {
-        FILE *j = fopen(junit, "w");
-        if (!j) {
-            fprintf(stderr, "mallog check: %s: %s\n", junit, strerror(errno));
-            rc = EXIT_ERROR;
-        } else {
-            fprintf(j, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-                       "  <testsuite name=\"mallog check\" tests=\"%zu\" failures=\"%d\" "
-                       "errors=\"%d\">\n", nrules, fails, errors);
-            for (size_t i = 0; i < nrules; i++) {
-                struct rule *r = &rules[i];
-                char m[32], l[32];
-                fmt(m, sizeof m, r->measured);
-                fmt(l, sizeof l, r->limit);
-                fprintf(j, "    <testcase classname=\"");
-                msg_xml_escape(j, budget);
-                fprintf(j, "\" name=\"");
-                msg_xml_escape(j, r->text);
-                fprintf(j, "\">");
-                if (r->result == R_FAIL)
-                    fprintf(j, "<failure message=\"measured %s, limit %s\"/>", m, l);
-                else if (r->result == R_ERROR) {
-                    fprintf(j, "<error message=\"");
-                    msg_xml_escape(j, r->why);
-                    fprintf(j, "\"/>");
-                }
-                fprintf(j, "</testcase>\n");
-            }
-            fprintf(j, "  </testsuite>\n</testsuites>\n");
-            if (fclose(j) != 0)
-                rc = EXIT_ERROR;
-        }
+               nrules - (size_t)fails - (size_t)errors, fails, errors, checked);
+}
+
+/* The JUnit XML report for CI dashboards. 0, or -1 when it cannot be written (an error: a
+ * missing report must not read as a passing build). */
+static int write_junit(const struct check_args *a, const struct rule *rules, size_t nrules,
+                       int fails, int errors)
+{
+    FILE *j = fopen(a->junit, "w");
+    if (!j) {
+        fprintf(stderr, "mallog check: %s: %s\n", a->junit, strerror(errno));
+        return -1;
     }
+    fprintf(j, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+               "  <testsuite name=\"mallog check\" tests=\"%zu\" failures=\"%d\" "
+               "errors=\"%d\">\n", nrules, fails, errors);
+    for (size_t i = 0; i < nrules; i++) {
+        const struct rule *r = &rules[i];
+        char m[32], l[32];
+        fmt(m, sizeof m, r->measured);
+        fmt(l, sizeof l, r->limit);
+        fprintf(j, "    <testcase classname=\"");
+        msg_xml_escape(j, a->budget);
+        fprintf(j, "\" name=\"");
+        msg_xml_escape(j, r->text);
+        fprintf(j, "\">");
+        if (r->result == R_FAIL)
+            fprintf(j, "<failure message=\"measured %s, limit %s\"/>", m, l);
+        else if (r->result == R_ERROR) {
+            fprintf(j, "<error message=\"");
+            msg_xml_escape(j, r->why);
+            fprintf(j, "\"/>");
+        }
+        fprintf(j, "</testcase>\n");
+    }
+    fprintf(j, "  </testsuite>\n</testsuites>\n");
+    return fclose(j) != 0 ? -1 : 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    struct check_args a = {0};
+    struct rule *rules = NULL;
+    size_t nrules = 0;
+    int rc = EXIT_ERROR;
+    int p = parse_args(argc, argv, &a);
+    if (p != 0)
+        return p > 0 ? 0 : EXIT_ERROR;
+    if (load_rules(&a, &rules, &nrules) != 0)
+        goto out_rules;
+    struct summary S, Bs = {0};
+    if (summary_load("check", a.input, &a.pid, &S) != 0)
+        goto out_rules;
+    if (a.baseline && summary_load("check", a.baseline, &a.pid, &Bs) != 0) {
+        summary_free(&S);
+        goto out_rules;
+    }
+    int fails = 0, errors = 0;
+    evaluate(rules, nrules, &S, &Bs, a.replay, &fails, &errors);
+    print_results(&a, rules, nrules, fails, errors, S.name);
+    rc = errors ? EXIT_ERROR : fails ? EXIT_DIFF : 0;
+    if (a.junit && write_junit(&a, rules, nrules, fails, errors) != 0)
+        rc = EXIT_ERROR;
     summary_free(&S);
     summary_free(&Bs);
 out_rules:
-    if (bf)
-        fclose(bf);
     free(rules);
     return rc;
 }

@@ -152,7 +152,18 @@ static const char usage[] =
     "                    [--temporary N] [--long-lived N] [--every N] [--top N]\n"
     "                    [--by site|stack] [--folded[=allocs|bytes|leaks]]\n";
 
-int cmd_stats(int argc, char **argv)
+/* What `mallog stats` is asked. */
+struct stats_args {
+    struct stats_opts o;
+    int json, decode_only, table_only, by_sites;
+    struct callsites_opts sites;
+    uint64_t top;
+    struct rec_pid pid;
+    const char *tsv, *input;
+};
+
+/* Options into a (defaults first). Returns 0, 1 for --help (printed), or -1 (said). */
+static int parse_args(int argc, char **argv, struct stats_args *a)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"tsv", required_argument, NULL, 't'},
@@ -168,60 +179,58 @@ int cmd_stats(int argc, char **argv)
                                          {"folded", optional_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    struct stats_opts o = {0, UINT64_MAX, 100, 1000000, 0, NULL};
-    int json = 0, decode_only = 0, table_only = 0, c, rc = EXIT_ERROR;
-    struct callsites_opts sites = {0};
-    int by_sites = 0;
-    uint64_t top = 20;
-    struct rec_pid pid = REC_PID_NONE;
-    const char *tsv = NULL;
+    struct stats_opts *o = &a->o;
+    int c;
+    *o = (struct stats_opts){0, UINT64_MAX, 100, 1000000, 0, NULL};
+    a->top = 20;
+    a->pid = (struct rec_pid)REC_PID_NONE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': json = 1; break;
-        case 'D': decode_only = 1; break;
-        case 0x100: table_only = 1; break;
+        case 'j': a->json = 1; break;
+        case 'D': a->decode_only = 1; break;
+        case 0x100: a->table_only = 1; break;
         case 'B':
             if (strcmp(optarg, "site") != 0 && strcmp(optarg, "stack") != 0) {
                 fprintf(stderr, "mallog stats: --by %s: expected site or stack\n", optarg);
-                return EXIT_ERROR;
+                return -1;
             }
-            by_sites = 1;
-            sites.by_stack = strcmp(optarg, "stack") == 0;
+            a->by_sites = 1;
+            a->sites.by_stack = strcmp(optarg, "stack") == 0;
             break;
         case 'F':
-            sites.folded = !optarg || strcmp(optarg, "allocs") == 0 ? FOLDED_ALLOCS
-                         : strcmp(optarg, "bytes") == 0             ? FOLDED_BYTES
-                         : strcmp(optarg, "leaks") == 0             ? FOLDED_LEAKS : -1;
-            if (sites.folded < 0) {
+            a->sites.folded = !optarg || strcmp(optarg, "allocs") == 0 ? FOLDED_ALLOCS
+                            : strcmp(optarg, "bytes") == 0             ? FOLDED_BYTES
+                            : strcmp(optarg, "leaks") == 0             ? FOLDED_LEAKS : -1;
+            if (a->sites.folded < 0) {
                 fprintf(stderr, "mallog stats: --folded=%s: expected allocs, bytes or leaks\n", optarg);
-                return EXIT_ERROR;
+                return -1;
             }
-            by_sites = 1;
+            a->by_sites = 1;
             break;
-        case 't': tsv = optarg; break;
+        case 't': a->tsv = optarg; break;
         case 'p':
-            if (rec_parse_pid("stats", optarg, &pid) != 0)
-                return EXIT_ERROR;
+            if (rec_parse_pid("stats", optarg, &a->pid) != 0)
+                return -1;
             break;
         case 'r':
-            if (parse_range(optarg, &o.from, &o.to) != 0)
+            if (parse_range(optarg, &o->from, &o->to) != 0)
                 goto bad_option;
             break;
         case 'T':
-            if (opt_u64("stats", "--temporary", optarg, 0, UINT64_MAX, &o.temporary_events) != 0)
+            if (opt_u64("stats", "--temporary", optarg, 0, UINT64_MAX, &o->temporary_events) != 0)
                 goto bad_option;
             break;
         case 'L':
-            if (opt_u64("stats", "--long-lived", optarg, 1, UINT64_MAX, &o.long_events) != 0)
+            if (opt_u64("stats", "--long-lived", optarg, 1, UINT64_MAX, &o->long_events) != 0)
                 goto bad_option;
             break;
         case 'e':
-            if (opt_u64("stats", "--every", optarg, 1, UINT64_MAX, &o.every) != 0)
+            if (opt_u64("stats", "--every", optarg, 1, UINT64_MAX, &o->every) != 0)
                 goto bad_option;
             break;
         case 'n':
-            if (opt_u64("stats", "--top", optarg, 0, 1000000, &top) != 0)
+            if (opt_u64("stats", "--top", optarg, 0, 1000000, &a->top) != 0)
                 goto bad_option;
             break;
         case 'h':
@@ -248,50 +257,105 @@ int cmd_stats(int argc, char **argv)
                    "                 (flamegraph.pl, speedscope): \"outer;...;inner N\" lines\n"
                    "Exit 0, or 2 on error (a damaged log: the report covers the valid prefix).\n",
                    usage, STATS_TIMELINE_ROWS);
-            return 0;
-        default: fputs(usage, stderr); return EXIT_ERROR;
+            return 1;
+        default: fputs(usage, stderr); return -1;
         }
         continue;
     bad_option:
         fputs(usage, stderr);
-        return EXIT_ERROR;
+        return -1;
     }
     if (optind != argc - 1) {
         fputs(usage, stderr);
-        return EXIT_ERROR;
+        return -1;
     }
+    a->input = argv[optind];
+    return 0;
+}
+
+/* The --tsv directory and, with a fixed --every, DIR/timeline.tsv opened into a->o.timeline:
+ * its rows are written during the pass, so it must exist before. Path of the timeline in tl.
+ * 0, or -1 (said; nothing left open). */
+static int open_tsv(struct stats_args *a, char *tl, size_t tl_len)
+{
+    if (a->tsv && mkdir(a->tsv, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mallog stats: %s: %s\n", a->tsv, strerror(errno));
+        return -1;
+    }
+    if (a->tsv && a->o.every) {
+        snprintf(tl, tl_len, "%s/timeline.tsv", a->tsv);
+        if (!(a->o.timeline = fopen(tl, "w"))) {
+            fprintf(stderr, "mallog stats: %s: %s\n", tl, strerror(errno));
+            return -1;
+        }
+        fprintf(a->o.timeline, "event\ttime_ns\tlive_requested\tlive_blocks\t"
+                               "cumulative_requested\tcumulative_compensated\t"
+                               "interval_peak_live_requested\n");
+    }
+    return 0;
+}
+
+/* The finished analysis out: JSON or the report on stdout, then the TSV tables, the timeline
+ * closed, stdout flushed, and last the log's damage if any (the outputs cover the valid prefix,
+ * the exit says it was damaged). Returns 0 or EXIT_ERROR; a->o.timeline is closed either way. */
+static int write_outputs(struct stats_args *a, struct stats *s, const char *path, const char *tl)
+{
+    int rc = 0;
+    if (a->json) {
+        statsout_json(stdout, s);
+    } else {
+        /* a log recorded with --stacks: the leak table says where each leak was allocated */
+        callsites_leak_sites(path, s, a->top);
+        statsout_text(stdout, s, (int)a->top);
+    }
+    const char *what = NULL;
+    if (a->tsv && statsout_tsv(a->tsv, s, &what) != 0) {
+        fprintf(stderr, "mallog stats: %s: %s\n", what, strerror(errno));
+        rc = EXIT_ERROR;
+    }
+    if (a->o.timeline && fclose(a->o.timeline) != 0) {
+        fprintf(stderr, "mallog stats: %s: %s\n", tl, strerror(errno));
+        rc = EXIT_ERROR;
+    }
+    a->o.timeline = NULL;
+    if (fflush(stdout) != 0)
+        rc = EXIT_ERROR;
+    if (s->err.code) {
+        char buf[512];
+        fprintf(stderr, "mallog stats: %s: %s\n", path, mlg_error_format(&s->err, buf, sizeof buf));
+        rc = EXIT_ERROR;
+    }
+    return rc;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    struct stats_args a = {0};
+    int rc = EXIT_ERROR;
+    int p = parse_args(argc, argv, &a);
+    if (p != 0)
+        return p > 0 ? 0 : EXIT_ERROR;
     char path[4096];
-    if (rec_pick_log("stats", argv[optind], &pid, path, sizeof path) != 0)
+    if (rec_pick_log("stats", a.input, &a.pid, path, sizeof path) != 0)
         return EXIT_ERROR;
-    if (decode_only || table_only)
-        return decode(path, table_only);
-    if (by_sites) {
-        sites.json = json;
-        sites.top = (uint32_t)(top > 1000000 ? 1000000 : top);
-        sites.temporary_events = o.temporary_events;
-        return callsites_report(path, &sites, stdout);
-    }
-    if (tsv && mkdir(tsv, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mallog stats: %s: %s\n", tsv, strerror(errno));
-        return EXIT_ERROR;
+    if (a.decode_only || a.table_only)
+        return decode(path, a.table_only);
+    if (a.by_sites) {
+        a.sites.json = a.json;
+        a.sites.top = (uint32_t)(a.top > 1000000 ? 1000000 : a.top);
+        a.sites.temporary_events = a.o.temporary_events;
+        return callsites_report(path, &a.sites, stdout);
     }
     char tl[4200];
-    if (tsv && o.every) {
-        snprintf(tl, sizeof tl, "%s/timeline.tsv", tsv);
-        if (!(o.timeline = fopen(tl, "w"))) {
-            fprintf(stderr, "mallog stats: %s: %s\n", tl, strerror(errno));
-            return EXIT_ERROR;
-        }
-        fprintf(o.timeline, "event\ttime_ns\tlive_requested\tlive_blocks\tcumulative_requested\t"
-                            "cumulative_compensated\tinterval_peak_live_requested\n");
-    }
-    o.progress = isatty(2) && msg_verbosity >= 1;
+    if (open_tsv(&a, tl, sizeof tl) != 0)
+        return EXIT_ERROR;
+    a.o.progress = isatty(2) && msg_verbosity >= 1;
     struct stats *s = malloc(sizeof *s);
-    if (!s || stats_init(s, &o) != 0) {
+    if (!s || stats_init(s, &a.o) != 0) {
         fprintf(stderr, "mallog stats: out of memory\n");
         free(s);
-        if (o.timeline)
-            fclose(o.timeline);
+        if (a.o.timeline)
+            fclose(a.o.timeline);
         return EXIT_ERROR;
     }
     seed_inherited(s, path);
@@ -306,40 +370,16 @@ int cmd_stats(int argc, char **argv)
         goto out;
     }
     uint64_t nprocs = 0;
-    struct stats_proc *procs = pid.pid ? NULL : all_processes(argv[optind], s, &o, &nprocs);
+    struct stats_proc *procs = a.pid.pid ? NULL : all_processes(a.input, s, &a.o, &nprocs);
     if (procs && nprocs > 1) {
         s->procs = procs;
         s->nprocs = s->processes = nprocs;
     }
-    if (json) {
-        statsout_json(stdout, s);
-    } else {
-        /* a log recorded with --stacks: the leak table says where each leak was allocated */
-        callsites_leak_sites(path, s, top);
-        statsout_text(stdout, s, (int)top);
-    }
-    rc = 0;
-    const char *what = NULL;
-    if (tsv && statsout_tsv(tsv, s, &what) != 0) {
-        fprintf(stderr, "mallog stats: %s: %s\n", what, strerror(errno));
-        rc = EXIT_ERROR;
-    }
-    if (o.timeline && fclose(o.timeline) != 0) {
-        fprintf(stderr, "mallog stats: %s: %s\n", tl, strerror(errno));
-        rc = EXIT_ERROR;
-    }
-    o.timeline = NULL;
-    if (fflush(stdout) != 0)
-        rc = EXIT_ERROR;
-    if (s->err.code) {
-        char buf[512];
-        fprintf(stderr, "mallog stats: %s: %s\n", path, mlg_error_format(&s->err, buf, sizeof buf));
-        rc = EXIT_ERROR;
-    }
+    rc = write_outputs(&a, s, path, tl);
     free(procs);
 out:
-    if (o.timeline)
-        fclose(o.timeline);
+    if (a.o.timeline)
+        fclose(a.o.timeline);
     stats_free(s);
     free(s);
     return rc;

@@ -100,9 +100,11 @@ static void print_ns(FILE *f, uint64_t ns)
         fprintf(f, "%.2f s", (double)ns / 1e9);
 }
 
-void statsout_text(FILE *f, const struct stats *s, int top)
+/* Which log, how much of it (range, damage, fork inheritance) and the calls per op: what the
+ * figures below are figures of, so a reader sees a partial or damaged log before its numbers. */
+static void text_header(FILE *f, const struct stats *s)
 {
-    char a[32], b[32], c[32];
+    char a[32];
     const struct mlg_header *h = &s->header;
     fprintf(f, "log:        %s (pid %" PRIu64 "%s, %s)\n", s->path, h->pid,
             h->exec_gen ? ", after exec" : "", s->err.code ? "DAMAGED" :
@@ -134,7 +136,13 @@ void statsout_text(FILE *f, const struct stats *s, int top)
         if (s->calls[op])
             fprintf(f, "%-22s %12" PRIu64 " %10" PRIu64 " %16" PRIu64 "\n", mlg_op_name(op),
                     s->calls[op], s->failed_op[op], s->bytes_op[op]);
+}
 
+/* Peak, end and cumulative bytes. The requested/compensated ratio is compared here because a
+ * large gap is the one sign of realloc growth by small steps the reader would otherwise miss. */
+static void text_peak(FILE *f, const struct stats *s)
+{
+    char a[32], b[32];
     fprintf(f, "\npeak:       %s live requested (%" PRIu64 " bytes) at event %" PRIu64 ", t = ",
             sz(s->peak_live_requested, a, sizeof a), s->peak_live_requested, s->peak_event);
     print_ns(f, s->peak_time_ns);
@@ -152,7 +160,12 @@ void statsout_text(FILE *f, const struct stats *s, int top)
     if (s->cumulative_compensated && rq > 4 * rc && rq >= 8)
         fprintf(f, "            requested >> compensated: blocks grow by many small reallocs "
                    "(the \"string += piece\" pattern); see the chains below\n");
+}
 
+/* Size classes, then the top exact sizes (percentages of every request, so both tables add up
+ * the same way). A failed allocation of the top list only drops that list. */
+static void text_sizes(FILE *f, const struct stats *s, int top)
+{
     uint64_t tb, tc = total_requests(s, &tb), cum = 0, cumb = 0;
     fprintf(f, "\nsizes (every request)   %12s %7s %14s %7s %7s %12s\n", "count", "%", "bytes",
             "%", "cum%", "max");
@@ -178,7 +191,13 @@ void statsout_text(FILE *f, const struct stats *s, int top)
                     ts[i].count, pct(ts[i].count, tc), ts[i].bytes, pct(ts[i].bytes, tb));
     }
     free(ts);
+}
 
+/* Lifetimes of freed blocks in events and in time, then the temporary and long-lived tallies:
+ * events are exact and comparable across runs, time is what the program felt. */
+static void text_lifetimes(FILE *f, const struct stats *s)
+{
+    char a[32], b[32];
     uint64_t freed = total_freed(s);
     fprintf(f, "\nlifetimes (freed blocks, in events)   %12s %7s %14s\n", "count", "%", "bytes");
     for (int k = 0; k < STATS_CLASSES; k++) {
@@ -209,7 +228,12 @@ void statsout_text(FILE *f, const struct stats *s, int top)
     fprintf(f, "long-lived: %" PRIu64 " blocks, %s, lived >= %" PRIu64 " events (or still live "
                "that long at the end)\n", s->long_lived_blocks,
             sz(s->long_lived_bytes, a, sizeof a), s->o.long_events);
+}
 
+/* realloc outcomes and the longest chains: where copying cost comes from. */
+static void text_reallocs(FILE *f, const struct stats *s, int top)
+{
+    char a[32];
     fprintf(f, "\nrealloc:    %" PRIu64 " calls: %" PRIu64 " in place, %" PRIu64 " moved, %" PRIu64
                " failed, %" PRIu64 " freed (size 0); %" PRIu64 " grew, %" PRIu64 " shrank\n",
             s->realloc_calls, s->realloc_in_place, s->realloc_moved, s->realloc_failed,
@@ -227,7 +251,13 @@ void statsout_text(FILE *f, const struct stats *s, int top)
                     ch->moved, step, ch->copied, ch->live ? "  (live)" : "");
         }
     }
+}
 
+/* Leak groups by size, with the first events and (a log with stacks) the call sites, so a
+ * leak can be found again with `mallog dump --range` or in the source. */
+static void text_leaks(FILE *f, const struct stats *s, int top)
+{
+    char a[32];
     fprintf(f, "\nleaks:      %" PRIu64 " blocks, %s still live at the end, in %" PRIu64
                " sizes\n", s->leaked_blocks, sz(s->leaked_bytes, a, sizeof a), s->nleaks);
     if (s->nleaks) {
@@ -244,7 +274,13 @@ void statsout_text(FILE *f, const struct stats *s, int top)
             fputc('\n', f);
         }
     }
+}
 
+/* A row per thread seen (or holding live blocks) and, for a recording of several processes, a
+ * row per process: the report above is of one log only, and this says so. */
+static void text_threads(FILE *f, const struct stats *s)
+{
+    char c[32];
     fprintf(f, "\nthreads:    %" PRIu64 " seen; %" PRIu64 " cross-thread frees\n", s->threads,
             s->cross_thread_frees);
     fprintf(f, "  %6s %8s %12s %12s %12s %10s %14s %10s %10s %12s\n", "thread", "tid", "events",
@@ -272,6 +308,17 @@ void statsout_text(FILE *f, const struct stats *s, int top)
                     p->damaged ? "  (damaged)" : "");
         }
     }
+}
+
+void statsout_text(FILE *f, const struct stats *s, int top)
+{
+    text_header(f, s);
+    text_peak(f, s);
+    text_sizes(f, s, top);
+    text_lifetimes(f, s);
+    text_reallocs(f, s, top);
+    text_leaks(f, s, top);
+    text_threads(f, s);
     if (s->unknown_frees || s->inversions || s->lost_events)
         fprintf(f, "\nanomalies:  %" PRIu64 " unknown frees, %" PRIu64 " ordering inversions, %"
                    PRIu64 " events lost by the recorder\n", s->unknown_frees, s->inversions,

@@ -277,75 +277,81 @@ static void add_num(char *buf, size_t len, const char *name, double v)
     snprintf(buf + n, n < len ? len - n : 0, "%s=%.17g;", name, v);
 }
 
-int plots_render(int chart, const struct plot_opts *o, const char *term, const char *out,
-                 const char *cmd)
+/* out and o->statsout made absolute into outabs and statsabs ("" when none): gnuplot runs in
+ * o->dir, where a relative path would name another file. 0, or -1 (said). */
+static int abs_paths(const struct plot_opts *o, const char *out, const char *cmd, char *outabs,
+                     size_t outabs_len, char *statsabs, size_t statsabs_len)
 {
-    const char *sdir = plots_scripts_dir();
-    if (!sdir) {
-        msg_error(cmd, "gnuplot scripts not found (set MALLOG_PLOTS_DIR to mallog's plots/)");
-        return -1;
-    }
-    char outabs[4096], script[4200];
     if (out[0] == '/')
-        snprintf(outabs, sizeof outabs, "%s", out);
+        snprintf(outabs, outabs_len, "%s", out);
     else {
         char cwd[2048];
         if (!getcwd(cwd, sizeof cwd)) {
             msg_error(cmd, "getcwd: %s", strerror(errno));
             return -1;
         }
-        snprintf(outabs, sizeof outabs, "%s/%s", cwd, out);
+        snprintf(outabs, outabs_len, "%s/%s", cwd, out);
     }
-    char statsabs[4096] = "";
     if (o->statsout) {
         if (o->statsout[0] == '/')
-            snprintf(statsabs, sizeof statsabs, "%s", o->statsout);
+            snprintf(statsabs, statsabs_len, "%s", o->statsout);
         else {
             char cwd[2048];
             if (getcwd(cwd, sizeof cwd))
-                snprintf(statsabs, sizeof statsabs, "%s/%s", cwd, o->statsout);
+                snprintf(statsabs, statsabs_len, "%s/%s", cwd, o->statsout);
         }
     }
-    snprintf(script, sizeof script, "%s/%s", sdir, chart_scripts[chart]);
+    return 0;
+}
 
-    /* A zoom that misses the data entirely: say so, instead of gnuplot's "all points y value
-     * undefined". The histograms cover the whole log and ignore the zoom. */
-    if ((o->has_xmin || o->has_xmax) && chart != PLOT_sizes && chart != PLOT_lifetimes) {
-        char first[128];
-        const char *file = chart_input(chart), *col = "event";
-        if (!file) {
-            char names[PLOTS_MAX_ALLOCS][64];
-            if (plots_find_allocs(o->dir, names, PLOTS_MAX_ALLOCS) > 0)
-                snprintf(first, sizeof first, "replay.%s.tsv", names[0]);
-            else
-                first[0] = 0;
-            file = first;
+/* A zoom that misses the data entirely: say so, instead of gnuplot's "all points y value
+ * undefined". The histograms cover the whole log and ignore the zoom. 0, or -1 (said). */
+static int check_zoom(int chart, const struct plot_opts *o, const char *cmd)
+{
+    if (!(o->has_xmin || o->has_xmax) || chart == PLOT_sizes || chart == PLOT_lifetimes)
+        return 0;
+    char first[128];
+    const char *file = chart_input(chart), *col = "event";
+    if (!file) {
+        char names[PLOTS_MAX_ALLOCS][64];
+        if (plots_find_allocs(o->dir, names, PLOTS_MAX_ALLOCS) > 0)
+            snprintf(first, sizeof first, "replay.%s.tsv", names[0]);
+        else
+            first[0] = 0;
+        file = first;
+    }
+    if (chart == PLOT_reallocs)
+        col = "start_event";
+    else if (o->xtime)
+        col = "time_ns";
+    double lo = 0, hi = 0;
+    if (*file && plots_tsv_span(o->dir, file, col, &lo, &hi) == 0) {
+        if (o->xtime && chart != PLOT_reallocs) {
+            lo /= 1e9;
+            hi /= 1e9;
         }
-        if (chart == PLOT_reallocs)
-            col = "start_event";
-        else if (o->xtime)
-            col = "time_ns";
-        double lo = 0, hi = 0;
-        if (*file && plots_tsv_span(o->dir, file, col, &lo, &hi) == 0) {
-            if (o->xtime && chart != PLOT_reallocs) {
-                lo /= 1e9;
-                hi /= 1e9;
-            }
-            /* (a realloc chain that starts before xmin may still reach into the range) */
-            if ((o->has_xmin && o->xmin > hi && chart != PLOT_reallocs) ||
-                (o->has_xmax && o->xmax < lo)) {
-                msg_error(cmd, "%s chart: nothing in the range %g:%g (%s covers %g..%g)",
-                            chart_names[chart], o->has_xmin ? o->xmin : lo,
-                            o->has_xmax ? o->xmax : hi, file, lo, hi);
-                return -1;
-            }
+        /* (a realloc chain that starts before xmin may still reach into the range) */
+        if ((o->has_xmin && o->xmin > hi && chart != PLOT_reallocs) ||
+            (o->has_xmax && o->xmax < lo)) {
+            msg_error(cmd, "%s chart: nothing in the range %g:%g (%s covers %g..%g)",
+                        chart_names[chart], o->has_xmin ? o->xmin : lo,
+                        o->has_xmax ? o->xmax : hi, file, lo, hi);
+            return -1;
         }
     }
+    return 0;
+}
 
+/* The gnuplot -e variables of a chart: the scripts read their inputs and settings only from
+ * these. The replay charts get the replay TSVs that have rows, each with its allocator's name.
+ * Returns a string the caller frees, or NULL (no memory). */
+static char *chart_vars(int chart, const struct plot_opts *o, const char *term, const char *sdir,
+                        const char *outabs, const char *statsabs)
+{
     size_t vlen = 16384;
     char *vars = calloc(1, vlen);
     if (!vars)
-        return -1;
+        return NULL;
     add_str(vars, vlen, "dir_scripts", sdir);
     add_str(vars, vlen, "term", term);
     add_str(vars, vlen, "out", outabs);
@@ -385,13 +391,18 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
             add_num(vars, vlen, "has_end",
                     plots_tsv_has_column(o->dir, "reallocs.tsv", "end_event"));
     }
-    if (msg_verbosity >= 2)
-        fprintf(stderr, "mallog %s: (cd %s && gnuplot -e \"%s\" %s)\n", cmd, o->dir, vars, script);
+    return vars;
+}
 
+/* Runs `gnuplot -e vars script` in dir and waits for it: its stdout goes to /dev/null, its
+ * stderr into err (NUL-terminated, the first errlen - 1 bytes; *en of them), to be shown only
+ * when it fails. The wait status in *status. 0, or -1 (pipe or fork failed; said). */
+static int run_gnuplot(const char *cmd, const char *dir, const char *vars, const char *script,
+                       int *status, char *err, size_t errlen, size_t *en)
+{
     int errpipe[2];
     if (pipe(errpipe) != 0) {
         msg_error(cmd, "pipe: %s", strerror(errno));
-        free(vars);
         return -1;
     }
     fflush(NULL);
@@ -400,7 +411,6 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
         msg_error(cmd, "fork: %s", strerror(errno));
         close(errpipe[0]);
         close(errpipe[1]);
-        free(vars);
         return -1;
     }
     if (pid == 0) {
@@ -411,8 +421,8 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
-        if (chdir(o->dir) != 0) {
-            fprintf(stderr, "cannot enter %s: %s\n", o->dir, strerror(errno));
+        if (chdir(dir) != 0) {
+            fprintf(stderr, "cannot enter %s: %s\n", dir, strerror(errno));
             _exit(127);
         }
         execlp("gnuplot", "gnuplot", "-e", vars, script, (char *)NULL);
@@ -421,21 +431,49 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
         _exit(127);
     }
     close(errpipe[1]);
-    char err[8192];
-    size_t en = 0;
+    /* read to the end (past errlen into sink), so gnuplot never blocks on a full pipe */
     ssize_t got;
     char sink[1024];
-    while ((got = read(errpipe[0], en < sizeof err - 1 ? err + en : sink,
-                       en < sizeof err - 1 ? sizeof err - 1 - en : sizeof sink)) > 0 ||
+    *en = 0;
+    while ((got = read(errpipe[0], *en < errlen - 1 ? err + *en : sink,
+                       *en < errlen - 1 ? errlen - 1 - *en : sizeof sink)) > 0 ||
            (got < 0 && errno == EINTR))
-        if (got > 0 && en < sizeof err - 1)
-            en += (size_t)got;
-    err[en] = 0;
+        if (got > 0 && *en < errlen - 1)
+            *en += (size_t)got;
+    err[*en] = 0;
     close(errpipe[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    *status = 0;
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
         ;
+    return 0;
+}
+
+int plots_render(int chart, const struct plot_opts *o, const char *term, const char *out,
+                 const char *cmd)
+{
+    const char *sdir = plots_scripts_dir();
+    if (!sdir) {
+        msg_error(cmd, "gnuplot scripts not found (set MALLOG_PLOTS_DIR to mallog's plots/)");
+        return -1;
+    }
+    char outabs[4096], script[4200], statsabs[4096] = "";
+    if (abs_paths(o, out, cmd, outabs, sizeof outabs, statsabs, sizeof statsabs) != 0)
+        return -1;
+    snprintf(script, sizeof script, "%s/%s", sdir, chart_scripts[chart]);
+    if (check_zoom(chart, o, cmd) != 0)
+        return -1;
+    char *vars = chart_vars(chart, o, term, sdir, outabs, statsabs);
+    if (!vars)
+        return -1;
+    if (msg_verbosity >= 2)
+        fprintf(stderr, "mallog %s: (cd %s && gnuplot -e \"%s\" %s)\n", cmd, o->dir, vars, script);
+    char err[8192];
+    size_t en = 0;
+    int status = 0;
+    int ran = run_gnuplot(cmd, o->dir, vars, script, &status, err, sizeof err, &en);
     free(vars);
+    if (ran != 0)
+        return -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         msg_error(cmd, "%s chart: gnuplot failed (%s %d)%s%s", chart_names[chart],
                   WIFEXITED(status) ? "exit" : "signal",
