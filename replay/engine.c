@@ -849,7 +849,7 @@ int engine_run(const struct engine_opts *o, const struct backend *b, struct engi
             backend_thread_safe(&tb);
             pl.b = &tb;
         }
-        if (o->threads != THREADS_SERIAL && !(k = threads_new(&pl, &d.slots, o->threads))) {
+        if (o->threads != THREADS_SERIAL && !(k = threads_new(&pl, &d.slots, o->threads, o->archive))) {
             r->err.code = r->err_code = MLG_E_NOMEM;
             return MLG_E_NOMEM;
         }

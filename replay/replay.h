@@ -394,6 +394,7 @@ struct engine_opts {
     uint64_t every;                  /* sample period in events */
     uint64_t peak_event, stop_event; /* UINT64_MAX = none */
     int threads, touch;          /* THREADS_*, TOUCH_* */
+    int archive;                 /* threaded: decode everything, then play (--bench) */
     int in_process;              /* serial mode: decode in this process (no pipeline; tests) */
     int keep_holes;              /* at stop_event: keep the hole list */
     volatile uint64_t *progress; /* shared word: events done, or NULL */
@@ -463,8 +464,10 @@ pid_t engine_spawn_file_decoder(const struct engine_opts *o, struct tape *t, str
 /* ---- threads.c: the threaded replay (strict and faithful) ---------------------------------- */
 /* A sink that plays each recorded thread's records on a replay thread of its own (thread 0 on
  * the calling thread). slots: the decoder's table (a slot freed by one thread is not reused by
- * another before the next global cut). NULL if out of memory. */
-struct sink *threads_new(struct player *pl, struct slots *slots, int mode);
+ * another before the next global cut). archive (--bench, whose only sample is at the end): keep
+ * every epoch and play them all after END, back to back, so the replay threads never wait while
+ * the log is decoded (~24 bytes an event of memory). NULL if out of memory. */
+struct sink *threads_new(struct player *pl, struct slots *slots, int mode, int archive);
 /* After END or a failure: stops every replay thread; *t0: when CLOCK was played. Returns the
  * error of a replay thread (an mlg code) or 0, and frees the sink. */
 int threads_finish(struct sink *k, uint64_t *t0);

@@ -46,10 +46,31 @@ struct rthread {
     int started, active;
     pthread_t tid;
     void *stack;
-    struct tape_op *v; /* this epoch's stream */
-    uint64_t n, cap;
+    struct tape_op *buf; /* this epoch's stream, as the decoder sorts records into it */
+    uint64_t len, cap;
+    const struct tape_op *v; /* what the thread plays at the next GO (buf, or the archive) */
+    uint64_t n;
+    struct tape_op *arch; /* --bench: every epoch's stream of this thread, one after another */
+    uint64_t arch_len, arch_cap;
     struct player pl; /* its own: counts are per thread */
     struct threads *f;
+};
+
+/* What happens at a cut, once every thread has played up to it. */
+enum { ACT_NONE, ACT_CONTROL, ACT_THREAD_END, ACT_OP };
+struct cut_action {
+    int kind;
+    uint32_t thread;   /* ACT_THREAD_END */
+    struct tape_op op; /* ACT_CONTROL: CLOCK, SAMPLE, END; ACT_OP: a trim or mallopt */
+};
+/* An archived epoch (--bench): its streams are entries [first, first + count). */
+struct epoch_entry {
+    uint32_t thread;
+    uint64_t off, n;
+};
+struct epoch_rec {
+    uint64_t first, count;
+    struct cut_action act;
 };
 
 /* Which thread last made each slot's block in this epoch, and the record that did. */
@@ -73,6 +94,12 @@ struct threads {
     uint32_t epoch;
     uint64_t records, grow_to;
     uint32_t last; /* strict: the thread of the last run */
+    int archive;   /* --bench: epochs are kept and played after END, back to back */
+    struct epoch_entry *entries; /* archived epochs' streams: (thread, offset, records) */
+    uint64_t nentries, cap_entries;
+    struct epoch_rec *epochs; /* archived epochs, each with its cut action */
+    uint64_t nepochs, cap_epochs;
+    int timing; /* CLOCK has been played: the playing is timed */
     int clock, err;
     uint64_t t0;
 };
@@ -252,31 +279,32 @@ static struct tape_op *stream_room(struct threads *f, uint32_t t, uint64_t k)
         w->f = f;
         w->pl = *f->pl;
     }
-    if (w->n + k > w->cap) {
+    if (w->len + k > w->cap) {
         uint64_t cap = w->cap ? 2 * w->cap : 4096;
-        while (cap < w->n + k)
+        while (cap < w->len + k)
             cap *= 2;
-        struct tape_op *v = mem_remap(w->v, w->cap * sizeof *v, cap * sizeof *v);
+        struct tape_op *v = mem_remap(w->buf, w->cap * sizeof *v, cap * sizeof *v);
         if (!v)
             return NULL;
-        w->v = v;
+        w->buf = v;
         w->cap = cap;
     }
     if (!w->active) {
         w->active = 1;
         f->active[f->nactive++] = t;
     }
-    return &w->v[w->n];
+    return &w->buf[w->len];
 }
 
-/* Plays every stream of the epoch, all threads at once, and waits for all: the cut. */
-static int run_epoch(struct threads *f)
+/* Plays the epoch's streams (each active thread's v[0..n)), all threads at once, and waits for
+ * all: the cut. Timed once CLOCK has been played. */
+static int play_epoch(struct threads *f)
 {
     struct player *pl = f->pl;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t w0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    uint64_t c0 = f->clock && f->nactive ? engine_cpu_ns() : 0;
+    uint64_t c0 = f->timing && f->nactive ? engine_cpu_ns() : 0;
     if (f->grow_to > pl->r->cap_slots && engine_grow_slots(pl, f->grow_to) < 0)
         f->err = MLG_E_NOMEM;
     int main_active = 0;
@@ -311,23 +339,138 @@ static int run_epoch(struct threads *f)
         w->active = 0;
         atomic_store(&w->done, 0);
     }
+    f->nactive = 0;
     if (c0) { /* the playing alone: the decoding between epochs is not timed */
         clock_gettime(CLOCK_MONOTONIC, &ts);
         pl->r->play_ns += (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - w0;
         pl->r->play_cpu_ns += engine_cpu_ns() - c0;
     }
-    f->nactive = 0;
+    if (f->err)
+        pl->r->err.code = pl->r->err_code = f->err;
+    return f->err ? -1 : 0;
+}
+
+/* The decoder's side of a cut: a new epoch begins; the slots freed in the last may be reused. */
+static void close_epoch(struct threads *f)
+{
     f->records = 0;
     f->epoch++;
     f->last = UINT32_MAX;
-    /* the freed slots may be reused now */
     struct slots *s = f->slots;
     for (uint64_t i = 0; i < f->ndeferred; i++)
         s->free[s->nfree++] = f->deferred[i];
     f->ndeferred = 0;
-    if (f->err)
-        pl->r->err.code = pl->r->err_code = f->err;
-    return f->err ? -1 : 0;
+}
+
+/* What the cut does once every thread stands at it. Returns 0, or -1 (a failure said in r). */
+static int do_action(struct threads *f, const struct cut_action *act)
+{
+    int64_t ctl;
+    switch (act->kind) {
+    case ACT_CONTROL:
+        if (TAPE_KIND(&act->op) == TAPE_CLOCK) { /* the ancestors' failed calls are theirs */
+            f->timing = 1;
+            f->th[0].pl.skipped = 0;
+        }
+        return engine_control(f->pl, &act->op, &f->t0) < 0 ? -1 : 0;
+    case ACT_THREAD_END:
+        end_thread(f, &f->th[act->thread]);
+        return 0;
+    case ACT_OP: /* trim and mallopt act on the whole heap: played here, alone */
+        engine_play(f->pl, &act->op, 1, &ctl);
+        return f->pl->err ? -1 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* Keeps the epoch's streams and its action for later (--bench). 0, or -1 (no memory). */
+static int archive_epoch(struct threads *f, const struct cut_action *act)
+{
+    if (f->nepochs == f->cap_epochs) {
+        uint64_t cap = f->cap_epochs ? 2 * f->cap_epochs : 256;
+        struct epoch_rec *e = mem_remap(f->epochs, f->cap_epochs * sizeof *e, cap * sizeof *e);
+        if (!e)
+            return -1;
+        f->epochs = e;
+        f->cap_epochs = cap;
+    }
+    struct epoch_rec *rec = &f->epochs[f->nepochs++];
+    *rec = (struct epoch_rec){f->nentries, 0, *act};
+    for (uint32_t i = 0; i < f->nactive; i++) {
+        struct rthread *w = &f->th[f->active[i]];
+        if (w->arch_len + w->len > w->arch_cap) {
+            uint64_t cap = w->arch_cap ? 2 * w->arch_cap : 1 << 16;
+            while (cap < w->arch_len + w->len)
+                cap *= 2;
+            struct tape_op *v = mem_remap(w->arch, w->arch_cap * sizeof *v, cap * sizeof *v);
+            if (!v)
+                return -1;
+            w->arch = v;
+            w->arch_cap = cap;
+        }
+        if (f->nentries == f->cap_entries) {
+            uint64_t cap = f->cap_entries ? 2 * f->cap_entries : 1024;
+            struct epoch_entry *e =
+                mem_remap(f->entries, f->cap_entries * sizeof *e, cap * sizeof *e);
+            if (!e)
+                return -1;
+            f->entries = e;
+            f->cap_entries = cap;
+        }
+        memcpy(w->arch + w->arch_len, w->buf, w->len * sizeof *w->buf);
+        f->entries[f->nentries++] = (struct epoch_entry){f->active[i], w->arch_len, w->len};
+        rec->count++;
+        w->arch_len += w->len;
+        w->len = 0;
+        w->active = 0;
+    }
+    f->nactive = 0;
+    return 0;
+}
+
+/* Plays the archived epochs back to back, each followed by its action: no decoding between
+ * them, so no idle time an allocator's time-based purging could mistake for the program's. */
+static int play_archive(struct threads *f)
+{
+    for (uint64_t e = 0; e < f->nepochs; e++) {
+        const struct epoch_rec *rec = &f->epochs[e];
+        for (uint64_t i = 0; i < rec->count; i++) {
+            const struct epoch_entry *en = &f->entries[rec->first + i];
+            struct rthread *w = &f->th[en->thread];
+            w->v = w->arch + en->off;
+            w->n = en->n;
+            f->active[f->nactive++] = en->thread;
+        }
+        if (play_epoch(f) < 0 || do_action(f, &rec->act) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A cut: everything before it is played (now, or with --bench after END), then the action. */
+static int cut(struct threads *f, const struct cut_action *act)
+{
+    if (f->archive) {
+        if (archive_epoch(f, act) < 0) {
+            f->err = MLG_E_NOMEM;
+            f->pl->r->err.code = f->pl->r->err_code = MLG_E_NOMEM;
+            return -1;
+        }
+        close_epoch(f);
+        if (act->kind == ACT_CONTROL && TAPE_KIND(&act->op) == TAPE_END)
+            return play_archive(f);
+        return 0;
+    }
+    for (uint32_t i = 0; i < f->nactive; i++) {
+        struct rthread *w = &f->th[f->active[i]];
+        w->v = w->buf;
+        w->n = w->len;
+        w->len = 0;
+    }
+    int rc = play_epoch(f);
+    close_epoch(f);
+    return rc < 0 ? -1 : do_action(f, act);
 }
 
 /* ---- sorting an event's records into streams ------------------------------------------------ */
@@ -342,12 +485,12 @@ static int depend(struct threads *f, uint32_t t, uint64_t slot)
     if (m->epoch != f->epoch || m->thread == t)
         return 0;
     struct rthread *o = &f->th[m->thread];
-    o->v[m->index].a |= TAPE_PUB_FLAG;
+    o->buf[m->index].a |= TAPE_PUB_FLAG;
     struct tape_op *w = stream_room(f, t, 1);
     if (!w)
         return -1;
     *w = tape_op(TAPE_WAIT, 0, (uint64_t)m->index + 1, m->thread, 0);
-    f->th[t].n++;
+    f->th[t].len++;
     return 0;
 }
 
@@ -404,8 +547,8 @@ static int append(struct threads *f, uint32_t t, const struct tape_op *v, int k)
     if (!w)
         return -1;
     memcpy(w, v, (size_t)k * sizeof *v);
-    uint64_t index = f->th[t].n;
-    f->th[t].n += (uint64_t)k;
+    uint64_t index = f->th[t].len;
+    f->th[t].len += (uint64_t)k;
     f->records += (uint64_t)k;
     if (kind != TAPE_FREE && made(f, t, v->slot, index) < 0)
         return -1;
@@ -424,12 +567,12 @@ static int hand_over(struct threads *f, uint32_t t)
     struct tape_op *w = stream_room(f, last, 1);
     if (!w)
         return -1;
-    uint64_t pos = ++f->th[last].n;
+    uint64_t pos = ++f->th[last].len;
     *w = tape_op(TAPE_PUB, 0, 0, 0, 0);
     if (!(w = stream_room(f, t, 1)))
         return -1;
     *w = tape_op(TAPE_WAIT, 0, pos, last, 0);
-    f->th[t].n++;
+    f->th[t].len++;
     return 0;
 }
 
@@ -443,30 +586,24 @@ static int threads_emit(struct sink *k, const struct tape_op *v, int n, const st
 {
     struct threads *f = (struct threads *)k;
     if (!ev) { /* CLOCK, SAMPLE, END: at a cut, on this thread */
-        if (run_epoch(f) < 0)
-            return -1;
-        if (TAPE_KIND(v) == TAPE_CLOCK) { /* the ancestors' failed calls are theirs */
+        struct cut_action act = {ACT_CONTROL, 0, *v};
+        if (TAPE_KIND(v) == TAPE_CLOCK)
             f->clock = 1;
-            f->th[0].pl.skipped = 0;
-        }
-        return engine_control(f->pl, v, &f->t0) < 0 ? -1 : 0;
+        return cut(f, &act);
     }
     /* the fork ancestors' heap (before CLOCK) is built on one thread */
     uint32_t t = f->clock && ev->thread < MAX_THREADS ? ev->thread : 0;
     if (is_cut(ev)) {
-        if (run_epoch(f) < 0)
-            return -1;
+        struct cut_action act = {ACT_NONE, t, {0, 0, 0}};
         if (ev->op == MLG_OP_THREAD_END && t != 0)
-            end_thread(f, &f->th[t]);
-        /* trim and mallopt act on the whole heap: played here, alone (one record each) */
-        for (int i = 0; i < n; i++) {
-            int64_t ctl;
+            act.kind = ACT_THREAD_END;
+        for (int i = 0; i < n; i++) { /* trim or mallopt: one record each */
             if (TAPE_KIND(&v[i]) == TAPE_GROW && TAPE_SIZE(&v[i]) > f->grow_to)
                 f->grow_to = TAPE_SIZE(&v[i]);
             else if (TAPE_KIND(&v[i]) == TAPE_TRIM || TAPE_KIND(&v[i]) == TAPE_MALLOPT)
-                engine_play(f->pl, &v[i], 1, &ctl);
+                act = (struct cut_action){ACT_OP, t, v[i]};
         }
-        return f->pl->err ? -1 : 0;
+        return cut(f, &act);
     }
     for (int i = 0; i < n;) {
         int kind = TAPE_KIND(&v[i]), c = record_count(kind);
@@ -481,8 +618,10 @@ static int threads_emit(struct sink *k, const struct tape_op *v, int n, const st
         }
         i += c;
     }
-    if (f->records >= EPOCH_RECORDS)
-        return run_epoch(f);
+    if (f->records >= EPOCH_RECORDS) {
+        struct cut_action none = {ACT_NONE, 0, {0, 0, 0}};
+        return cut(f, &none);
+    }
     return 0;
 nomem:
     f->err = MLG_E_NOMEM;
@@ -490,7 +629,7 @@ nomem:
     return -1;
 }
 
-struct sink *threads_new(struct player *pl, struct slots *slots, int mode)
+struct sink *threads_new(struct player *pl, struct slots *slots, int mode, int archive)
 {
     struct threads *f = mem_map(sizeof *f, "mallog:threads");
     if (!f)
@@ -499,6 +638,7 @@ struct sink *threads_new(struct player *pl, struct slots *slots, int mode)
     f->pl = pl;
     f->slots = slots;
     f->mode = mode;
+    f->archive = archive;
     pl->threaded = 1;
     f->epoch = 1; /* a maker of epoch 0 is an empty entry */
     f->last = UINT32_MAX;
@@ -523,10 +663,16 @@ int threads_finish(struct sink *k, uint64_t *t0)
         struct rthread *w = &f->th[i];
         if (w->started)
             end_thread(f, w);
-        if (w->v)
-            mem_unmap(w->v, w->cap * sizeof *w->v);
     }
-    mem_unmap(f->th[0].v, f->th[0].cap * sizeof *f->th[0].v);
+    for (uint32_t i = 0; i < MAX_THREADS; i++) {
+        struct rthread *w = &f->th[i];
+        if (w->buf)
+            mem_unmap(w->buf, w->cap * sizeof *w->buf);
+        if (w->arch)
+            mem_unmap(w->arch, w->arch_cap * sizeof *w->arch);
+    }
+    mem_unmap(f->entries, f->cap_entries * sizeof *f->entries);
+    mem_unmap(f->epochs, f->cap_epochs * sizeof *f->epochs);
     /* the replay threads' skipped calls count like the serial replay's */
     for (uint32_t i = 0; i < MAX_THREADS; i++)
         if (f->th[i].f)

@@ -248,6 +248,7 @@ int worker_main(int argc, char **argv)
     eo.threads = req.threads;
     eo.touch = req.touch;
     eo.keep_holes = req.holes_fmt[0] != 0;
+    eo.archive = req.bench; /* one sample, at the end: the epochs can wait for END */
     eo.tape_fd = req.tape_fd;
     eo.meta_fd = req.meta_fd;
     if (req.progress_fd >= 0 && req.progress_slot >= 0 && req.progress_slot < 512) {

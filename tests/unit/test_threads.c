@@ -190,12 +190,14 @@ static uint64_t write_random_log(const char *path, uint64_t seed, int n)
     return nlive;
 }
 
-static void replay_checked(const char *path, int mode, uint64_t every, uint64_t want_live)
+/* archive: --bench's way, every epoch kept and played after END */
+static void replay_checked(const char *path, int mode, uint64_t every, uint64_t want_live,
+                           int archive)
 {
     static struct engine_result r;
     struct engine_opts o = {.log = path, .every = every, .peak_event = UINT64_MAX,
                             .stop_event = UINT64_MAX, .touch = TOUCH_NONE, .in_process = 1,
-                            .threads = mode};
+                            .threads = mode, .archive = archive};
     atomic_store(&pool_used, 0);
     atomic_store(&bad_calls, 0);
     atomic_store(&out_of_order, 0);
@@ -222,9 +224,11 @@ static void test_threads_random(void **state)
         uint64_t live = write_random_log(path, seed * 0x9E3779B97F4A7C15ull, 20000);
         /* samples every 97 events (many cuts) and every 100000 (one epoch runs long) */
         for (int mode = 0; mode < 3; mode++) {
-            replay_checked(path, mode, 97, live);
-            replay_checked(path, mode, 100000, live);
+            replay_checked(path, mode, 97, live, 0);
+            replay_checked(path, mode, 100000, live, 0);
         }
+        replay_checked(path, THREADS_STRICT, 100000, live, 1);
+        replay_checked(path, THREADS_FAITHFUL, 100000, live, 1);
     }
     munmap(pool, POOL);
     unlink(path);
