@@ -553,14 +553,8 @@ static int take_sample(struct player *pl, uint64_t t0, uint64_t event, uint64_t 
 {
     struct engine_result *r = pl->r;
     const struct backend *b = pl->b;
-    if (r->nsamples == r->cap) {
-        uint64_t cap = r->cap ? 2 * r->cap : 4096;
-        struct sample *v = mem_remap(r->samples, r->cap * sizeof *v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        r->samples = v;
-        r->cap = cap;
-    }
+    if (mem_reserve(&r->samples, &r->cap, r->nsamples + 1, sizeof *r->samples, 4096) < 0)
+        return -1;
     uint64_t t = now_ns(), c = engine_cpu_ns();
     struct sample *s = &r->samples[r->nsamples];
     memset(s, 0, sizeof *s);
@@ -662,7 +656,7 @@ static int pipe_emit(struct sink *k, const struct tape_op *v, int n, const struc
     struct piped *p = (struct piped *)k;
     for (int i = 0; i < n; i++) {
         int kind = TAPE_KIND(&v[i]);
-        if (kind == TAPE_REALLOC || kind == TAPE_ALLOC_ARG) {
+        if (tape_has_arg(kind)) {
             if (tape_put2(p->t, v[i], v[i + 1]) < 0)
                 return -1;
             i++;

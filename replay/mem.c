@@ -94,6 +94,22 @@ void *mem_remap(void *p, size_t old_len, size_t new_len)
     return q;
 }
 
+int mem_reserve(void *pp, uint64_t *cap, uint64_t need, size_t size, uint64_t first)
+{
+    if (need <= *cap)
+        return 0;
+    uint64_t c = *cap ? *cap : first;
+    while (c < need)
+        c *= 2;
+    void *old, *p;
+    memcpy(&old, pp, sizeof old); /* pp is the address of any object pointer */
+    if (!(p = mem_remap(old, *cap * size, c * size)))
+        return -1;
+    memcpy(pp, &p, sizeof p);
+    *cap = c;
+    return 0;
+}
+
 /* lib/ and zstd ask for many small pieces (reader state, frame buffers, hash tables). Pieces up
  * to 64 KiB come from bump chunks in power-of-two sizes, with a free list per size so a piece
  * freed per frame is reused; larger ones get their own mapping. */

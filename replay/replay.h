@@ -42,6 +42,10 @@ void *mem_map(size_t len, const char *name);
 void mem_unmap(void *p, size_t len);
 /* Grows (or shrinks) a mapping, keeping its contents; returns NULL on failure (old kept). */
 void *mem_remap(void *p, size_t old_len, size_t new_len);
+/* Room for `need` elements of `size` bytes in the growable array whose pointer is at pp
+ * (capacity *cap elements; doubled, from `first` when empty), contents kept. 0, or -1 (no
+ * memory: the array and *cap as they were). */
+int mem_reserve(void *pp, uint64_t *cap, uint64_t need, size_t size, uint64_t first);
 /* A shared mapping (MAP_SHARED) of fd, or of anonymous memory if fd < 0: survives fork as the
  * same memory. Registered like mem_map; mem_unmap and mem_remap work on it. */
 void *mem_map_shared(int fd, size_t len, const char *name);
@@ -224,6 +228,11 @@ static inline struct tape_op tape_op(int kind, int op, uint64_t size, uint64_t s
                             (uint32_t)slot, (uint32_t)aux};
 }
 #define TAPE_KIND(o) ((int)((o)->a & 0xff))
+/* Whether a record of this kind is followed by its TAPE_ARG operand (the two are never split). */
+static inline int tape_has_arg(int kind)
+{
+    return kind == TAPE_REALLOC || kind == TAPE_ALLOC_ARG;
+}
 #define TAPE_OP(o) ((int)(((o)->a >> 8) & 0xff))
 #define TAPE_SIZE(o) ((o)->a >> 16)
 

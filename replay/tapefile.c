@@ -66,11 +66,6 @@ static uint64_t read_items(int fd, void *buf, size_t size, uint64_t want, uint64
     return got / size;
 }
 
-static int is_pair(int kind)
-{
-    return kind == TAPE_REALLOC || kind == TAPE_ALLOC_ARG;
-}
-
 static int is_allocating(int kind)
 {
     return kind == TAPE_ALLOC || kind == TAPE_ALLOC_ARG || kind == TAPE_REALLOC0 ||
@@ -173,7 +168,7 @@ int tapefile_make(const struct engine_opts *o, int fd, int meta_fd,
                 break;
             default:
                 /* an operand has any bits: it goes with the record before it */
-                bad = put_op(&w, op, is_pair(kind) ? &v[++i] : NULL) < 0;
+                bad = put_op(&w, op, tape_has_arg(kind) ? &v[++i] : NULL) < 0;
                 ended = kind == TAPE_END;
                 break;
             }
@@ -281,7 +276,7 @@ int tapefile_catchup(struct tapefile_catchup *c, struct slot *v, uint64_t cap)
                 v[op->aux].thread = SLOT_DEAD;
             v[op->slot] = (struct slot){TAPE_SIZE(op), m->event, SLOT_UNASKED,
                                         m->thread == SLOT_DEAD ? 0 : m->thread, m->stack};
-            c->next += (uint64_t)is_pair(kind); /* a chunk never splits a pair */
+            c->next += (uint64_t)tape_has_arg(kind); /* a chunk never splits a pair */
             continue;
         }
         switch (kind) {

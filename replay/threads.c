@@ -167,7 +167,7 @@ static void wait_for(struct threads *f, uint32_t owner, uint64_t pos)
 /* Records a kind takes: the op and its TAPE_ARG operand. */
 static int record_count(int kind)
 {
-    return kind == TAPE_REALLOC || kind == TAPE_ALLOC_ARG ? 2 : 1;
+    return 1 + tape_has_arg(kind);
 }
 
 /* Plays w's stream of this epoch. */
@@ -197,7 +197,7 @@ static void play_stream(struct rthread *w)
             engine_play(&w->pl, one, (uint64_t)k, &c2);
             i = at + (uint64_t)k;
             publish(w, at + 1);
-        } else { /* a failed GROW; nothing else reaches a stream */
+        } else { /* no stream holds another kind (GROW is applied at the cut) */
             w->pl.err = MLG_E_NOMEM;
         }
     }
@@ -225,14 +225,9 @@ static void *take_stack(struct threads *f)
         char *m = mem_map((size_t)STACK_SIZE * STACKS_PER_MAP, "mallog:stacks");
         if (!m)
             return NULL;
-        if (f->cap_stacks < f->nstacks + STACKS_PER_MAP) {
-            uint64_t cap = f->cap_stacks + 4 * STACKS_PER_MAP;
-            void **s = mem_remap(f->stacks, f->cap_stacks * sizeof *s, cap * sizeof *s);
-            if (!s)
-                return NULL;
-            f->stacks = s;
-            f->cap_stacks = cap;
-        }
+        if (mem_reserve(&f->stacks, &f->cap_stacks, f->nstacks + STACKS_PER_MAP,
+                        sizeof *f->stacks, 4 * STACKS_PER_MAP) < 0)
+            return NULL;
         for (int i = 0; i < STACKS_PER_MAP; i++)
             f->stacks[f->nstacks++] = m + (size_t)i * STACK_SIZE;
     }
@@ -279,16 +274,8 @@ static struct tape_op *stream_room(struct threads *f, uint32_t t, uint64_t k)
         w->f = f;
         w->pl = *f->pl;
     }
-    if (w->len + k > w->cap) {
-        uint64_t cap = w->cap ? 2 * w->cap : 4096;
-        while (cap < w->len + k)
-            cap *= 2;
-        struct tape_op *v = mem_remap(w->buf, w->cap * sizeof *v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        w->buf = v;
-        w->cap = cap;
-    }
+    if (mem_reserve(&w->buf, &w->cap, w->len + k, sizeof *w->buf, 4096) < 0)
+        return NULL;
     if (!w->active) {
         w->active = 1;
         f->active[f->nactive++] = t;
@@ -387,37 +374,17 @@ static int do_action(struct threads *f, const struct cut_action *act)
 /* Keeps the epoch's streams and its action for later (--bench). 0, or -1 (no memory). */
 static int archive_epoch(struct threads *f, const struct cut_action *act)
 {
-    if (f->nepochs == f->cap_epochs) {
-        uint64_t cap = f->cap_epochs ? 2 * f->cap_epochs : 256;
-        struct epoch_rec *e = mem_remap(f->epochs, f->cap_epochs * sizeof *e, cap * sizeof *e);
-        if (!e)
-            return -1;
-        f->epochs = e;
-        f->cap_epochs = cap;
-    }
+    if (mem_reserve(&f->epochs, &f->cap_epochs, f->nepochs + 1, sizeof *f->epochs, 256) < 0)
+        return -1;
     struct epoch_rec *rec = &f->epochs[f->nepochs++];
     *rec = (struct epoch_rec){f->nentries, 0, *act};
     for (uint32_t i = 0; i < f->nactive; i++) {
         struct rthread *w = &f->th[f->active[i]];
-        if (w->arch_len + w->len > w->arch_cap) {
-            uint64_t cap = w->arch_cap ? 2 * w->arch_cap : 1 << 16;
-            while (cap < w->arch_len + w->len)
-                cap *= 2;
-            struct tape_op *v = mem_remap(w->arch, w->arch_cap * sizeof *v, cap * sizeof *v);
-            if (!v)
-                return -1;
-            w->arch = v;
-            w->arch_cap = cap;
-        }
-        if (f->nentries == f->cap_entries) {
-            uint64_t cap = f->cap_entries ? 2 * f->cap_entries : 1024;
-            struct epoch_entry *e =
-                mem_remap(f->entries, f->cap_entries * sizeof *e, cap * sizeof *e);
-            if (!e)
-                return -1;
-            f->entries = e;
-            f->cap_entries = cap;
-        }
+        if (mem_reserve(&w->arch, &w->arch_cap, w->arch_len + w->len, sizeof *w->arch,
+                        1 << 16) < 0 ||
+            mem_reserve(&f->entries, &f->cap_entries, f->nentries + 1, sizeof *f->entries,
+                        1024) < 0)
+            return -1;
         memcpy(w->arch + w->arch_len, w->buf, w->len * sizeof *w->buf);
         f->entries[f->nentries++] = (struct epoch_entry){f->active[i], w->arch_len, w->len};
         rec->count++;
@@ -496,16 +463,8 @@ static int depend(struct threads *f, uint32_t t, uint64_t slot)
 
 static int made(struct threads *f, uint32_t t, uint64_t slot, uint64_t index)
 {
-    if (slot >= f->cap_maker) {
-        uint64_t cap = f->cap_maker ? 2 * f->cap_maker : 1 << 16;
-        while (cap <= slot)
-            cap *= 2;
-        struct maker *m = mem_remap(f->maker, f->cap_maker * sizeof *m, cap * sizeof *m);
-        if (!m)
-            return -1;
-        f->maker = m;
-        f->cap_maker = cap;
-    }
+    if (mem_reserve(&f->maker, &f->cap_maker, slot + 1, sizeof *f->maker, 1 << 16) < 0)
+        return -1;
     f->maker[slot] = (struct maker){t, f->epoch, (uint32_t)index};
     return 0;
 }
@@ -521,14 +480,9 @@ static int defer_slot(struct threads *f, uint64_t slot)
         if (s->free[k - 1] != slot)
             continue;
         s->free[k - 1] = s->free[--s->nfree];
-        if (f->ndeferred == f->cap_deferred) {
-            uint64_t cap = f->cap_deferred ? 2 * f->cap_deferred : 4096;
-            uint32_t *d = mem_remap(f->deferred, f->cap_deferred * sizeof *d, cap * sizeof *d);
-            if (!d)
-                return -1;
-            f->deferred = d;
-            f->cap_deferred = cap;
-        }
+        if (mem_reserve(&f->deferred, &f->cap_deferred, f->ndeferred + 1, sizeof *f->deferred,
+                        4096) < 0)
+            return -1;
         f->deferred[f->ndeferred++] = (uint32_t)slot;
         return 0;
     }
