@@ -67,7 +67,7 @@ DEB_OPTIONAL := heaptrack chromium
 # Without root or sudo, or when apt-get fails, the test is skipped and the summary says why.
 DEB_TEST := chromium
 
-.PHONY: all help deps deps-optional deps-test test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build man install
+.PHONY: all help deps deps-optional deps-test test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build fuzz-replay fuzz-replay-run man install
 
 ## all: build the mallog CLI, libmallog.so, test programs
 all: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) progs
@@ -193,6 +193,7 @@ test: deps deps-test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory e2e-asan
 
@@ -260,6 +261,32 @@ $(FUZZ_BIN): tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ) $(FUZZ_TOOL_OBJ)
 	$(if $(Q),@echo "  LD [fuzz] $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $(filter tests/fuzz/%.c,$^) \
 	    $(FUZZ_LINK) $(FUZZ_LIB_OBJ) $(LDLIBS_ALL)
+
+# The same targets without libFuzzer (tests/fuzz/standalone.c runs each input once), built with
+# this variant's compiler, flags and objects: `make test` replays the corpus and every kept crash
+# input through them under ASan+UBSan (fuzz-replay), in seconds and without clang.
+FUZZ_REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+$(B)/fuzz/fuzz_reader_crc: FUZZ_DEFS := -DFUZZ_FIX_CRC
+$(B)/fuzz/fuzz_reader_events: FUZZ_DEFS := -DFUZZ_EVENTS
+$(B)/fuzz/fuzz_reader $(B)/fuzz/fuzz_reader_crc $(B)/fuzz/fuzz_reader_events: tests/fuzz/fuzz_reader.c
+$(B)/fuzz/fuzz_sites: tests/fuzz/fuzz_sites.c
+$(B)/fuzz/fuzz_pack: tests/fuzz/fuzz_pack.c
+$(B)/fuzz/fuzz_summary: tests/fuzz/fuzz_summary.c
+$(B)/fuzz/fuzz_budget: tests/fuzz/fuzz_budget.c
+$(B)/fuzz/fuzz_budget: FUZZ_REPLAY_LINK := $(filter-out $(B)/analyze/budget.o,$(TOOL_OBJ))
+$(FUZZ_REPLAY_BIN): FUZZ_REPLAY_LINK ?= $(TOOL_OBJ)
+$(FUZZ_REPLAY_BIN): tests/fuzz/standalone.c tests/fuzz/fuzz.h $(LIB_OBJ) $(TOOL_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD [fuzz-replay] $@")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(FUZZ_DEFS) -o $@ $(filter tests/fuzz/%.c,$^) $(FUZZ_REPLAY_LINK) \
+	    $(LIB_OBJ) $(LDLIBS_ALL)
+
+## fuzz-replay: every fuzz target run once on its seeds and kept crash inputs (ASan+UBSan build)
+fuzz-replay:
+	$(Q)$(MAKE) --no-print-directory VARIANT=asan fuzz-replay-run
+
+fuzz-replay-run: $(FUZZ_REPLAY_BIN)
+	@bash tests/fuzz/run.sh --replay $(B)/fuzz $(FUZZ_TARGETS)
 
 ## fuzz-build: build the libFuzzer targets of tests/fuzz/ (clang) into build/fuzz/
 fuzz-build: $(FUZZ_BIN)
