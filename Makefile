@@ -237,7 +237,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 $(filter-out -Wno-format-truncation,$(WARN)) -g -O1 -D_GNU_SOURCE -Wno-unused-but-set-variable $(FUZZ_SAN)
-FUZZ_TARGETS := reader reader_crc reader_events sites pack summary budget
+FUZZ_TARGETS := reader reader_crc reader_events sites pack summary budget maps trap specs
 FUZZ_BIN := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
 FUZZ_TOOL_OBJ := $(TOOL_SRC:%.c=build/fuzz/%.o)
@@ -253,6 +253,9 @@ build/fuzz/fuzz_reader build/fuzz/fuzz_reader_crc build/fuzz/fuzz_reader_events:
 build/fuzz/fuzz_sites: tests/fuzz/fuzz_sites.c
 build/fuzz/fuzz_pack: tests/fuzz/fuzz_pack.c
 build/fuzz/fuzz_summary: tests/fuzz/fuzz_summary.c
+build/fuzz/fuzz_maps: tests/fuzz/fuzz_maps.c
+build/fuzz/fuzz_trap: tests/fuzz/fuzz_trap.c
+build/fuzz/fuzz_specs: tests/fuzz/fuzz_specs.c
 # budget.c's parser is static: the target includes analyze/budget.c, so budget.o stays out.
 build/fuzz/fuzz_budget: tests/fuzz/fuzz_budget.c
 build/fuzz/fuzz_budget: FUZZ_LINK := $(filter-out build/fuzz/analyze/budget.o,$(FUZZ_TOOL_OBJ))
@@ -272,10 +275,13 @@ $(B)/fuzz/fuzz_reader $(B)/fuzz/fuzz_reader_crc $(B)/fuzz/fuzz_reader_events: te
 $(B)/fuzz/fuzz_sites: tests/fuzz/fuzz_sites.c
 $(B)/fuzz/fuzz_pack: tests/fuzz/fuzz_pack.c
 $(B)/fuzz/fuzz_summary: tests/fuzz/fuzz_summary.c
+$(B)/fuzz/fuzz_maps: tests/fuzz/fuzz_maps.c
+$(B)/fuzz/fuzz_trap: tests/fuzz/fuzz_trap.c
+$(B)/fuzz/fuzz_specs: tests/fuzz/fuzz_specs.c
 $(B)/fuzz/fuzz_budget: tests/fuzz/fuzz_budget.c
 $(B)/fuzz/fuzz_budget: FUZZ_REPLAY_LINK := $(filter-out $(B)/analyze/budget.o,$(TOOL_OBJ))
 $(FUZZ_REPLAY_BIN): FUZZ_REPLAY_LINK ?= $(TOOL_OBJ)
-$(FUZZ_REPLAY_BIN): tests/fuzz/standalone.c tests/fuzz/fuzz.h $(LIB_OBJ) $(TOOL_OBJ)
+$(FUZZ_REPLAY_BIN): tests/fuzz/standalone.c $(wildcard tests/fuzz/*.h lib/*.h replay/*.h) $(LIB_OBJ) $(TOOL_OBJ)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD [fuzz-replay] $@")
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(FUZZ_DEFS) -o $@ $(filter tests/fuzz/%.c,$^) $(FUZZ_REPLAY_LINK) \

@@ -17,6 +17,9 @@ seeds_of() {
     pack) echo "$ROOT/tests/corpus/spool" ;;
     summary) echo "$ROOT/tests/corpus/json" ;;
     budget) echo "$ROOT/tests/corpus/budget" ;;
+    maps) echo "$ROOT/tests/corpus/maps" ;;
+    trap) echo "$ROOT/tests/corpus/trap" ;;
+    specs) echo "$ROOT/tests/corpus/specs" ;;
     esac
 }
 dict_of() {
