@@ -67,7 +67,7 @@ DEB_OPTIONAL := heaptrack chromium
 # Without root or sudo, or when apt-get fails, the test is skipped and the summary says why.
 DEB_TEST := chromium
 
-.PHONY: all help deps deps-optional deps-test test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build fuzz-replay fuzz-replay-run man install
+.PHONY: all help deps deps-optional deps-test test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build fuzz-replay fuzz-replay-run tsan man install
 
 ## all: build the mallog CLI, libmallog.so, test programs
 all: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) progs
@@ -194,6 +194,7 @@ test: deps deps-test
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
 	$(Q)$(MAKE) --no-print-directory fuzz-replay
+	$(Q)$(MAKE) --no-print-directory tsan
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory e2e-asan
 
@@ -293,6 +294,20 @@ fuzz-replay:
 
 fuzz-replay-run: $(FUZZ_REPLAY_BIN)
 	@bash tests/fuzz/run.sh --replay $(B)/fuzz $(FUZZ_TARGETS)
+
+# The recorder's lock-free protocols under ThreadSanitizer (tests/tsan/tsan_recorder.c): the
+# recorder's real code and lib/'s packer in one program, writers and an online packer at once.
+TSAN_BIN := build/tsan/tsan_recorder
+TSAN_SRC := tests/tsan/tsan_recorder.c preload/recorder.c preload/options.c preload/stacks.c $(LIB_SRC)
+$(TSAN_BIN): $(TSAN_SRC) $(wildcard lib/*.h preload/*.h)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD [tsan] $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=thread -fno-builtin -fno-omit-frame-pointer \
+	    -ftls-model=initial-exec -Wl,--wrap=mmap,--wrap=munmap -o $@ $(TSAN_SRC) $(LDLIBS_ALL)
+
+## tsan: the recorder's chunk, tag and in-flight protocols with an online packer, under TSan
+tsan: $(TSAN_BIN)
+	@d=$$(mktemp -d /tmp/mallog-tsan.XXXXXX) && $(TSAN_BIN) $$d 100000 && rm -rf $$d
 
 ## fuzz-build: build the libFuzzer targets of tests/fuzz/ (clang) into build/fuzz/
 fuzz-build: $(FUZZ_BIN)

@@ -381,7 +381,9 @@ uint8_t *rec_claim_chunk(uint32_t thread, uint32_t tid)
     }
     uint8_t *chunk = mlg_rec.win_base + (size_t)mlg_rec.next_chunk * MLG_SPOOL_CHUNK;
     mlg_rec.next_chunk++;
-    mlg_rec.hdr->chunks_claimed = mlg_rec.win_index * CHUNKS_PER_WINDOW + mlg_rec.next_chunk;
+    /* atomic for the packer reading it while we run (a plain mov on x86) */
+    __atomic_store_n(&mlg_rec.hdr->chunks_claimed, mlg_rec.win_index * CHUNKS_PER_WINDOW + mlg_rec.next_chunk,
+                     __ATOMIC_RELEASE);
     rec_unlock();
     /* one call maps the chunk's 16 pages instead of 16 page faults on the hot path */
     madvise(chunk, MLG_SPOOL_CHUNK, MLG_MADV_POPULATE_WRITE);
