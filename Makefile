@@ -142,15 +142,18 @@ $(PRELOAD_UNWIND_SO): $(PRELOAD_UNWIND_OBJ)
 	$(if $(Q),@echo "  LD $@")
 	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -lunwind -ldl -lpthread
 
-# Unit tests link what they test: lib/ alone for the format's tests, lib/ and the tool modules
-# (not cli/main.c) for the rest; real zstd, real cmocka.
-LIB_ONLY_TESTS := test_format test_pack test_sites
-$(B)/tests/%: UNIT_LINK = $(TOOL_OBJ)
-$(LIB_ONLY_TESTS:%=$(B)/tests/%): UNIT_LINK =
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(TOOL_OBJ) $(LIBMLG)
+# Unit tests link what they test: the tool modules and lib/ as archives, so the linker takes only
+# the objects a test reaches (test_format: lib/ alone; test_arena: the arena and what it calls);
+# never cli/. Real zstd, real cmocka.
+TOOLS_A := $(B)/libtools.a
+$(TOOLS_A): $(TOOL_OBJ)
+	$(if $(Q),@echo "  AR $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(TOOLS_A) $(LIBMLG)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(UNIT_LINK) $(LIBMLG) -lcmocka $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(TOOLS_A) $(LIBMLG) -lcmocka $(LDLIBS_ALL)
 
 # Test programs: plain -O1 so the compiler keeps every call we count.
 build/progs/%: tests/progs/%.c
