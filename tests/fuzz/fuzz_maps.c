@@ -14,14 +14,7 @@
 
 #include "../../lib/maps.h"
 #include "../../replay/replay.h"
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_maps: check failed: %s (line %d)\n", #c, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,14 +12,7 @@
 #include <string.h>
 
 #include "../../replay/cmd.h"
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_specs: check failed: %s (line %d)\n", #c, __LINE__);           \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz.h"
 
 static struct alloc_spec specs[MAX_ALLOCS];
 

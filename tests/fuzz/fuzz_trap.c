@@ -10,14 +10,7 @@
 #include <string.h>
 
 #include "../../lib/trap.h"
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_trap: check failed: %s (line %d)\n", #c, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
