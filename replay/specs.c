@@ -303,3 +303,15 @@ void specs_env(const struct alloc_spec *a, int pinned_too, char *buf, size_t len
     if (used < len)
         snprintf(buf + used, len - used, "%s", a->env);
 }
+
+void specs_list(FILE *f)
+{
+    for (int i = 0; i < MLG_ALLOC_COUNT; i++) {
+        const struct allocator_info *a = &allocators_list[i];
+        const char *lib = builtin_lib(a->name);
+        fprintf(f, "%s\t%s\t", a->name, !lib ? "builtin" : *lib ? lib : "-");
+        for (const char *p = a->pinned; p && *p; p++)
+            fputc(*p == '\n' ? ' ' : *p, f);
+        fputc('\n', f);
+    }
+}
