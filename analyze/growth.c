@@ -91,7 +91,7 @@ double growth_theil_sen(const double *x, const double *y, int n)
 
 int growth_last_from(int n)
 {
-    return n - (n / 3 < 8 ? 8 : n / 3);
+    return n - (n / 2 < 8 ? 8 : n / 2);
 }
 
 int growth_judge(const double *y, int n, struct growth_judgement *j)
@@ -115,7 +115,8 @@ int growth_judge(const double *y, int n, struct growth_judgement *j)
     double base = y[0], peak = y[0];
     for (int i = 1; i < n; i++)
         peak = y[i] > peak ? y[i] : peak;
-    if (j->z_last >= GROWTH_Z && j->slope_last > 0)
+    if (j->z_last >= GROWTH_Z && j->slope_last > 0 &&
+        j->slope_last * len >= GROWTH_LAST_SHARE * (peak - base))
         j->verdict = GROWTH_GROWING;
     else if (peak <= base || y[n - 1] <= base + GROWTH_RETURN_SHARE * (peak - base))
         j->verdict = GROWTH_RETURNS;
@@ -355,11 +356,11 @@ static void judge_all(struct growth *g)
     if (n < 8)
         return; /* too short to judge: growth_report says so */
     int lf = growth_last_from(n);
-    /* bytes per hour needs times that move over the last third */
+    /* bytes per hour needs times that move over the last half */
     g->has_times = g->last_ns > g->first_ns && xt[n - 1] > xt[lf];
     g->no_times_why = g->has_times ? NULL
                       : g->last_ns == 0 ? "the log has no times"
-                                        : "the last third of the run spans no measurable time";
+                                        : "the last half of the run spans no measurable time";
     for (uint32_t i = 0; i < g->ngroups; i++) {
         struct growth_group *gr = &g->groups[i];
         const struct growth_cell *c = &g->cells[(uint64_t)i * GROWTH_WINDOWS];
@@ -482,8 +483,8 @@ int growth_report(const char *path, const struct growth_opts *o, FILE *out)
         goto out;
     if (g->events < GROWTH_MIN_EVENTS) {
         msg_error("stats", "%s: too short to judge growth: %" PRIu64 " events%s (at least %d "
-                  "needed, in %d windows)", path, g->events, g->err.code ? " before the damage" : "",
-                  GROWTH_MIN_EVENTS, GROWTH_WINDOWS / 2);
+                  "needed)", path, g->events, g->err.code ? " before the damage" : "",
+                  GROWTH_MIN_EVENTS);
         goto out;
     }
     if (growth_rank(g) != 0) {

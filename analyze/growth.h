@@ -16,19 +16,20 @@
 #define GROWTH_WINDOWS 64      /* windows kept; when full, pairs merge and the width doubles */
 #define GROWTH_MIN_EVENTS 1000 /* fewer events: too short to judge (exit 2) */
 #define GROWTH_SAMPLES 3       /* oldest live blocks kept per group (a sample of their stacks) */
-#define GROWTH_Z 3.0           /* Mann-Kendall Z the last third must reach to be "growing" */
+#define GROWTH_Z 3.0           /* Mann-Kendall Z the last half must reach to be "growing" */
 #define GROWTH_RETURN_SHARE 0.1 /* "returns": back within this share of its rise */
+#define GROWTH_LAST_SHARE 0.1  /* "growing": the last half adds at least this share of the rise */
 
 enum growth_verdict { GROWTH_GROWING, GROWTH_LEVELS_OFF, GROWTH_RETURNS };
 
 /* What the statistics say of one series (the floor of live bytes per window, oldest first). */
 struct growth_judgement {
     int verdict;      /* enum growth_verdict */
-    int last_from;    /* first window of the last third (the part the growing test looks at) */
+    int last_from;    /* first window of the last half (the part the growing test looks at) */
     double tau_all;   /* Kendall tau-b of the series against the window index, whole run */
-    double tau_last;  /* the same over the last third */
-    double z_last;    /* Mann-Kendall Z of the last third (ties corrected) */
-    double slope_last; /* Theil-Sen slope over the last third, bytes per window */
+    double tau_last;  /* the same over the last half */
+    double z_last;    /* Mann-Kendall Z of the last half (ties corrected) */
+    double slope_last; /* Theil-Sen slope over the last half, bytes per window */
 };
 
 /* ---- the statistics (pure functions, unit-tested on synthetic series) ---------------------- */
@@ -39,11 +40,12 @@ double growth_kendall(const double *y, int n, double *z);
 /* Theil-Sen slope of y against x over n points: the median of the slopes of every pair with
  * x_i != x_j. NAN when no such pair exists. */
 double growth_theil_sen(const double *x, const double *y, int n);
-/* The verdict on y[0..n) (n >= 8; fewer: -1): growing when the last third's Mann-Kendall Z is at
- * least GROWTH_Z and its Theil-Sen slope is positive; otherwise returns when the last window is
+/* The verdict on y[0..n) (n >= 8; fewer: -1): growing when the last half's Mann-Kendall Z is at
+ * least GROWTH_Z, its Theil-Sen slope is positive and the rise it predicts over the last half is
+ * at least GROWTH_LAST_SHARE of the series' whole rise (max - first window); otherwise returns when the last window is
  * back within GROWTH_RETURN_SHARE of the rise above the first window, levels_off when not. */
 int growth_judge(const double *y, int n, struct growth_judgement *j);
-/* The first window of the last third of n windows (at least 8 windows long). */
+/* The first window of the last half of n windows (at least 8 windows long). */
 int growth_last_from(int n);
 const char *growth_verdict_name(int verdict);
 
@@ -75,7 +77,7 @@ struct growth_group {
     struct growth_sample oldest[GROWTH_SAMPLES];
     int noldest;
     struct growth_judgement j;
-    double per_million; /* Theil-Sen over the last third, bytes per million events */
+    double per_million; /* Theil-Sen over the last half, bytes per million events */
     double per_hour;    /* the same against time; valid when struct growth.has_times */
 };
 
