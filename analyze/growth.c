@@ -97,25 +97,51 @@ int growth_last_from(int n)
 int growth_judge(const double *y, int n, struct growth_judgement *j)
 {
     memset(j, 0, sizeof *j);
-    if (n < 8)
+    if (n < 8 || n > 4 * GROWTH_WINDOWS)
         return -1;
     j->last_from = growth_last_from(n);
     int len = n - j->last_from;
+    const double *last = y + j->last_from;
     j->tau_all = growth_kendall(y, n, NULL);
-    j->tau_last = growth_kendall(y + j->last_from, len, &j->z_last);
-    double idx[GROWTH_WINDOWS * 2];
-    double *x = len <= GROWTH_WINDOWS * 2 ? idx : malloc((size_t)len * sizeof *x);
-    if (!x)
-        return -1;
+    j->tau_last = growth_kendall(last, len, &j->z_last);
+    double x[GROWTH_WINDOWS * 2], e[GROWTH_WINDOWS * 2], mean = 0, num = 0, den = 0;
     for (int i = 0; i < len; i++)
         x[i] = j->last_from + i;
-    j->slope_last = growth_theil_sen(x, y + j->last_from, len);
-    if (x != idx)
-        free(x);
+    j->slope_last = growth_theil_sen(x, last, len);
+    /* Mann-Kendall assumes independent windows. A level that wanders slowly (a cache whose
+     * content turns over across many windows) makes neighbours alike and inflates Z: take the
+     * lag-1 autocorrelation of the last half around its Theil-Sen line and widen the variance of
+     * S by (1 + r)/(1 - r) when r > 0 (the effective number of windows, Bayley and Hammersley
+     * 1946); r is capped at 0.9 */
+    for (int i = 0; i < len; i++)
+        mean += e[i] = last[i] - (isnan(j->slope_last) ? 0 : j->slope_last) * x[i];
+    mean /= len;
+    for (int i = 0; i < len; i++) {
+        den += (e[i] - mean) * (e[i] - mean);
+        if (i + 1 < len)
+            num += (e[i] - mean) * (e[i + 1] - mean);
+    }
+    j->autocorr = den > 0 ? num / den : 0;
+    double r = fmin(j->autocorr, 0.9);
+    if (r > 0)
+        j->z_last /= sqrt((1 + r) / (1 - r));
     double base = y[0], peak = y[0];
     for (int i = 1; i < n; i++)
         peak = y[i] > peak ? y[i] : peak;
-    if (j->z_last >= GROWTH_Z && j->slope_last > 0 &&
+    /* new highs, each a tenth of the last half's range above the previous one: noise at a
+     * plateau sets records too, but small ones */
+    double lo = y[j->last_from], hi = lo;
+    for (int i = j->last_from; i < n; i++) {
+        lo = y[i] < lo ? y[i] : lo;
+        hi = y[i] > hi ? y[i] : hi;
+    }
+    double level = y[j->last_from], step = (hi - lo) / 10;
+    for (int i = j->last_from + 1; i < n && step > 0; i++)
+        if (y[i] >= level + step) {
+            level = y[i];
+            j->rises++;
+        }
+    if (j->z_last >= GROWTH_Z && j->slope_last > 0 && j->rises >= GROWTH_MIN_RISES &&
         j->slope_last * len >= GROWTH_LAST_SHARE * (peak - base))
         j->verdict = GROWTH_GROWING;
     else if (peak <= base || y[n - 1] <= base + GROWTH_RETURN_SHARE * (peak - base))

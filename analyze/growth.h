@@ -19,6 +19,7 @@
 #define GROWTH_Z 3.0           /* Mann-Kendall Z the last half must reach to be "growing" */
 #define GROWTH_RETURN_SHARE 0.1 /* "returns": back within this share of its rise */
 #define GROWTH_LAST_SHARE 0.1  /* "growing": the last half adds at least this share of the rise */
+#define GROWTH_MIN_RISES 3     /* "growing": new highs in the last half, each a tenth of its range */
 
 enum growth_verdict { GROWTH_GROWING, GROWTH_LEVELS_OFF, GROWTH_RETURNS };
 
@@ -28,8 +29,12 @@ struct growth_judgement {
     int last_from;    /* first window of the last half (the part the growing test looks at) */
     double tau_all;   /* Kendall tau-b of the series against the window index, whole run */
     double tau_last;  /* the same over the last half */
-    double z_last;    /* Mann-Kendall Z of the last half (ties corrected) */
+    double z_last;    /* Mann-Kendall Z of the last half (ties corrected; its variance widened
+                         when the windows are autocorrelated) */
+    double autocorr;  /* lag-1 autocorrelation of the last half around its Theil-Sen line */
     double slope_last; /* Theil-Sen slope over the last half, bytes per window */
+    int rises;        /* windows of the last half whose floor tops the previous such high by a
+                         tenth of the last half's range (the first: its first window) */
 };
 
 /* ---- the statistics (pure functions, unit-tested on synthetic series) ---------------------- */
@@ -40,10 +45,12 @@ double growth_kendall(const double *y, int n, double *z);
 /* Theil-Sen slope of y against x over n points: the median of the slopes of every pair with
  * x_i != x_j. NAN when no such pair exists. */
 double growth_theil_sen(const double *x, const double *y, int n);
-/* The verdict on y[0..n) (n >= 8; fewer: -1): growing when the last half's Mann-Kendall Z is at
- * least GROWTH_Z, its Theil-Sen slope is positive and the rise it predicts over the last half is
- * at least GROWTH_LAST_SHARE of the series' whole rise (max - first window); otherwise returns when the last window is
- * back within GROWTH_RETURN_SHARE of the rise above the first window, levels_off when not. */
+/* The verdict on y[0..n) (8 <= n <= 4 * GROWTH_WINDOWS; else -1). Growing when, over the last
+ * half: the Mann-Kendall Z (widened for autocorrelation) is at least GROWTH_Z, the Theil-Sen
+ * slope is positive, the rise it predicts is at least GROWTH_LAST_SHARE of the series' whole rise
+ * (highest - first window), and the floor set at least GROWTH_MIN_RISES new highs a tenth of the
+ * last half's range apart (one or two steps are no trend). Otherwise returns when the last window
+ * is back within GROWTH_RETURN_SHARE of the rise above the first window, levels_off when not. */
 int growth_judge(const double *y, int n, struct growth_judgement *j);
 /* The first window of the last half of n windows (at least 8 windows long). */
 int growth_last_from(int n);

@@ -179,8 +179,9 @@ static void group_json(FILE *f, const struct growth *g, uint32_t i)
     if (!g->by_site)
         fprintf(f, ",\"class_min\":%" PRIu64 ",\"class_max\":%" PRIu64, gr->class_min,
                 gr->class_max);
-    fprintf(f, ",\"tau_all\":%.3f,\"tau_last\":%.3f,\"z_last\":%.2f,\"slope_last_per_window\":",
-            gr->j.tau_all, gr->j.tau_last, gr->j.z_last);
+    fprintf(f, ",\"tau_all\":%.3f,\"tau_last\":%.3f,\"z_last\":%.2f,\"autocorr_last\":%.3f"
+               ",\"rises_last\":%d,\"slope_last_per_window\":",
+            gr->j.tau_all, gr->j.tau_last, gr->j.z_last, gr->j.autocorr, gr->j.rises);
     num_or_null(f, 1, gr->j.slope_last);
     fprintf(f, ",\"oldest_live_event\":");
     if (gr->noldest)

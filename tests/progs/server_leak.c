@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     unsigned long requests = argc > 1 ? strtoul(argv[1], NULL, 10) : 40000;
     int late = argc > 2 && strcmp(argv[2], "late") == 0;
     if (argc > 3)
-        rng = strtoull(argv[3], NULL, 0) | 1;
+        rng = strtoull(argv[3], NULL, 0) * 2 + 1; /* xorshift needs a nonzero state */
     unsigned sum = 0;
     load_config();
     for (unsigned long id = 0; id < requests; id++) {

@@ -100,6 +100,17 @@ static void test_verdicts(void **state)
         struct growth_judgement j;
         growth_judge(y, n, &j);
         assert_int_not_equal(j.verdict, GROWTH_GROWING);
+        /* one step (a table resized once at three quarters of the run), or two: no trend */
+        for (int i = 0; i < n; i++)
+            y[i] = 1000 + (i >= 3 * n / 4 ? 5000 : 0) + noise(10);
+        assert_int_equal(verdict(y, n), GROWTH_LEVELS_OFF);
+        for (int i = 0; i < n; i++)
+            y[i] = 1000.0 * (1 + (i >= 5 * n / 8) + (i >= 7 * n / 8));
+        assert_int_equal(verdict(y, n), GROWTH_LEVELS_OFF);
+        /* a step every sixteenth of the run: eight new highs in the last half */
+        for (int i = 0; i < n; i++)
+            y[i] = 1000.0 * (i / (n / 16));
+        assert_int_equal(verdict(y, n), GROWTH_GROWING);
         /* a phase that rises and gives it all back */
         for (int i = 0; i < n; i++)
             y[i] = i < n / 2 ? 1000.0 * i : fmax(0, 1000.0 * (n - 2 * (i - n / 2) - n / 2));
