@@ -5,11 +5,11 @@
  * three temporary buffers (512..4095 bytes) and frees them; every 8th request cache_put adds an
  * entry of 200..799 bytes to a cache of at most 400 entries, evicting the oldest once full (full
  * after 3200 requests, 8% of the default 40000; its content turns over every 3200 requests after
- * that). remember_session leaks 40 bytes every
- * 32nd request (from the first request, or with "late" from the middle of the run). At the end
- * it prints what it leaked ("leaked B bytes in N blocks") on stderr, so a test compares the
- * analysis with the real figure. Deterministic: a fixed xorshift seed (or SEED). Functions are noinline and
- * keep frame pointers so both unwinders see them.
+ * that). remember_session leaks 40 bytes every 32nd request (from the first request, or with
+ * "late" from the middle of the run). At the end it prints what it leaked ("leaked B bytes in N
+ * blocks") on stderr, so a test compares the analysis with the real figure. Deterministic: a fixed
+ * xorshift seed (or SEED). Functions are noinline and keep frame pointers so both unwinders see
+ * them.
  */
 #pragma GCC optimize("no-omit-frame-pointer")
 #include <stdio.h>
