@@ -110,14 +110,18 @@ void report_growth_section(FILE *f, const char *dir)
     }
     char missing[256] = "";
     json_string(js, "bytes_per_hour_missing", missing, sizeof missing);
+    int groups = (int)u64_at(js, "groups");
     fprintf(f, "<p>The %ss whose live bytes keep rising through the run (a leak, or a cache "
-               "without a bound), fastest first: %d growing, %d level off, %d return. Each "
+               "without a bound), fastest first: %d growing, %d level off, %d return", what,
+            growing, levels, returns);
+    if (groups > n)
+        fprintf(f, " (of the first %d of %d, ranked)", n, groups);
+    fprintf(f, ". Each "
                "chart shows the %s's floor per window (what stayed live through the whole "
                "window) and its highest point, over %d windows of %s events; the verdict looks "
                "at the last half. <a href=\"growth.json\">growth.json</a>; "
                "<code>mallog stats LOG --growth</code> says the same in text.",
-            what, growing, levels, returns, what, nwin, plots_fmt_count(u64_at(js, "window_events"),
-                                                                        path, sizeof path));
+            what, nwin, plots_fmt_count(u64_at(js, "window_events"), path, sizeof path));
     if (missing[0]) {
         fprintf(f, " No bytes per hour: ");
         msg_xml_escape(f, missing);
