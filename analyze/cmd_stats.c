@@ -13,6 +13,7 @@
 #include "../common/recording.h"
 #include "analyze.h"
 #include "callsites.h"
+#include "growth.h"
 
 /* "A:B", "A:", ":B", "A" (from A to the end): a range with at least one event. Prints why not
  * and returns -1. */
@@ -150,12 +151,12 @@ static struct stats_proc *all_processes(const char *arg, const struct stats *mai
 static const char usage[] =
     "usage: mallog stats LOG|PREFIX|DIR [--pid PID] [--json] [--tsv DIR] [--range A:B]\n"
     "                    [--temporary N] [--long-lived N] [--every N] [--top N]\n"
-    "                    [--by site|stack] [--folded[=allocs|bytes|leaks]]\n";
+    "                    [--by site|stack] [--folded[=allocs|bytes|leaks]] [--growth]\n";
 
 /* What `mallog stats` is asked. */
 struct stats_args {
     struct stats_opts o;
-    int json, decode_only, table_only, by_sites;
+    int json, decode_only, table_only, by_sites, growth;
     struct callsites_opts sites;
     uint64_t top;
     struct rec_pid pid;
@@ -177,6 +178,7 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
                                          {"table-only", no_argument, NULL, 0x100},
                                          {"by", required_argument, NULL, 'B'},
                                          {"folded", optional_argument, NULL, 'F'},
+                                         {"growth", no_argument, NULL, 'G'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct stats_opts *o = &a->o;
@@ -190,6 +192,7 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
         case 'j': a->json = 1; break;
         case 'D': a->decode_only = 1; break;
         case 0x100: a->table_only = 1; break;
+        case 'G': a->growth = 1; break;
         case 'B':
             if (strcmp(optarg, "site") != 0 && strcmp(optarg, "stack") != 0) {
                 fprintf(stderr, "mallog stats: --by %s: expected site or stack\n", optarg);
@@ -255,6 +258,9 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
                    "                 per distinct stack, with its frames\n"
                    "  --folded[=allocs|bytes|leaks]  folded stacks for flame graphs\n"
                    "                 (flamegraph.pl, speedscope): \"outer;...;inner N\" lines\n"
+                   "  --growth       what keeps growing: live bytes per call site (--stacks) or\n"
+                   "                 size class in windows of the run, ranked by growth rate,\n"
+                   "                 each growing, levels_off or returns (docs/ANALYZE.md)\n"
                    "Exit 0, or 2 on error (a damaged log: the report covers the valid prefix).\n",
                    usage, STATS_TIMELINE_ROWS);
             return 1;
@@ -270,6 +276,11 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
         return -1;
     }
     a->input = argv[optind];
+    if (a->growth && (a->by_sites || a->tsv || a->o.from || a->o.to != UINT64_MAX)) {
+        fprintf(stderr, "mallog stats: --growth takes the whole log, alone (not with --by, "
+                        "--folded, --tsv or --range)\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -340,6 +351,8 @@ int cmd_stats(int argc, char **argv)
         return EXIT_ERROR;
     if (a.decode_only || a.table_only)
         return decode(path, a.table_only);
+    if (a.growth)
+        return growth_report(path, &(struct growth_opts){a.json, a.top}, stdout);
     if (a.by_sites) {
         a.sites.json = a.json;
         a.sites.top = (uint32_t)(a.top > 1000000 ? 1000000 : a.top);
