@@ -17,11 +17,12 @@
 #include "../common/msg.h"
 #include "cmd.h"
 
-#define TREE_SAMPLES_PER_PROC 48 /* periodic samples of a process; + its start and its end */
+#define TREE_SAMPLES_PER_PROC 32 /* periodic samples of a process; + its start and its end */
 
 /* The group (recording) of log i: the root it descends from by fork, exec or spawn links. A
  * forked child whose parent's log is missing has no link: it joins the newest root that
- * started before it (it was recorded in that run). Returns an index into logs. */
+ * started before it (it was recorded in that run); without one, the orphans are one group (the
+ * earliest of them stands for it). Returns an index into logs. */
 static int group_of(const struct rec_log *logs, int n, int i)
 {
     int k = i;
@@ -43,7 +44,16 @@ static int group_of(const struct rec_log *logs, int n, int i)
             (best < 0 || rh->start_realtime_ns > logs[best].header.start_realtime_ns))
             best = r;
     }
-    return best >= 0 ? best : k;
+    if (best >= 0)
+        return best;
+    for (int r = 0; r < n; r++) { /* none: the orphans of the set form one group */
+        const struct mlg_header *rh = &logs[r].header;
+        if (rh->parent_pid && rh->parent_pid != rh->pid && rec_parent_index(logs, n, r) < 0 &&
+            (rh->start_realtime_ns < logs[k].header.start_realtime_ns ||
+             (rh->start_realtime_ns == logs[k].header.start_realtime_ns && r < k)))
+            k = r;
+    }
+    return k;
 }
 
 /* The plan: the newest recording's processes, their fork parents and fork points. 0 or -1. */
