@@ -101,6 +101,13 @@ void plots_alloc_load(const char *dir, struct plots_alloc *a);
 void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *stats,
                           const struct plots_alloc *as, int n);
 
+/* ---- report_fork.c ----------------------------------------------------------------------- */
+/* The "Fork and copy-on-write" section into f when the recording log names has a forked child
+ * whose parent's log is there: replays it as a tree (`mallog replay --tree`, on allocs[0..n),
+ * tuned ones left out) into dir/tree/ and shows each allocator's figures. 1 if written, else 0. */
+int report_fork_section(FILE *f, const char *dir, const char *log, const char *const *allocs,
+                        int nallocs);
+
 /* ---- units ------------------------------------------------------------------------------- */
 /* "27.8 MiB", "232 B" */
 const char *plots_fmt_bytes(uint64_t b, char *buf, size_t len);

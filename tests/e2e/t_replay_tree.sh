@@ -4,7 +4,8 @@
 # on glibc and with jemalloc preloaded; each worker prints its Private_Dirty growth. The replay's
 # un-shared inherited bytes plus its new private bytes must be within 25% of it, and the control
 # worker (new memory only) must un-share almost nothing. Then: a fork storm (20 children freeing
-# inherited blocks: none unknown), children that exec, and a child whose parent's log is missing.
+# inherited blocks: none unknown), children that exec, a child whose parent's log is missing, and
+# the report's "Fork and copy-on-write" section.
 source "$ROOT/tests/e2e/lib.sh"
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 [[ -e $jemalloc ]] || { echo "no $jemalloc (make deps)"; exit 77; }
@@ -77,6 +78,18 @@ expect_eq "orphans" "$(j outor/replay.glibc.json "len(d['processes'])")" 4
 every8=$(sed -n 's/^worker 0 every8 pid \([0-9]*\) .*/\1/p' recorded.out)
 (( $(j outor/replay.glibc.json "[p['unknown_frees'] for p in d['processes'] if p['pid'] == $every8][0]") > 0 )) ||
     die "an orphan's frees of inherited blocks are unknown"
+# the report of a forked recording gets a "Fork and copy-on-write" section with a chart per
+# allocator (a smaller master: the report replays the log and the tree); one without forks, not
+"$MALLOG" -q record -o small -- "$PROGS/prefork" 8 > small.out
+small_master=$(sed -n 's/^\* pid \([0-9]*\) .*/\1/p' <("$MALLOG" info small))
+"$MALLOG" -q report "small.$small_master.mlog" -a glibc --holes 0 -o rep > /dev/null
+grep -q '<h2 id="fork">Fork and copy-on-write</h2>' rep/index.html || die "no fork section"
+expect_eq "chart lines (one per worker)" "$(grep -c '<polyline' rep/index.html)" 4
+grep -q 'Finding</b>: on glibc each forked process un-shares' rep/index.html || die "no finding"
+grep -q 'not in the log' rep/index.html || die "no word on what cannot be seen"
+"$MALLOG" -q record -o plain -- "$PROGS/counts" > /dev/null
+"$MALLOG" -q report plain -a glibc --holes 0 -o rep2 > /dev/null
+grep -q 'id="fork"' rep2/index.html && die "a fork section without forks"
 # options that do not go with --tree are refused
 "$MALLOG" replay pf --tree --bench 2> bad.err && die "--tree --bench accepted"
 grep -q 'not with --bench' bad.err || die "no reason given"
