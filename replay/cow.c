@@ -14,6 +14,7 @@
 #define PM_PRESENT (1ull << 63)
 #define PM_EXCLUSIVE (1ull << 56) /* the page is mapped once (mapcount 1): readable unprivileged */
 #define PM_CHUNK 8192u            /* pagemap entries per read (64 KiB) */
+#define COW_RANGE_MAX (1ull << 36) /* wider ranges are reservations, not heap: left out */
 
 extern char __bss_start[], _end[];
 
@@ -67,6 +68,14 @@ static int read_ranges(struct cow *c)
         return -1;
     cut_range(&c->h, (uint64_t)__bss_start & ~(uint64_t)(PAGE - 1),
               ((uint64_t)_end + PAGE - 1) & ~(uint64_t)(PAGE - 1));
+    /* a reservation of terabytes (ASan's shadow) is no heap, and its page map alone would be
+     * gigabytes to read */
+    for (uint64_t i = 0; i < c->h.nr; i++)
+        if (c->h.ranges[i][1] - c->h.ranges[i][0] > COW_RANGE_MAX) {
+            memmove(&c->h.ranges[i], &c->h.ranges[i + 1], (c->h.nr - i - 1) * sizeof *c->h.ranges);
+            c->h.nr--;
+            i--;
+        }
     return 0;
 }
 
