@@ -242,7 +242,7 @@ static void print_tree(const char *name, const struct tree_shared *t, const stru
         else
             snprintf(par, sizeof par, "%s", p->missing_parent ? "(missing)" : "-");
         printf("  %-10s %-10s %10" PRIu64 " %11s %11s %11s %10s %10s\n", pid, par, p->replayed,
-               p->parent >= 0 ? sz(p->end.inherited, a) : "-", sz(p->end.unshared, b),
+               p->end.inherited ? sz(p->end.inherited, a) : "-", sz(p->end.unshared, b),
                sz(p->peak.unshared, c), sz(p->end.fresh, d), sz(p->end.pss, e));
     }
     if (s->roots_forking)
@@ -315,7 +315,8 @@ static int write_tsv(const char *path, const struct tree_shared *t)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* One allocator's tree: the worker, then its output. 0 or -1 (said). */
+/* One allocator's tree: the worker, then its output. 0, 1 (figures printed, but a log was
+ * damaged: replayed up to the damage), or -1 (failed; said). */
 static int run_one(struct run_opts *ro, struct alloc_spec *spec, int fd, struct tree_shared *t,
                    struct tree_totals *s)
 {
@@ -358,6 +359,13 @@ static int run_one(struct run_opts *ro, struct alloc_spec *spec, int fd, struct 
     }
     totals(t, s);
     print_tree(spec->name, t, s);
+    int damaged = 0;
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->p[i].error[0]) { /* a damaged log: replayed up to the damage, and said */
+            msg_error("replay", "%s: pid %" PRIu64 ": %s: %s", spec->name, t->p[i].pid,
+                      t->p[i].log, t->p[i].error);
+            damaged = 1;
+        }
     if (ro->w.out_dir[0]) {
         char path[PATH_MAX + 128];
         snprintf(path, sizeof path, "%s/replay.%s.json", ro->w.out_dir, spec->name);
@@ -371,7 +379,7 @@ static int run_one(struct run_opts *ro, struct alloc_spec *spec, int fd, struct 
             return -1;
         }
     }
-    return 0;
+    return damaged ? 1 : 0;
 }
 
 int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *arg)
@@ -415,10 +423,11 @@ int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *a
     for (int i = 0; i < n; i++) {
         struct tree_totals s;
         find[i].name = specs[i].name;
-        if (run_one(ro, &specs[i], fd, t, &s) < 0) {
+        int rc = run_one(ro, &specs[i], fd, t, &s);
+        if (rc)
             failed = 1;
+        if (rc < 0)
             continue;
-        }
         find[i].ok = 1;
         find[i].mean = s.forked ? s.unshared_sum / s.forked : 0;
         find[i].max = s.unshared_max;
@@ -431,10 +440,14 @@ int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *a
             if (!find[i].ok)
                 continue;
             char m[32];
-            printf("%s %s each forked process un-shares %s of the inherited heap on average "
-                   "(most: pid %" PRIu64 ", %s)",
-                   sep, find[i].name, sz(find[i].mean, a), find[i].maxpid, sz(find[i].max, m));
-            sep = "; on";
+            if (sep[0] == ' ')
+                printf(" on %s each forked process un-shares %s of the inherited heap on average "
+                       "(most: pid %" PRIu64 ", %s)",
+                       find[i].name, sz(find[i].mean, a), find[i].maxpid, sz(find[i].max, m));
+            else
+                printf("; on %s %s (most: pid %" PRIu64 ", %s)", find[i].name,
+                       sz(find[i].mean, a), find[i].maxpid, sz(find[i].max, m));
+            sep = ";";
         }
         printf("\n");
     }

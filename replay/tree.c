@@ -288,8 +288,11 @@ static void play(int i)
             fail(me, "cannot read /proc/self/pagemap");
     }
     me->replayed = n;
-    if (rc < 0) /* a damaged log: replayed up to the damage (the parent said where) */
-        snprintf(me->error, sizeof me->error, "damaged after event %" PRIu64, n);
+    if (rc < 0) { /* a damaged log: replayed up to the damage; the parent says where */
+        char e[200];
+        snprintf(me->error, sizeof me->error, "%s; replayed up to it",
+                 mlg_error_format(mlg_reader_error(r), e, sizeof e));
+    }
     mlg_reader_close(r);
     /* every process has played its log: the end figures are taken with the whole tree alive */
     barrier(&tree->done);
