@@ -366,7 +366,7 @@ int cow_measure(struct cow *c, struct cow_figures *f);
 
 /* ---- tree.c: a recorded process tree replayed with real forks (--tree) --------------------- */
 #define TREE_MAX_PROCS 256
-#define TREE_SAMPLES 64
+#define TREE_SAMPLES 128 /* periodic (~32), one after each fork, the end */
 #define TREE_MAGIC 0x6d6c6774u /* "mlgt" */
 struct tree_sample {
     uint64_t event, t_ns;

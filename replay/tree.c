@@ -274,6 +274,8 @@ static void play(int i)
             fork_child(next, r);
             if (!cow.have_snapshot && cow_snapshot(&cow) < 0)
                 fail(me, "cannot read /proc/self/pagemap");
+            /* its PSS halves at a fork: the tree's sum must not count its pages twice */
+            take_sample(me, ev.index ? ev.index - 1 : 0);
             next = next_child(i, next);
         }
         if (apply(me, &ev) < 0)
@@ -286,6 +288,7 @@ static void play(int i)
         fork_child(next, r);
         if (!cow.have_snapshot && cow_snapshot(&cow) < 0)
             fail(me, "cannot read /proc/self/pagemap");
+        take_sample(me, n ? n - 1 : 0);
     }
     me->replayed = n;
     if (rc < 0) { /* a damaged log: replayed up to the damage; the parent says where */

@@ -43,6 +43,13 @@ for a in glibc jemalloc; do
         fi
     done
 done
+# the tree's PSS at the end: every private page once, plus the shared ones (at most the heap the
+# master had at its fork) once
+for a in glibc jemalloc; do
+    j "out/replay.$a.json" "(lambda priv, inh, end, peak: (print(f'$a tree PSS end {end}, peak {peak}, private {priv}, master heap {inh}'), priv <= end <= priv + inh * 1.05 + (2 << 20) and peak >= end) [1])(sum(p['unshared_inherited_bytes'] + p['new_bytes'] for p in d['processes']), max(p['inherited_bytes'] for p in d['processes']), d['tree_pss_end'], d['tree_pss_peak'])" > pss.$a
+    cat pss.$a
+    [[ $(tail -n 1 pss.$a) == True ]] || die "$a: tree PSS out of bounds"
+done
 # the story: freeing every 8th block un-shares glibc's whole heap, not jemalloc's
 g=$(figures glibc "$(sed -n 's/^worker 0 every8 pid \([0-9]*\) .*/\1/p' recorded.out)" | tr -d '(),' | cut -d' ' -f1)
 je=$(figures jemalloc "$(sed -n 's/^worker 0 every8 pid \([0-9]*\) .*/\1/p' recorded.out)" | tr -d '(),' | cut -d' ' -f1)
@@ -90,6 +97,15 @@ grep -q 'not in the log' rep/index.html || die "no word on what cannot be seen"
 "$MALLOG" -q record -o plain -- "$PROGS/counts" > /dev/null
 "$MALLOG" -q report plain -a glibc --holes 0 -o rep2 > /dev/null
 grep -q 'id="fork"' rep2/index.html && die "a fork section without forks"
+# a damaged worker log: replayed up to the damage, said, exit 2
+mkdir dmg && cp small.*.mlog dmg/
+victim=$(ls -S dmg/small.*.mlog | sed -n 2p)
+head -c $(( $(stat -c %s "$victim") * 2 / 3 )) "$victim" > cut && mv cut "$victim"
+rc=0; "$MALLOG" replay dmg/small --tree -a glibc > dmg.txt 2> dmg.err || rc=$?
+cat dmg.err
+expect_eq "exit on a damaged log" "$rc" 2
+grep -q "^mallog replay: glibc: pid [0-9]*: $victim: .* at byte [0-9]* (event [0-9]*); replayed up to it" dmg.err ||
+    die "damage not said"
 # options that do not go with --tree are refused
 "$MALLOG" replay pf --tree --bench 2> bad.err && die "--tree --bench accepted"
 grep -q 'not with --bench' bad.err || die "no reason given"
