@@ -222,8 +222,8 @@ static void fork_child(int j, struct mlg_reader *r)
     kids[nkids++] = pid;
 }
 
-/* The children of process i, in fork order: the next one after fork_seq `after` (index in
- * *seq_at), or -1. Ties broken by index. */
+/* The children of process i in fork order (fork_seq, then index): the one after child prev
+ * (-1: the first), or -1 when there is none. */
 static int next_child(int i, int prev)
 {
     int best = -1;
