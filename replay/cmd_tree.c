@@ -283,10 +283,11 @@ static int write_json(const char *path, const char *name, int touch, const struc
                 ", \"inherited_bytes\": %" PRIu64 ", \"unshared_inherited_bytes\": %" PRIu64
                 ", \"unshared_inherited_peak\": %" PRIu64 ", \"new_bytes\": %" PRIu64
                 ", \"new_peak\": %" PRIu64 ", \"pss_bytes\": %" PRIu64 ", \"pss_peak\": %" PRIu64
-                ", \"shared_bytes\": %" PRIu64 "}",
+                ", \"shared_bytes\": %" PRIu64 ", \"inherited_frees\": %" PRIu64
+                ", \"inherited_freed_bytes\": %" PRIu64 "}",
                 p->replayed, p->unknown_frees, p->end.inherited, p->end.unshared,
                 p->peak.unshared, p->end.fresh, p->peak.fresh, p->end.pss, p->peak.pss,
-                p->end.shared);
+                p->end.shared, p->inherited_frees, p->inherited_freed);
     }
     fprintf(f, "\n  ]\n}\n");
     return fclose(f) == 0 ? 0 : -1;
@@ -324,6 +325,7 @@ static int run_one(struct run_opts *ro, struct alloc_spec *spec, int fd, struct 
         struct tree_proc *p = &t->p[i];
         p->state = 0;
         p->replayed = p->unknown_frees = p->skipped = p->nsamples = 0;
+        p->inherited_frees = p->inherited_freed = 0;
         memset(&p->end, 0, sizeof p->end);
         memset(&p->peak, 0, sizeof p->peak);
         p->error[0] = 0;
@@ -417,7 +419,7 @@ int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *a
     char a[32];
     struct {
         const char *name;
-        uint64_t mean, max, maxpid;
+        uint64_t mean, max, maxpid, frees, freed;
         int ok;
     } find[MAX_ALLOCS] = {0};
     for (int i = 0; i < n; i++) {
@@ -432,6 +434,8 @@ int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *a
         find[i].mean = s.forked ? s.unshared_sum / s.forked : 0;
         find[i].max = s.unshared_max;
         find[i].maxpid = s.max_proc >= 0 ? t->p[s.max_proc].pid : 0;
+        find[i].frees = s.max_proc >= 0 ? t->p[s.max_proc].inherited_frees : 0;
+        find[i].freed = s.max_proc >= 0 ? t->p[s.max_proc].inherited_freed : 0;
     }
     if (forked) {
         printf("finding:");
@@ -439,14 +443,17 @@ int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *a
         for (int i = 0; i < n; i++) {
             if (!find[i].ok)
                 continue;
-            char m[32];
+            char m[32], fr[32], why[96] = "";
+            if (find[i].frees) /* how much it freed of what it inherited, for scale */
+                snprintf(why, sizeof why, ", having freed %" PRIu64 " inherited blocks of %s",
+                         find[i].frees, sz(find[i].freed, fr));
             if (sep[0] == ' ')
                 printf(" on %s each forked process un-shares %s of the inherited heap on average "
-                       "(most: pid %" PRIu64 ", %s)",
-                       find[i].name, sz(find[i].mean, a), find[i].maxpid, sz(find[i].max, m));
+                       "(most: pid %" PRIu64 ", %s%s)",
+                       find[i].name, sz(find[i].mean, a), find[i].maxpid, sz(find[i].max, m), why);
             else
-                printf("; on %s %s (most: pid %" PRIu64 ", %s)", find[i].name,
-                       sz(find[i].mean, a), find[i].maxpid, sz(find[i].max, m));
+                printf("; on %s %s (most: pid %" PRIu64 ", %s%s)", find[i].name,
+                       sz(find[i].mean, a), find[i].maxpid, sz(find[i].max, m), why);
             sep = ";";
         }
         printf("\n");

@@ -383,6 +383,7 @@ struct tree_proc {
     /* results */
     int state; /* 0 not run, 1 done, 2 failed */
     uint64_t replayed, unknown_frees, skipped;
+    uint64_t inherited_frees, inherited_freed; /* frees of blocks made before its fork; bytes */
     struct cow_figures end, peak; /* at its end (every process of the tree alive), the maxima */
     uint64_t nsamples;
     struct tree_sample s[TREE_SAMPLES];

@@ -28,11 +28,12 @@
 struct tslot {
     uint64_t key; /* recorded address, 0 = empty */
     void *p;
-    uint64_t size;
+    uint64_t size, owner; /* owner: the process (index in the tree) that made the block */
 };
 static struct tslot *map;
 static uint64_t map_mask, map_used;
 static unsigned map_shift;
+static uint64_t self; /* the index of the process this one replays */
 
 static int map_grow(void)
 {
@@ -74,18 +75,20 @@ static int map_put(uint64_t key, void *p, uint64_t size)
     uint64_t i = map_find(key);
     if (!map[i].key)
         map_used++;
-    map[i] = (struct tslot){key, p, size};
+    map[i] = (struct tslot){key, p, size, self};
     return 0;
 }
 
-/* Takes key out of the map: its block in *p, *size. 0, or -1 if not live. */
-static int map_take(uint64_t key, void **p, uint64_t *size)
+/* Takes key out of the map: its block in *p, *size, who made it in *owner. 0, or -1 if not
+ * live. */
+static int map_take(uint64_t key, void **p, uint64_t *size, uint64_t *owner)
 {
     uint64_t i = map_find(key);
     if (!map[i].key)
         return -1;
     *p = map[i].p;
     *size = map[i].size;
+    *owner = map[i].owner;
     mlg_hash_delete(map, sizeof *map, map_mask, map_shift, i);
     map_used--;
     return 0;
@@ -140,9 +143,14 @@ static int apply(struct tree_proc *me, const struct mlg_event *ev)
     uint64_t old_size = 0;
     int have_old = 0;
     if (e.flags & MLG_HEAP_RELEASE) {
-        have_old = map_take(e.release, &old, &old_size) == 0;
-        if (!have_old)
+        uint64_t owner = 0;
+        have_old = map_take(e.release, &old, &old_size, &owner) == 0;
+        if (!have_old) {
             me->unknown_frees++; /* a free of a block not live here: skipped */
+        } else if (owner != self) { /* made before this process was forked */
+            me->inherited_frees++;
+            me->inherited_freed += old_size;
+        }
     }
     if (!(e.flags & MLG_HEAP_ACQUIRE)) {
         if (have_old && old)
@@ -253,6 +261,7 @@ static void play(int i)
 {
     struct tree_proc *me = &tree->p[i];
     nkids = 0;
+    self = (uint64_t)i;
     /* what this process inherited: the allocator's pages present now (a root: none yet; it
      * takes its snapshot when it first forks) */
     cow_fini(&cow);

@@ -43,6 +43,14 @@ for a in glibc jemalloc; do
         fi
     done
 done
+# the workers' frees of inherited blocks are counted as such: every 8th, then a quarter
+nblk=$(sed -n 's/^master blocks \([0-9]*\) .*/\1/p' recorded.out)
+for k in 0 1 3; do
+    pid=$(sed -n "s/^worker $k [a-z0-9]* pid \([0-9]*\) .*/\1/p" recorded.out)
+    want=$(( k == 0 ? (nblk + 7) / 8 : k == 1 ? nblk / 4 : 0 ))
+    expect_eq "worker $k inherited frees" \
+        "$(j out/replay.glibc.json "[p['inherited_frees'] for p in d['processes'] if p['pid'] == $pid][0]")" "$want"
+done
 # the tree's PSS at the end: every private page once, plus the shared ones (at most the heap the
 # master had at its fork) once
 for a in glibc jemalloc; do
