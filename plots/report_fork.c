@@ -222,28 +222,11 @@ static void write_table(FILE *f, const char *js)
     fprintf(f, "</table>\n");
 }
 
-/* A log file of a recording stands for the whole recording: its prefix into out (else log). */
-static void recording_of(const char *log, char *out, size_t len)
-{
-    snprintf(out, len, "%s", log);
-    struct rec_log *logs;
-    int n = rec_find_logs("report", log, NULL, &logs);
-    if (n == 1) {
-        char tail[128];
-        rec_log_name(tail, sizeof tail, "", logs[0].header.pid, logs[0].header.exec_gen);
-        size_t ol = strlen(out), tl = strlen(tail);
-        if (ol > tl && strcmp(out + ol - tl, tail) == 0)
-            out[ol - tl] = 0;
-    }
-    if (n >= 0)
-        free(logs);
-}
-
 int report_fork_section(FILE *f, const char *dir, const char *arg, const char *const *allocs,
                         int nallocs)
 {
     char log[4096];
-    recording_of(arg, log, sizeof log);
+    rec_recording_of(arg, log, sizeof log); /* a log file stands for its recording */
     if (!has_forked_child(log))
         return 0;
     char alist[1024] = "";

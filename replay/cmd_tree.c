@@ -406,6 +406,9 @@ int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *a
         return EXIT_ERROR;
     }
     t->magic = TREE_MAGIC;
+    char rec[PATH_MAX];
+    rec_recording_of(arg, rec, sizeof rec); /* a log file stands for its recording */
+    arg = rec;
     if (plan(arg, t) < 0)
         return EXIT_ERROR;
     uint64_t forked = 0;

@@ -105,6 +105,10 @@ grep -q 'not in the log' rep/index.html || die "no word on what cannot be seen"
 "$MALLOG" -q record -o plain -- "$PROGS/counts" > /dev/null
 "$MALLOG" -q report plain -a glibc --holes 0 -o rep2 > /dev/null
 grep -q 'id="fork"' rep2/index.html && die "a fork section without forks"
+# a log file stands for its recording: the whole tree
+worker_log=$(ls small.*.mlog | grep -v "small.$small_master.mlog" | head -n 1)
+"$MALLOG" replay "$worker_log" --tree -a glibc -o outfile > /dev/null
+expect_eq "tree of a log file" "$(j outfile/replay.glibc.json "len(d['processes'])")" 5
 # a damaged worker log: replayed up to the damage, said, exit 2
 mkdir dmg && cp small.*.mlog dmg/
 victim=$(ls -S dmg/small.*.mlog | sed -n 2p)

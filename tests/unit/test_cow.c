@@ -84,6 +84,7 @@ static void test_fork_unshare(void **state)
     assert_true(r->own.unshared <= r->fresh.unshared + PG);
     assert_true(r->own.fresh <= r->fresh.fresh + PG);
     /* PSS: at least the un-shared pages (mapped once), less than all inherited pages in full */
+    printf("pss %llu shared %llu\n", (unsigned long long)r->written.pss, (unsigned long long)r->written.shared);
     assert_true(r->written.pss >= r->written.unshared);
     assert_true(r->written.shared > 0);
     munmap(region, PAGES * PG);
