@@ -386,9 +386,11 @@ static int run_one(struct run_opts *ro, struct alloc_spec *spec, int fd, struct 
 
 int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *arg)
 {
-    if (ro->w.bench || ro->w.bare || ro->repeat || ro->pid.pid || ro->w.threads >= 0) {
-        msg_error("replay", "--tree replays the whole recording, each process on one thread: "
-                            "not with --bench, --bare, --repeat, --pid or --threads");
+    if (ro->w.bench || ro->w.bare || ro->repeat || ro->pid.pid || ro->w.threads >= 0 ||
+        ro->samples_set || ro->w.every || ro->decode_each) {
+        msg_error("replay", "--tree replays the whole recording, each process on one thread, "
+                            "~32 samples each: not with --bench, --bare, --repeat, --pid, "
+                            "--threads, --samples, --every or --decode");
         return EXIT_ERROR;
     }
     if (!n)
