@@ -847,10 +847,7 @@ static int write_html(struct report *r)
                 "Cumulative counts every request in full (a realloc from 8 MB to 8 MB + 90 B "
                 "adds 8 MB); compensated counts only the growth.");
     write_sites_table(f, r);
-    const char *fork_allocs[PLOTS_MAX_ALLOCS];
-    for (int i = 0; i < r->nallocs; i++)
-        fork_allocs[i] = r->allocs[i].name;
-    report_fork_section(f, r->dir, r->log, fork_allocs, r->nallocs);
+    report_fork_section(f, r->dir, r->log, r->allocs, r->nallocs);
     fprintf(f, "<h2 id=\"leaks\">Still live at exit</h2>\n");
     if (plots_tsv_rows(r->dir, "leaks.tsv") > 0)
         write_tsv_table(f, r->dir, "leaks.tsv", 20);

@@ -222,9 +222,13 @@ static void write_table(FILE *f, const char *js)
     fprintf(f, "</table>\n");
 }
 
-int report_fork_section(FILE *f, const char *dir, const char *arg, const char *const *allocs,
-                        int nallocs)
+int report_fork_section(FILE *f, const char *dir, const char *arg, const struct plots_alloc *as,
+                        int n)
 {
+    const char *allocs[PLOTS_MAX_ALLOCS];
+    int nallocs = 0;
+    for (int i = 0; i < n && nallocs < PLOTS_MAX_ALLOCS; i++)
+        allocs[nallocs++] = as[i].name;
     char log[4096];
     rec_recording_of(arg, log, sizeof log); /* a log file stands for its recording */
     if (!has_forked_child(log))
