@@ -185,10 +185,14 @@ static void take_sample(struct tree_proc *me, uint64_t event)
     struct cow_figures f;
     if (cow_measure(&cow, &f) < 0)
         return;
-    uint64_t *now = &f.inherited, *peak = &me->peak.inherited;
-    for (size_t k = 0; k < sizeof f / sizeof(uint64_t); k++)
-        if (now[k] > peak[k])
-            peak[k] = now[k];
+    struct cow_figures *pk = &me->peak;
+#define MAX_INTO(field) pk->field = f.field > pk->field ? f.field : pk->field
+    MAX_INTO(inherited);
+    MAX_INTO(unshared);
+    MAX_INTO(fresh);
+    MAX_INTO(pss);
+    MAX_INTO(shared);
+#undef MAX_INTO
     me->end = f;
     if (me->nsamples < TREE_SAMPLES)
         me->s[me->nsamples++] = (struct tree_sample){event, now_ns(), f};
