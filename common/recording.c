@@ -304,3 +304,20 @@ int rec_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_h
 {
     return rec_fork_chain(path, h, NULL, seed_one, c);
 }
+
+void rec_recording_of(const char *arg, char *out, size_t len)
+{
+    snprintf(out, len, "%s", arg);
+    struct mlg_reader *r;
+    struct mlg_error err;
+    struct stat st;
+    if (stat(arg, &st) != 0 || !S_ISREG(st.st_mode) || mlg_reader_open(&r, arg, NULL, &err) != 0)
+        return;
+    struct mlg_header h = *mlg_reader_header(r);
+    mlg_reader_close(r);
+    char tail[128];
+    rec_log_name(tail, sizeof tail, "", h.pid, h.exec_gen);
+    size_t ol = strlen(out), tl = strlen(tail);
+    if (ol > tl && strcmp(out + ol - tl, tail) == 0)
+        out[ol - tl] = 0;
+}

@@ -49,6 +49,9 @@ int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size
  * (NULL = libc). Returns the number of ancestors seen. */
 int rec_fork_chain(const char *path, const struct mlg_header *h, const struct mlg_allocator *alloc,
                    void (*fn)(void *ctx, const char *parent, uint64_t upto), void *ctx);
+/* The recording a LOG argument belongs to: for a log file named as a recording names its logs
+ * (<prefix>.<pid>[.<gen>].mlog), its prefix; anything else as it is. */
+void rec_recording_of(const char *arg, char *out, size_t len);
 /* Seeds c with the heap a forked child inherited, following fork links up the tree. Returns the
  * number of ancestor logs read (0 when h is not a forked child or the parent log is absent). */
 int rec_seed_inherited(struct mlg_check *c, const char *path, const struct mlg_header *h);

@@ -113,6 +113,13 @@ void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *st
  * growing sites with a small chart each (growth.<k>.tsv, growth.<k>.png), or one line saying
  * nothing grows, or why it was not judged. */
 void report_growth_section(FILE *f, const char *dir);
+/* ---- report_fork.c ----------------------------------------------------------------------- */
+/* The "Fork and copy-on-write" section into f when the recording log names has a forked child
+ * whose parent's log is there: replays it as a tree (`mallog replay --tree`, on the allocators
+ * as[0..n) of the report, tuned ones left out) into dir/tree/ and shows each allocator's
+ * figures. 1 if written, else 0. */
+int report_fork_section(FILE *f, const char *dir, const char *log, const struct plots_alloc *as,
+                        int n);
 
 /* ---- units ------------------------------------------------------------------------------- */
 /* "27.8 MiB", "232 B" */

@@ -848,6 +848,7 @@ static int write_html(struct report *r)
                 "adds 8 MB); compensated counts only the growth.");
     write_sites_table(f, r);
     report_growth_section(f, r->dir);
+    report_fork_section(f, r->dir, r->log, r->allocs, r->nallocs);
     fprintf(f, "<h2 id=\"leaks\">Still live at exit</h2>\n");
     if (plots_tsv_rows(r->dir, "leaks.tsv") > 0)
         write_tsv_table(f, r->dir, "leaks.tsv", 20);

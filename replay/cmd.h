@@ -64,6 +64,7 @@ struct worker_req {
     int tape_fd, meta_fd;      /* > 0: the log decoded once (tapefile.c), inherited */
     int progress_fd, progress_slot; /* a shared page of event counters; -1: none */
     int result_fd;             /* set by worker_spawn */
+    int tree_fd;               /* > 0: --tree, the plan and its results (struct tree_shared) */
 };
 /* Starts a worker for req (re-exec of this binary: ASLR and THP off, the allocator environment
  * scrubbed, the spec's settings and LD_PRELOAD set). Returns its pid and *result_fd (the read
@@ -115,6 +116,7 @@ struct run_opts {
     uint64_t top;   /* holes: holes listed (0 = all) */
     int top_set;
     struct rec_pid pid; /* --pid: which process of a recording */
+    int tree;           /* --tree: the whole process tree, really forked (cmd_tree.c) */
 };
 /* The options both commands start from (touch=page, threads chosen later, 2000 samples). */
 void options_init(struct run_opts *ro);
@@ -128,5 +130,10 @@ int options_out_dir(const char *cmd, const char *dir);
 /* Before workers start: the fork ancestors, the pre-pass (*pp), the sample period, the thread
  * mode (faithful for a multi-threaded log unless chosen), --bench's single sample. 0 or -1. */
 int options_prepare(const char *cmd, struct run_opts *ro, struct prepass *pp);
+
+/* ---- cmd_tree.c: `mallog replay --tree` ----------------------------------------------------- */
+/* The recording arg names, replayed as a process tree on each allocator (ro parsed; specs[0..n),
+ * n = 0: every installed one). Returns 0 or EXIT_ERROR (said). */
+int tree_cmd(struct run_opts *ro, struct alloc_spec *specs, int n, const char *arg);
 
 #endif

@@ -51,6 +51,9 @@ static void replay_usage(FILE *f)
            "      --samples N      about N timeline samples (default 2000), plus the peak\n"
            "      --every N        sample every N events instead\n"
            "      --pid PID        with a recording prefix or directory: that process's log\n"
+           "      --tree           the whole recording as a process tree: real forks at\n"
+           "                       the recorded fork points; per process the inherited heap\n"
+           "                       it un-shares (copy-on-write), its new memory and PSS\n"
            "      --decode MODE    once (default): translate the log once into a tape in\n"
            "                       $TMPDIR that every allocator replays (if it fits: ~24\n"
            "                       bytes/event); each: every allocator's replay decodes the\n"
@@ -282,6 +285,8 @@ int cmd_replay(int argc, char **argv)
                         "(mallog replay --help)\n");
         return rc;
     }
+    if (ro.tree)
+        return tree_cmd(&ro, specs, n, argv[optind]);
     if (rec_pick_log("replay", argv[optind], &ro.pid, path, sizeof path) != 0)
         return EXIT_ERROR;
     if (!realpath(path, ro.w.log))

@@ -193,6 +193,7 @@ int options_parse(const char *cmd, int holes, int argc, char **argv, struct allo
                                          {"bench", no_argument, NULL, 'B'},
                                          {"repeat", required_argument, NULL, 'R'},
                                          {"bare", no_argument, NULL, 'Z'},
+                                         {"tree", no_argument, NULL, 'X'},
                                          {NULL, 0, NULL, 0}};
     /* which command each option belongs to */
     static const struct {
@@ -205,7 +206,8 @@ int options_parse(const char *cmd, int holes, int argc, char **argv, struct allo
                   {'N', HOLES, "--top"},
                   {'B', REPLAY, "--bench"},
                   {'R', REPLAY, "--repeat"},
-                  {'Z', REPLAY, "--bare"}};
+                  {'Z', REPLAY, "--bare"},
+                  {'X', REPLAY, "--tree"}};
     int c;
     optind = 1;
     opterr = 0; /* our own messages, in mallog's shape */
@@ -292,6 +294,9 @@ int options_parse(const char *cmd, int holes, int argc, char **argv, struct allo
             break;
         case 'Z':
             ro->w.bare = 1;
+            break;
+        case 'X':
+            ro->tree = 1;
             break;
         case 'h':
             return -1;

@@ -338,6 +338,69 @@ void holes_sort(struct hole_block *v, struct hole_block *tmp, uint64_t n);
  * Exposed for tests. */
 int holes_parse_maps(struct holes *h, const char *text, size_t len);
 
+/* ---- cow.c: copy-on-write after a fork (the allocator's pages only) ----------------------- */
+/* Bytes, over the allocator's ranges (read-write anonymous, not the replayer's own). */
+struct cow_figures {
+    uint64_t inherited; /* present when the snapshot was taken (the fork) */
+    uint64_t unshared;  /* of those, now mapped by this process alone (pagemap bit 56) */
+    uint64_t fresh;     /* pages present now, mapped alone, not present at the snapshot */
+    uint64_t pss;       /* proportional set size of the allocator's mappings (smaps) */
+    uint64_t shared;    /* the part of pss in pages other processes map too */
+};
+struct cow {
+    struct holes h;          /* the allocator's ranges (holes_parse_maps), now */
+    uint64_t (*inh)[3];      /* ranges at the snapshot: start, end, first bit */
+    uint64_t ninh, cap_inh;
+    uint64_t *bits, cap_bits; /* a bit per page of inh: present at the snapshot */
+    uint64_t inherited;
+    int have_snapshot;
+    uint64_t *pm; /* pagemap read buffer */
+    struct mem_buf smaps;
+};
+int cow_init(struct cow *c);
+void cow_fini(struct cow *c);
+/* The allocator's pages present now become the inherited set (called right after a fork). */
+int cow_snapshot(struct cow *c);
+/* The figures now. 0, or -1 (/proc unreadable, no memory). */
+int cow_measure(struct cow *c, struct cow_figures *f);
+
+/* ---- tree.c: a recorded process tree replayed with real forks (--tree) --------------------- */
+#define TREE_MAX_PROCS 256
+#define TREE_SAMPLES 128 /* periodic (~32), one after each fork, the end */
+#define TREE_MAGIC 0x6d6c6774u /* "mlgt" */
+struct tree_sample {
+    uint64_t event, t_ns;
+    struct cow_figures f;
+};
+/* One recorded process (one log: an exec'd image is a process of its own, started fresh). The
+ * plan (up to `events`) is the parent's; the rest is written by the process replaying it. */
+struct tree_proc {
+    char log[4096];
+    uint64_t pid, fork_parent, fork_seq, events, every;
+    uint32_t exec_gen;
+    int parent;         /* index of the fork parent replayed here, -1: a root (starts fresh) */
+    int missing_parent; /* forked, but the parent's log is not there: replayed alone */
+    /* results */
+    int state; /* 0 not run, 1 done, 2 failed */
+    uint64_t replayed, unknown_frees, skipped;
+    uint64_t inherited_frees, inherited_freed; /* frees of blocks made before its fork; bytes */
+    struct cow_figures end, peak; /* at its end (every process of the tree alive), the maxima */
+    uint64_t nsamples;
+    struct tree_sample s[TREE_SAMPLES];
+    char error[256];
+};
+struct tree_shared {
+    uint32_t magic, n;
+    _Atomic uint32_t done, measured, failed;
+    struct tree_proc p[TREE_MAX_PROCS];
+};
+/* Replays the tree in t (shared memory, results written into it) on b: each root in a process
+ * forked from this one, each forked child forked from its parent's replay at its fork point.
+ * Every process, after its log, waits for the others, measures its end, waits again, exits.
+ * Returns 0, or -1 if a process failed (its error in t). */
+struct backend;
+int tree_run(struct tree_shared *t, const struct backend *b, int touch);
+
 /* ---- arena.c: mallog's own allocator ------------------------------------------------------- */
 /* Size-class slabs for blocks <= ARENA_SMALL_MAX, address-ordered best fit with boundary-tag
  * coalescing for larger ones, free pages inside large free spans returned to the OS. One global

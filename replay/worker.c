@@ -279,6 +279,13 @@ int worker_main(int argc, char **argv)
         sum.ok = 1;
         return answer(&req, &sum);
     }
+    if (req.tree_fd > 0) { /* --tree: the process tree with real forks; results in the memfd */
+        struct tree_shared *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                     req.tree_fd, 0);
+        sum.ok = t != MAP_FAILED && t->magic == TREE_MAGIC && t->n <= TREE_MAX_PROCS &&
+                 tree_run(t, &b, req.touch) == 0;
+        return answer(&req, &sum);
+    }
     int rc = engine_run(&eo, &b, &res);
     /* measured phase over: stdio and malloc are fine from here on */
     summarize(&req, &eo, rc, &res, &sum);
