@@ -22,6 +22,19 @@ void rec_log_name(char *out, size_t len, const char *prefix, uint64_t pid, unsig
         snprintf(out, len, "%s.%" PRIu64 ".mlog", prefix, pid);
 }
 
+void rec_segment_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen,
+                      unsigned k)
+{
+    char gen_part[16] = "";
+    if (!k) {
+        rec_log_name(out, len, prefix, pid, gen);
+        return;
+    }
+    if (gen)
+        snprintf(gen_part, sizeof gen_part, ".%u", gen);
+    snprintf(out, len, "%s.%" PRIu64 "%s.s%u.mlog", prefix, pid, gen_part, k);
+}
+
 static int cmp_log(const void *a, const void *b)
 {
     const struct rec_log *x = a, *y = b;
@@ -94,6 +107,40 @@ static void no_such_pid(const char *cmd, const char *arg, const struct rec_pid *
                   sel->pid, arg);
 }
 
+/* Whether a and b are segments of one process's log (same pid, image and start). */
+static int same_log(const struct rec_log *a, const struct rec_log *b)
+{
+    return a->header_ok && b->header_ok && a->header.segment && b->header.segment &&
+           a->header.pid == b->header.pid && a->header.exec_gen == b->header.exec_gen &&
+           a->header.start_realtime_ns == b->header.start_realtime_ns;
+}
+
+/* One entry per log: a NAME.partial whose NAME exists too was completed a moment ago (NAME is
+ * read); of a segmented log, the oldest segment present (the reader goes on into the next ones:
+ * lib/reader.c). Returns the new count. */
+static size_t one_per_log(struct rec_log *list, size_t n)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(list[i].path);
+        int drop = 0;
+        for (size_t j = 0; j < n && !drop; j++) {
+            if (j == i)
+                continue;
+            size_t jl = strlen(list[j].path);
+            if (pl == jl + 8 && strncmp(list[i].path, list[j].path, jl) == 0)
+                drop = 1; /* list[i] is list[j].partial */
+            else if (same_log(&list[i], &list[j]) &&
+                     (list[j].header.segment < list[i].header.segment ||
+                      (list[j].header.segment == list[i].header.segment && j < i)))
+                drop = 1; /* an older segment of the same log is listed */
+        }
+        if (!drop)
+            list[keep++] = list[i];
+    }
+    return keep;
+}
+
 int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
                   struct rec_log **out)
 {
@@ -133,7 +180,10 @@ int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
-        if (l < 6 || strcmp(de->d_name + l - 5, ".mlog") != 0)
+        /* a log, or one being written while its process runs (NAME.mlog.partial) */
+        if (l > 8 && strcmp(de->d_name + l - 8, ".partial") == 0)
+            l -= 8;
+        if (l < 6 || strncmp(de->d_name + l - 5, ".mlog", 5) != 0)
             continue;
         if (blen && (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.'))
             continue;
@@ -149,6 +199,7 @@ int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
         n++;
     }
     closedir(d);
+    n = one_per_log(list, n);
     if (n == 0) {
         if (sel && sel->pid)
             no_such_pid(cmd, arg, sel);
