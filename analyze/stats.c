@@ -1279,6 +1279,7 @@ int stats_run(struct stats *s, const char *path)
     run_events(s, r);
     const struct mlg_trailer *t = mlg_reader_trailer(r);
     s->complete = t != NULL;
+    s->in_progress = !t && !s->err.code && mlg_reader_in_progress(r);
     if (t) {
         s->end = t->end;
         s->end_status = (uint32_t)t->end_status;

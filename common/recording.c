@@ -35,6 +35,12 @@ void rec_segment_name(char *out, size_t len, const char *prefix, uint64_t pid, u
     snprintf(out, len, "%s.%" PRIu64 "%s.s%u.mlog", prefix, pid, gen_part, k);
 }
 
+void rec_say_running(const char *cmd, const char *path, uint64_t pid, uint64_t events)
+{
+    msg_error(cmd, "%s: pid %" PRIu64 " is still running (its recording is in progress): read up "
+                   "to event %" PRIu64 ", the last one packed", path, pid, events);
+}
+
 static int cmp_log(const void *a, const void *b)
 {
     const struct rec_log *x = a, *y = b;

@@ -23,6 +23,9 @@ void rec_log_name(char *out, size_t len, const char *prefix, uint64_t pid, unsig
  * written while its process runs does; preload/recorder.c checks the names of segment 1. */
 void rec_segment_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen,
                       unsigned k);
+/* "mallog CMD: LOG: pid N is still running ...: read up to event M", on stderr: a tool read a
+ * log being written (mlg_reader_in_progress). */
+void rec_say_running(const char *cmd, const char *path, uint64_t pid, uint64_t events);
 /* --pid: a process of a recording, PID or PID.GEN (the gen-th exec image of PID). */
 struct rec_pid {
     uint64_t pid;  /* 0 = no selection */
