@@ -2,8 +2,8 @@
  * and realloc over a working set of slots, deterministic (fixed xorshift seed). At the end it
  * writes how many blocks and bytes it still holds (write(2): no stdio buffer is allocated) and
  * returns without freeing them, so the log's live set at the end is exactly what it reports.
- * usage: seg_churn CALLS [SLOTS] [PAUSE_MS]   (PAUSE_MS: sleep halfway, for a recording in
- * progress to be read; it writes "paused" first) */
+ * usage: seg_churn CALLS [SLOTS] [PAUSE]   (PAUSE: halfway, write "paused" and wait until a
+ * file named PAUSE exists, for a recording in progress to be read) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,17 +41,17 @@ static void say(const char *s)
 int main(int argc, char **argv)
 {
     long calls = argc > 1 ? atol(argv[1]) : 1000000, nslots = argc > 2 ? atol(argv[2]) : 20000;
-    long pause_ms = argc > 3 ? atol(argv[3]) : 0;
+    const char *resume = argc > 3 ? argv[3] : NULL;
     void **slot = calloc((size_t)nslots, sizeof *slot);
     size_t *size = calloc((size_t)nslots, sizeof *size);
     if (!slot || !size)
         return 1;
     for (long i = 0; i < calls; i++) {
-        if (pause_ms && i == calls / 2) {
+        if (resume && i == calls / 2) {
             say("paused\n");
-            struct timespec ts = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
-            while (nanosleep(&ts, &ts) != 0)
-                ;
+            struct timespec ts = {0, 10000000L};
+            while (access(resume, F_OK) != 0)
+                nanosleep(&ts, NULL);
         }
         uint64_t r = next();
         long k = (long)(r % (uint64_t)nslots);
