@@ -729,7 +729,8 @@ static size_t children_pack(struct children *cs, const char *prefix, const char 
 
 static void record_usage(FILE *f)
 {
-    fprintf(f, "usage: mallog record [-o PREFIX] [--stacks[=DEPTH]] [--no-follow] [--level N] -- CMD [ARGS...]\n\n"
+    fprintf(f, "usage: mallog record [-o PREFIX] [--stacks[=DEPTH]] [--no-follow] [--level N]\n"
+               "                     [--max-size SIZE [--keep N]] -- CMD [ARGS...]\n\n"
                "Runs CMD with libmallog.so preloaded and writes PREFIX.<pid>.mlog for every\n"
                "process of its tree (PREFIX.<pid>.<n>.mlog after the n-th exec).\n\n"
                "  -o, --output PREFIX  where logs go (default: ./mallog); a directory (DIR/, made\n"

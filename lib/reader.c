@@ -380,6 +380,11 @@ static int follow_segment(struct mlg_reader *r, uint64_t off)
     int fd = mlg_segment_open(r->path, t->next_segment, path, sizeof path);
     if (fd < 0) {
         r->err.sys_errno = errno;
+        struct stat st; /* this one deleted too: a recording with --keep moved on while read */
+        if (fstat(r->fd, &st) == 0 && st.st_nlink == 0)
+            return -fail(r, MLG_E_TRUNCATED, off,
+                         "the next segment %s is missing: the recording deleted these segments "
+                         "(--keep) while they were read; read it again", t->next_segment);
         return -fail(r, MLG_E_TRUNCATED, off, "the next segment %s is missing", t->next_segment);
     }
     r->sum.frames += t->frames;

@@ -5,8 +5,31 @@
 source "$ROOT/tests/e2e/lib.sh"
 prog="$PROGS/seg_churn"
 calls=1000000
-# bounded: --keep 3, and the spool's read chunks given back while it runs
-"$MALLOG" -q record -o k3 --max-size 512K --keep 3 -- "$prog" $calls > k3.out
+# bounded: --keep 3, and the spool's read chunks given back while it runs (looked at while the
+# program waits halfway, 1.5M calls in: ~12 MB of spool records written by then)
+"$MALLOG" -q record -o k3 --max-size 512K --keep 3 -- "$prog" 3000000 20000 resume > k3.out &
+rec=$!
+for i in $(seq 300); do grep -q paused k3.out 2>/dev/null && break; sleep 0.1; done
+grep -q paused k3.out || die "the program did not reach its pause"
+# the recording in progress, read by info (from its oldest segment kept), until the packer has
+# caught up with the pause (seq 1.5M: a realloc takes two numbers)
+for i in $(seq 300); do
+    # (|| true: a segment --keep deletes while info reads it is an error, and info reads again)
+    seq=$( ("$MALLOG" info k3 2>/dev/null || true) | sed -n 's/^running: .*(seq \([0-9]*\),.*/\1/p')
+    [[ ${seq:-0} -ge 1500000 ]] && break
+    sleep 0.1
+done
+[[ ${seq:-0} -ge 1500000 ]] || die "info on the running segmented recording: seq ${seq:-none}"
+spool=( k3.*.spool )
+written=$(stat -c %s "${spool[0]}")
+held=$(( $(stat -c %b "${spool[0]}") * $(stat -c %B "${spool[0]}") ))
+echo "spool: $written bytes long, $held on disk"
+[[ $written -ge 16777216 && $held -le $((6 * 1024 * 1024)) ]] ||
+    die "the spool holds $held bytes of disk (file $written bytes) while the program runs"
+expect_eq "logs while it runs" "$(ls k3.*.mlog* | wc -l)" 3
+touch resume
+wait $rec || die "record exited $?"
+grep -v paused k3.out > k3.live
 segs=( k3.*.s*.mlog )
 expect_eq "segments kept" "${#segs[@]}" 3
 expect_eq "spools left" "$(ls | grep -c spool || true)" 0
@@ -17,7 +40,7 @@ last=$(printf '%s\n' "${segs[@]}" | awk -F'.s' '{print $NF+0, $0}' | sort -n | t
 first_k=$(printf '%s\n' "${segs[@]}" | awk -F'.s' '{print $NF+0}' | sort -n | head -n 1)
 [[ $first_k -ge 2 ]] || die "the oldest segments were not deleted (oldest kept: s$first_k)"
 # the last segment alone: its checkpoint is the heap it starts with
-read -r _ blocks bytes < k3.out
+read -r _ blocks bytes < k3.live
 "$MALLOG" stats "$last" --json > last.json
 expect_eq "unknown frees, last segment" "$(j last.json 'd["unknown_frees"]')" 0
 expect_eq "live blocks at the end, last segment" "$(j last.json 'd["live_at_end_blocks"]')" "$blocks"
@@ -50,7 +73,10 @@ bad = [k for k in a if a[k] != b.get(k)]
 print("differ:", bad)
 assert len(a) > 30 and not bad and a['events'] == b['events'] > 900000
 PY
-# one segment replays on its own; its end state against the whole log's
+# one segment replays on its own (the last of the unbounded run); its end state against the
+# whole log of the same run
+segs=( seg.*.s*.mlog )
+last=$(printf '%s\n' "${segs[@]}" | awk -F'.s' '{print $NF+0, $0}' | sort -n | tail -n 1 | cut -d' ' -f2)
 "$MALLOG" -q replay -a jemalloc,glibc "$last" -o rlast
 "$MALLOG" -q replay -a jemalloc,glibc one.*.mlog -o rone
 for a in jemalloc glibc; do
