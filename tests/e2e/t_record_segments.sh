@@ -9,6 +9,7 @@ calls=1000000
 # program waits halfway, 1.5M calls in: ~12 MB of spool records written by then)
 "$MALLOG" -q record -o k3 --max-size 512K --keep 3 -- "$prog" 3000000 20000 resume > k3.out &
 rec=$!
+trap 'touch resume' EXIT # never leave the program waiting
 for i in $(seq 300); do grep -q paused k3.out 2>/dev/null && break; sleep 0.1; done
 grep -q paused k3.out || die "the program did not reach its pause"
 # the recording in progress, read by info (from its oldest segment kept), until the packer has

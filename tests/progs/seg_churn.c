@@ -3,7 +3,7 @@
  * writes how many blocks and bytes it still holds (write(2): no stdio buffer is allocated) and
  * returns without freeing them, so the log's live set at the end is exactly what it reports.
  * usage: seg_churn CALLS [SLOTS] [PAUSE]   (PAUSE: halfway, write "paused" and wait until a
- * file named PAUSE exists, for a recording in progress to be read) */
+ * file named PAUSE exists (2 minutes at most), for a recording in progress to be read) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
         if (resume && i == calls / 2) {
             say("paused\n");
             struct timespec ts = {0, 10000000L};
-            while (access(resume, F_OK) != 0)
+            for (int t = 0; t < 12000 && access(resume, F_OK) != 0; t++) /* 2 minutes at most */
                 nanosleep(&ts, NULL);
         }
         uint64_t r = next();
