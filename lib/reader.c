@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -110,15 +109,13 @@ static int fail(struct mlg_reader *r, int code, uint64_t offset, const char *fmt
     return code;
 }
 
-/* Whether the writer of fd's file still holds it (lib/writer.c): a log being written. A shared
- * lock tried without waiting, released at once: the writer never waits on it. */
+/* Whether the writer of fd's file still holds its lock (lib/writer.c): a log being written.
+ * F_OFD_GETLK only asks whether a read lock could be placed: no lock is ever taken here, so the
+ * writer is never made to wait, nor kept from locking a file a reader has open. */
 static int being_written(int fd)
 {
-    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-        flock(fd, LOCK_UN);
-        return 0;
-    }
-    return errno == EWOULDBLOCK;
+    struct flock lk = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    return fcntl(fd, F_OFD_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
 }
 
 /* The log ends here, without its trailer: in a log being written, that is where its writer is

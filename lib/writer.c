@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -145,10 +144,13 @@ int mlg_writer_create(struct mlg_writer **out, const char *path, const struct ml
         free(w);
         return rc;
     }
-    /* Held until the log is finished: a reader that cannot take it knows the log is being
-     * written (a recording in progress) and stops at its last whole frame, not at "damage". The
-     * writer never waits on it: flock by a reader is only ever tried, never waited for. */
-    flock(w->fd, LOCK_EX | LOCK_NB);
+    /* A write lock on the whole file, held until the log is finished: a reader that finds it
+     * (F_OFD_GETLK: it only asks, it never takes a lock, so it can neither make the writer wait
+     * nor keep it from locking) knows the log is being written (a recording in progress) and
+     * stops at its last whole frame, not at "damage". An open file description lock: released
+     * when the writer closes the file or dies. */
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    fcntl(w->fd, F_OFD_SETLK, &lk);
     w->frame_bytes = opt && opt->frame_bytes ? opt->frame_bytes : DEFAULT_FRAME_BYTES;
     if (w->frame_bytes > MLG_FRAME_RAW_MAX - MLG_EVENT_MAX * 2)
         w->frame_bytes = MLG_FRAME_RAW_MAX - MLG_EVENT_MAX * 2;

@@ -4,28 +4,30 @@
 # segment replays on its own, its end state close to the whole log's.
 source "$ROOT/tests/e2e/lib.sh"
 prog="$PROGS/seg_churn"
-calls=1000000
+calls=500000
 # bounded: --keep 3, and the spool's read chunks given back while it runs (looked at while the
-# program waits halfway, 1.5M calls in: ~12 MB of spool records written by then)
-"$MALLOG" -q record -o k3 --max-size 512K --keep 3 -- "$prog" 3000000 20000 resume > k3.out &
+# program waits halfway, 500k calls in: ~4 MB of spool records written by then)
+"$MALLOG" -q record -o k3 --max-size 512K --keep 3 -- "$prog" 1000000 20000 resume > k3.out &
 rec=$!
 trap 'touch resume' EXIT # never leave the program waiting
 for i in $(seq 300); do grep -q paused k3.out 2>/dev/null && break; sleep 0.1; done
 grep -q paused k3.out || die "the program did not reach its pause"
 # the recording in progress, read by info (from its oldest segment kept), until the packer has
-# caught up with the pause (seq 1.5M: a realloc takes two numbers)
+# caught up with the pause (seq 500k: a realloc takes two numbers)
 for i in $(seq 300); do
     # (|| true: a segment --keep deletes while info reads it is an error, and info reads again)
     seq=$( ("$MALLOG" info k3 2>/dev/null || true) | sed -n 's/^running: .*(seq \([0-9]*\),.*/\1/p')
-    [[ ${seq:-0} -ge 1500000 ]] && break
+    [[ ${seq:-0} -ge 500000 ]] && break
     sleep 0.1
 done
-[[ ${seq:-0} -ge 1500000 ]] || die "info on the running segmented recording: seq ${seq:-none}"
+[[ ${seq:-0} -ge 500000 ]] || die "info on the running segmented recording: seq ${seq:-none}"
 spool=( k3.*.spool )
 written=$(stat -c %s "${spool[0]}")
 held=$(( $(stat -c %b "${spool[0]}") * $(stat -c %B "${spool[0]}") ))
 echo "spool: $written bytes long, $held on disk"
-[[ $written -ge 16777216 && $held -le $((6 * 1024 * 1024)) ]] ||
+# the records read are punched out 1 MiB at a time; the header, the call sites and each thread's
+# current chunk stay
+[[ $written -ge 16777216 && $held -le $((2 * 1024 * 1024)) ]] ||
     die "the spool holds $held bytes of disk (file $written bytes) while the program runs"
 expect_eq "logs while it runs" "$(ls k3.*.mlog* | wc -l)" 3
 touch resume
@@ -55,7 +57,7 @@ ck=$(op_count "$last" live)
 "$MALLOG" -q record -o seg --max-size 512K -- "$prog" $calls > seg.out
 cmp one.out seg.out || die "the program's output differs when recorded in segments"
 nseg=$(ls seg.*.s*.mlog | wc -l)
-[[ $nseg -ge 4 ]] || die "only $nseg segments of an unbounded run"
+[[ $nseg -ge 3 ]] || die "only $nseg segments of an unbounded run"
 "$MALLOG" stats one --json > one.json
 "$MALLOG" stats seg --json > seg.json
 python3 - <<'PY' || die "stats of the segments read as one log differ from one log's"
@@ -72,7 +74,7 @@ def norm(d):
 a, b = norm(json.load(open('one.json'))), norm(json.load(open('seg.json')))
 bad = [k for k in a if a[k] != b.get(k)]
 print("differ:", bad)
-assert len(a) > 30 and not bad and a['events'] == b['events'] > 900000
+assert len(a) > 30 and not bad and a['events'] == b['events'] > 450000
 PY
 # one segment replays on its own (the last of the unbounded run); its end state against the
 # whole log of the same run
