@@ -316,21 +316,61 @@ int rec_pick_log(const char *cmd, const char *arg, const struct rec_pid *sel, ch
     return 0;
 }
 
+/* Whether the directory of prefix holds a segment of pid/gen's log (any k): a directory scan,
+ * done only when segment 1 is not there (--keep deleted it). */
+static int segmented_beside(const char *prefix, uint64_t pid, unsigned gen)
+{
+    char dirbuf[PATH_MAX], basebuf[PATH_MAX], stem[PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", prefix);
+    snprintf(basebuf, sizeof basebuf, "%s", prefix);
+    rec_log_name(stem, sizeof stem, basename(basebuf), pid, gen);
+    size_t sl = strlen(stem) - 4; /* "<base>.<pid>[.<gen>]." */
+    DIR *d = opendir(dirname(dirbuf));
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(d)))
+        found = strncmp(de->d_name, stem, sl) == 0 && de->d_name[sl] == 's' &&
+                isdigit((unsigned char)de->d_name[sl + 1]);
+    closedir(d);
+    return found;
+}
+
 int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len)
 {
     if (!h->parent_pid || h->parent_pid == h->pid)
         return -1; /* not forked (an exec'd image starts with a fresh heap) */
-    /* strip ".<pid>[.<gen>].mlog" to get the recording prefix */
+    /* strip ".<pid>[.<gen>][.s<k>].mlog[.partial]" to get the recording prefix */
     char pre[PATH_MAX], tail[PATH_MAX];
     snprintf(pre, sizeof pre, "%s", path);
-    rec_log_name(tail, sizeof tail, "", h->pid, h->exec_gen);
-    size_t pl = strlen(pre), tl = strlen(tail);
+    size_t pl = strlen(pre), tl;
+    if (pl > 8 && strcmp(pre + pl - 8, ".partial") == 0)
+        pre[pl -= 8] = 0;
+    rec_segment_name(tail, sizeof tail, "", h->pid, h->exec_gen, h->segment);
+    tl = strlen(tail);
     if (pl <= tl || strcmp(pre + pl - tl, tail) != 0)
         return -1;
     pre[pl - tl] = 0;
-    rec_log_name(out, len, pre, h->parent_pid, h->parent_gen);
+    /* the parent's whole log, or its oldest segment present (the reader goes on from there), or
+     * either being written while the parent runs */
     struct stat st;
-    return stat(out, &st) == 0 ? 0 : -1;
+    for (unsigned k = 0; k <= 100000; k++) {
+        rec_segment_name(out, len, pre, h->parent_pid, h->parent_gen, k);
+        if (stat(out, &st) == 0)
+            return 0;
+        size_t ol = strlen(out);
+        if (ol + 9 <= len) {
+            strcpy(out + ol, ".partial");
+            if (stat(out, &st) == 0)
+                return 0;
+            out[ol] = 0;
+        }
+        if (k == 1 && !segmented_beside(pre, h->parent_pid, h->parent_gen))
+            break; /* no segment 1 or later: no need to look further */
+    }
+    rec_log_name(out, len, pre, h->parent_pid, h->parent_gen);
+    return -1;
 }
 
 int rec_fork_chain(const char *path, const struct mlg_header *h, const struct mlg_allocator *alloc,
