@@ -309,7 +309,9 @@ struct mlg_pack_result {
 
 /* Converts a spool written by libmallog.so into a compressed log at out_path. If the launcher knows
  * better how the process ended (it waited for it), end/end_status override; pass end = -1 if not.
- * The spool is left in place; the caller unlinks it on success. */
+ * The spool is left in place; the caller unlinks it on success. With opt->segments, the log goes
+ * into segments named by its callbacks (out_path is not used, and may be NULL), a checkpoint of
+ * the live blocks at the start of each after the first; res->log_bytes is the last one's size. */
 int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int end_status,
                    const struct mlg_writer_options *opt, struct mlg_pack_result *res,
                    struct mlg_error *err);

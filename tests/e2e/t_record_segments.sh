@@ -77,7 +77,12 @@ print("differ:", bad)
 assert len(a) > 30 and not bad and a['events'] == b['events'] > 450000
 PY
 # one segment replays on its own (the last of the unbounded run); its end state against the
-# whole log of the same run
+# whole log of the same run. Not with an ASan build of the CLI: its replay workers would measure
+# ASan's allocator, and cannot preload another (the replay tests are not run with it either).
+if ldd "$MALLOG" 2>/dev/null | grep -q libasan; then
+    echo "ok (no replay with an ASan build)"
+    exit 0
+fi
 segs=( seg.*.s*.mlog )
 last=$(printf '%s\n' "${segs[@]}" | awk -F'.s' '{print $NF+0, $0}' | sort -n | tail -n 1 | cut -d' ' -f2)
 "$MALLOG" -q replay -a jemalloc,glibc "$last" -o rlast
