@@ -186,6 +186,7 @@ struct stats {
     struct stats_blocks blocks;
     struct mlg_error err; /* damage, err.code != 0 */
     int complete;         /* the log had a trailer */
+    int in_progress;      /* no trailer yet: the log is being written, its process runs */
     uint32_t end, end_status;
     uint64_t end_time_ns;   /* the trailer's: when the process ended, 0 = not known */
     int nomem;

@@ -44,7 +44,8 @@ struct pass {
     uint64_t snapshot_at; /* the peak event index, from the first pass */
 };
 
-static int born(struct pass *p, const struct mlg_event *ev)
+/* call = 0: a block live at a segment's checkpoint: live at its site, not an allocation of it */
+static int born(struct pass *p, const struct mlg_event *ev, int call)
 {
     uint32_t i;
     if (p->free_head != UINT32_MAX) {
@@ -72,8 +73,8 @@ static int born(struct pass *p, const struct mlg_event *ev)
     if (mlg_addrmap_put(p->live, ev->ptr, i) < 0)
         return -1;
     struct row *r = &p->rows[stack];
-    r->allocs++;
-    r->bytes += ev->size;
+    r->allocs += (uint64_t)call;
+    r->bytes += call ? ev->size : 0;
     r->live_bytes += ev->size;
     r->live_blocks++;
     p->live_bytes += ev->size;
@@ -109,7 +110,7 @@ static int apply(struct pass *p, const struct mlg_event *ev)
     struct mlg_heap_effect e = mlg_heap_effects(ev);
     if (e.flags & MLG_HEAP_RELEASE)
         died(p, e.release, ev->index);
-    return e.flags & MLG_HEAP_ACQUIRE ? born(p, ev) : 0;
+    return e.flags & MLG_HEAP_ACQUIRE ? born(p, ev, !(e.flags & MLG_HEAP_CHECKPOINT)) : 0;
 }
 
 static void snapshot(struct pass *p)

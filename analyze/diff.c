@@ -15,7 +15,7 @@
 static int skipped(const char *k)
 {
     static const char *const exact[] = {"log", "pid", "exe", "exec_gen", "range.0", "range.1",
-                                        "damage", "complete", "exact_sizes_approximate",
+                                        "damage", "complete", "in_progress", "exact_sizes_approximate",
                                         "temporary_within_events", "long_lived_events"};
     for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
         if (strcmp(k, exact[i]) == 0)

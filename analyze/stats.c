@@ -510,7 +510,10 @@ static inline void requested(struct stats *s, uint64_t size, uint64_t growth)
     s->cumulative_compensated += growth;
 }
 
-static void new_block(struct stats *s, const struct mlg_rec *ev, uint64_t ix, struct stats_thread *t)
+/* call = 0: a block live at a segment's checkpoint (MLG_HEAP_CHECKPOINT): live, with its birth
+ * time, but no allocation call of this log, so not counted as one. */
+static void new_block(struct stats *s, const struct mlg_rec *ev, uint64_t ix, struct stats_thread *t,
+                      int call)
 {
     int found;
     struct stats_slot *b = blocks_slot(&s->blocks, ev->ptr, &found);
@@ -531,9 +534,11 @@ static void new_block(struct stats *s, const struct mlg_rec *ev, uint64_t ix, st
     }
     s->live_bytes += ev->size;
     s->live_blocks++;
-    s->allocations += s->counting;
-    t->allocations += s->counting;
-    requested(s, ev->size, ev->size);
+    if (call) {
+        s->allocations += s->counting;
+        t->allocations += s->counting;
+        requested(s, ev->size, ev->size);
+    }
     peak_check(s, ev, ix);
 }
 
@@ -753,7 +758,7 @@ static void track_effect(struct stats *s, const struct mlg_rec *ev, uint64_t ix,
     if (carried)
         resized(s, ev, ix, rec, moved);
     else
-        new_block(s, ev, ix, t);
+        new_block(s, ev, ix, t, !(e->flags & MLG_HEAP_CHECKPOINT));
 }
 
 /* The figures that need the live-block table (the rest of stats_event): the heap, peaks,
@@ -1274,6 +1279,7 @@ int stats_run(struct stats *s, const char *path)
     run_events(s, r);
     const struct mlg_trailer *t = mlg_reader_trailer(r);
     s->complete = t != NULL;
+    s->in_progress = !t && !s->err.code && mlg_reader_in_progress(r);
     if (t) {
         s->end = t->end;
         s->end_status = (uint32_t)t->end_status;

@@ -108,7 +108,12 @@ static void text_header(FILE *f, const struct stats *s)
     const struct mlg_header *h = &s->header;
     fprintf(f, "log:        %s (pid %" PRIu64 "%s, %s)\n", s->path, h->pid,
             h->exec_gen ? ", after exec" : "", s->err.code ? "DAMAGED" :
-            s->complete ? "complete" : s->done ? "range" : "incomplete: no trailer");
+            s->complete ? "complete" : s->done ? "range" : s->in_progress ? "being written"
+                                                                           : "incomplete: no trailer");
+    if (s->in_progress && !s->done)
+        fprintf(f, "running:    pid %" PRIu64 " is still running: its recording is in progress; "
+                   "these figures are up to event %" PRIu64 " (t = %.3f s)\n", h->pid, s->events,
+                (double)s->last_time / 1e9);
     fprintf(f, "exe:        %s\n", h->exe);
     if ((s->o.from || s->o.to != UINT64_MAX) && !s->counting)
         fprintf(f, "range:      no event of the log is in [%" PRIu64 ", %" PRIu64 ")\n", s->o.from,
@@ -334,8 +339,8 @@ void statsout_json(FILE *f, const struct stats *s)
     fprintf(f, ", \"pid\": %" PRIu64 ", \"exec_gen\": %u, \"exe\": ", s->header.pid,
             s->header.exec_gen);
     json_write_string(f, s->header.exe);
-    fprintf(f, ",\n \"complete\": %s, \"range\": [%" PRIu64 ", ", s->complete ? "true" : "false",
-            s->o.from);
+    fprintf(f, ",\n \"complete\": %s, \"in_progress\": %s, \"range\": [%" PRIu64 ", ",
+            s->complete ? "true" : "false", s->in_progress ? "true" : "false", s->o.from);
     if (s->o.to == UINT64_MAX)
         fprintf(f, "null]");
     else

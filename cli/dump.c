@@ -168,6 +168,8 @@ int cmd_dump(int argc, char **argv)
                               " events", path, from, seen);
         rc = EXIT_ERROR;
     }
+    if (n == 0 && !mlg_reader_trailer(r) && mlg_reader_in_progress(r))
+        rec_say_running("dump", path, mlg_reader_header(r)->pid, seen);
     mlg_reader_close(r);
     return rc;
 }

@@ -20,6 +20,8 @@ struct log_summary {
     struct mlg_trailer trailer_copy;
     uint64_t frames, file_size;
     int complete;
+    int in_progress;   /* the log is being written: its process still runs */
+    char last_file[4096]; /* a segmented log: the last segment read */
     int ancestors; /* fork ancestors whose logs seeded the inherited heap */
 };
 
@@ -75,6 +77,8 @@ static int summarize(const char *path, struct log_summary *s, struct mlg_header 
     s->frames = mlg_reader_frames(r);
     s->file_size = mlg_reader_file_size(r);
     s->complete = n == 0 && s->trailer;
+    s->in_progress = n == 0 && !s->trailer && mlg_reader_in_progress(r);
+    snprintf(s->last_file, sizeof s->last_file, "%s", mlg_reader_path(r));
     mlg_reader_close(r);
     return 0;
 }
@@ -106,7 +110,17 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
     char sz[32], line[1024], when[64];
     printf("log:        %s (%s, %" PRIu64 " frames, %s)\n", path,
            mlg_format_size(s->file_size, sz, sizeof sz), s->frames,
-           s->complete ? "complete" : "INCOMPLETE");
+           s->complete ? "complete" : s->in_progress ? "being written" : "INCOMPLETE");
+    if (h->segment) {
+        const char *base = strrchr(s->last_file, '/');
+        printf("segments:   from segment %u (its checkpoint: %" PRIu64 " live blocks) to %s, "
+               "read as one log\n", h->segment, s->counts[MLG_OP_LIVE],
+               base ? base + 1 : s->last_file);
+    }
+    if (s->in_progress)
+        printf("running:    pid %" PRIu64 " is still running: its recording is in progress; "
+               "read up to event %" PRIu64 " (seq %" PRIu64 ", t = %.3f s)\n", h->pid,
+               s->events, s->last_seq, (double)s->last_time / 1e9);
     printf("process:    pid %" PRIu64 ", ppid %" PRIu64 ", exec generation %u\n", h->pid, h->ppid,
            h->exec_gen);
     if (h->parent_pid && h->parent_pid == h->pid)
@@ -134,7 +148,7 @@ static void print_log(const char *path, const struct mlg_header *h, const struct
         putchar('\n');
     }
     end_text(s->trailer, line, sizeof line);
-    printf("ended:      %s\n", line);
+    printf("ended:      %s\n", s->in_progress ? "not yet (still running)" : line);
     printf("events:     %" PRIu64 " (%.2f bytes/event), seq %" PRIu64 "..%" PRIu64 ", lost %" PRIu64
            "\n", s->events, s->events ? (double)s->file_size / (double)s->events : 0.0,
            s->first_seq, s->last_seq, s->trailer ? s->trailer->lost_events : 0);
@@ -190,6 +204,8 @@ static void print_tree(const struct rec_log *logs, int n, const struct log_summa
         char args[256], end[128];
         argv_line(h, args, sizeof args);
         end_text(sums[i].trailer, end, sizeof end);
+        if (sums[i].in_progress)
+            snprintf(end, sizeof end, "still running");
         const char *how = depth == 0 ? "*" : h->parent_pid == h->pid ? "exec" : h->parent_pid ? "fork" : "spawn";
         printf("%*s%s pid %" PRIu64 "%s%.0u  %" PRIu64 " events  %s  [%s]%s\n", depth * 2, "", how,
                h->pid, h->exec_gen ? "." : "", h->exec_gen, sums[i].events, args, end,

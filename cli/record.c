@@ -30,6 +30,7 @@
 #include "../lib/trap.h"
 #include "../common/msg.h"
 #include "../common/opt.h"
+#include "../common/progress.h"
 #include "../common/recording.h"
 #include "commands.h"
 
@@ -235,14 +236,103 @@ static int spool_of_run(const char *name, size_t len, const char *run)
     return len > rl + 7 && name[len - rl - 7] == '.' && strncmp(name + len - rl - 6, run, rl) == 0;
 }
 
+/* --max-size / --keep: how the packer's segments are named and dropped (lib/pack.c writes
+ * them, common/recording.c names them). */
+struct seg_opts {
+    uint64_t max_size; /* 0 = one log per process */
+    unsigned keep;     /* 0 = keep every segment */
+};
+static struct seg_opts seg_opts; /* of this run: record's or pack's options */
+
+struct seg_files {
+    const struct seg_opts *so;
+    const char *prefix;
+    uint64_t pid;
+    uint32_t gen;
+    int partial;                 /* live: written as NAME.partial, linked to NAME once complete */
+    char out[PATH_MAX + 64];     /* the segment being written, its final name */
+    char cur[PATH_MAX + 80];     /* ... and the file it is written to */
+    pid_t kill_in_checkpoint;    /* test hook (MALLOG_TEST_KILL_IN_CHECKPOINT) */
+    uint64_t kill_after;
+};
+
+static int seg_path(void *ctx, uint32_t k, char *out, size_t len)
+{
+    struct seg_files *f = ctx;
+    rec_segment_name(f->out, sizeof f->out, f->prefix, f->pid, f->gen, k);
+    snprintf(f->cur, sizeof f->cur, "%s%s", f->out, f->partial ? ".partial" : "");
+    snprintf(out, len, "%s", f->cur);
+    return 0;
+}
+
+/* Segment k is complete: under its name, and the oldest beyond --keep goes (counting the one
+ * just started: --keep N leaves at most N segments on disk). */
+static void seg_done(void *ctx, uint32_t k, const char *path)
+{
+    struct seg_files *f = ctx;
+    char name[PATH_MAX + 64];
+    rec_segment_name(name, sizeof name, f->prefix, f->pid, f->gen, k);
+    if (f->partial && strcmp(name, path) != 0) {
+        if (link(path, name) == 0)
+            unlink(path);
+        else
+            fprintf(stderr, "mallog record: %s: %s; the segment stays in %s\n", name,
+                    strerror(errno), path);
+    }
+    if (f->so->keep && k + 1 > f->so->keep) {
+        rec_segment_name(name, sizeof name, f->prefix, f->pid, f->gen, k + 1 - f->so->keep);
+        unlink(name);
+    }
+}
+
+/* Tests: MALLOG_TEST_KILL_IN_CHECKPOINT=N kills the program and this process with SIGKILL once
+ * N blocks of a checkpoint are written (the damage a crash leaves there). */
+static void seg_checkpoint(void *ctx, uint64_t blocks)
+{
+    struct seg_files *f = ctx;
+    if (f->kill_after && blocks >= f->kill_after) {
+        if (f->kill_in_checkpoint > 0)
+            kill(f->kill_in_checkpoint, SIGKILL);
+        raise(SIGKILL);
+    }
+}
+
+static volatile sig_atomic_t forward_to;
+
+/* The segments of the log of pid/gen, as the packer calls them (f filled, ms returned), or NULL
+ * without --max-size. */
+static const struct mlg_segments *seg_setup(struct mlg_segments *ms, struct seg_files *f,
+                                            const struct seg_opts *so, const char *prefix,
+                                            uint64_t pid, uint32_t gen, int partial)
+{
+    if (!so || !so->max_size)
+        return NULL;
+    memset(f, 0, sizeof *f);
+    f->so = so;
+    f->prefix = prefix;
+    f->pid = pid;
+    f->gen = gen;
+    f->partial = partial;
+    const char *k = getenv("MALLOG_TEST_KILL_IN_CHECKPOINT");
+    if (k) {
+        f->kill_after = strtoull(k, NULL, 10);
+        f->kill_in_checkpoint = forward_to;
+    }
+    *ms = (struct mlg_segments){so->max_size, seg_path, seg_done, seg_checkpoint, f};
+    return ms;
+}
+
 /* Packs one spool into its log; the spool goes once the log is written. Returns 0, or 1 (the
  * error said, the spool stays). */
 static int pack_one(const char *cmd, const char *prefix, const char *spool, uint64_t pid,
-                    uint32_t gen, int end, int status, int level)
+                    uint32_t gen, int end, int status, int level, const struct seg_opts *so)
 {
     char out[PATH_MAX + 64];
     rec_log_name(out, sizeof out, prefix, pid, gen);
-    struct mlg_writer_options opt = {.zstd_level = level};
+    struct mlg_segments ms;
+    struct seg_files sf;
+    struct mlg_writer_options opt = {.zstd_level = level,
+                                     .segments = seg_setup(&ms, &sf, so, prefix, pid, gen, 0)};
     struct mlg_pack_result res;
     struct mlg_error err;
     if (mlg_pack_spool(spool, out, end, status, &opt, &res, &err) != 0) {
@@ -253,6 +343,8 @@ static int pack_one(const char *cmd, const char *prefix, const char *spool, uint
         return 1;
     }
     unlink(spool);
+    if (opt.segments)
+        snprintf(out, sizeof out, "%s", sf.out); /* the last segment */
     char partial[PATH_MAX + 80];
     snprintf(partial, sizeof partial, "%s.partial", out);
     unlink(partial); /* what a killed live pack of this spool left, if anything */
@@ -322,7 +414,8 @@ static int pack_prefix(const char *cmd, const char *prefix, const char *run, pid
             }
         }
         python_hint(s->h.exe);
-        failures += pack_one(cmd, prefix, s->path, s->h.pid, s->h.exec_gen, end, status, level) != 0;
+        failures += pack_one(cmd, prefix, s->path, s->h.pid, s->h.exec_gen, end, status, level,
+                             &seg_opts) != 0;
     }
     free(list);
     return failures;
@@ -338,11 +431,26 @@ struct live_pack {
     char spool[PATH_MAX + 64], out[PATH_MAX + 64];
     char partial[PATH_MAX + 80]; /* written here, linked to out when complete: if we are killed,
                                     the spool stays packable and no half log takes out's name */
+    struct mlg_segments ms;      /* --max-size: the segments (out, partial: the current one) */
+    struct seg_files sf;
+    int segmented;
+    uint64_t unflushed;          /* events packed since the log was last made readable */
+    double last_flush;
 };
+
+/* With segments, the log being written is the current segment. */
+static void live_names(struct live_pack *lp)
+{
+    if (!lp->segmented)
+        return;
+    snprintf(lp->out, sizeof lp->out, "%s", lp->sf.out);
+    snprintf(lp->partial, sizeof lp->partial, "%s", lp->sf.cur);
+}
 
 /* Gives the finished partial log its name without ever replacing an existing file. */
 static int publish_partial(struct live_pack *lp)
 {
+    live_names(lp); /* a final step may have started another segment */
     int rc = link(lp->partial, lp->out);
     if (rc != 0)
         fprintf(stderr, "mallog record: %s: %s; the log stays in %s\n", lp->out, strerror(errno),
@@ -354,6 +462,7 @@ static int publish_partial(struct live_pack *lp)
 
 #define LIVE_BURST 200000   /* events: a step that packed fewer caught up with the program */
 #define LIVE_PAUSE_US 20000 /* then wait this long before looking again */
+#define LIVE_FLUSH_S 0.5    /* a log being written is readable to at most this far back */
 
 /* The spool of pid's exec generation gen in run: PREFIX.PID.GEN.RUN.spool (preload/recorder.c). */
 static void spool_name(char *out, size_t len, const char *prefix, pid_t pid, uint32_t gen,
@@ -375,6 +484,10 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *
         rec_log_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen);
         snprintf(lp->partial, sizeof lp->partial, "%s.partial", lp->out);
         struct mlg_writer_options opt = {.zstd_level = level};
+        opt.segments = seg_setup(&lp->ms, &lp->sf, &seg_opts, prefix, (uint64_t)root, lp->gen, 1);
+        lp->segmented = opt.segments != NULL;
+        if (lp->segmented) /* the first segment's name is the one that must be free */
+            rec_segment_name(lp->out, sizeof lp->out, prefix, (uint64_t)root, lp->gen, 1);
         struct mlg_header h;
         int end;
         if (mlg_spool_peek(lp->spool, &h, &end, &err) == 0)
@@ -392,6 +505,21 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *
         lp->enabled = 0;
         return 0;
     }
+    /* Caught up with the program: what was packed becomes readable within a second, for the
+     * tools that look at the recording while it runs (frames are otherwise written by MiB). */
+    lp->unflushed += progress;
+    double now = progress_now();
+    if (progress < LIVE_BURST && lp->unflushed && now - lp->last_flush >= LIVE_FLUSH_S) {
+        if (mlg_packer_flush(lp->pk, &err) != 0) {
+            mlg_packer_abandon(lp->pk);
+            lp->pk = NULL;
+            lp->enabled = 0;
+            return 0;
+        }
+        lp->unflushed = 0;
+        lp->last_flush = now;
+    }
+    live_names(lp);
     int end, status;
     char next[PATH_MAX + 64];
     spool_name(next, sizeof next, prefix, root, lp->gen + 1, run);
@@ -593,7 +721,7 @@ static size_t children_pack(struct children *cs, const char *prefix, const char 
             }
         }
         cs->failures += pack_one("record", prefix, spool, (uint64_t)c.pid, c.gen, end, status,
-                                 level);
+                                 level, &seg_opts);
         packed++;
     }
     cs->n = keep;
@@ -602,7 +730,8 @@ static size_t children_pack(struct children *cs, const char *prefix, const char 
 
 static void record_usage(FILE *f)
 {
-    fprintf(f, "usage: mallog record [-o PREFIX] [--stacks[=DEPTH]] [--no-follow] [--level N] -- CMD [ARGS...]\n\n"
+    fprintf(f, "usage: mallog record [-o PREFIX] [--stacks[=DEPTH]] [--no-follow] [--level N]\n"
+               "                     [--max-size SIZE [--keep N]] -- CMD [ARGS...]\n\n"
                "Runs CMD with libmallog.so preloaded and writes PREFIX.<pid>.mlog for every\n"
                "process of its tree (PREFIX.<pid>.<n>.mlog after the n-th exec).\n\n"
                "  -o, --output PREFIX  where logs go (default: ./mallog); a directory (DIR/, made\n"
@@ -616,6 +745,10 @@ static void record_usage(FILE *f)
                "                       for code built with -fno-omit-frame-pointer)\n"
                "      --pack=after     compress only after the program ends (default: while it\n"
                "                       runs, on a spare core)\n"
+               "      --max-size SIZE  close a log at about SIZE (e.g. 2G) and go on in the next:\n"
+               "                       PREFIX.<pid>[.<n>].s<k>.mlog, each starting with a\n"
+               "                       checkpoint of the live blocks, so it reads on its own\n"
+               "      --keep N         with --max-size: keep the newest N segments, delete older\n"
                "      --trap SPEC      raise SIGTRAP in the program at the first call matching\n"
                "                       OP, OP:size=N (e.g. realloc:size=8880819) or seq=N (the\n"
                "                       second column of `mallog dump`); under gdb it stops there:\n"
@@ -623,8 +756,6 @@ static void record_usage(FILE *f)
                "                           --args mallog record --trap SPEC -- CMD\n"
                "  -q                   say nothing but errors\n");
 }
-
-static volatile sig_atomic_t forward_to;
 
 static void forward_signal(int sig)
 {
@@ -664,6 +795,31 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 
 #define LEVEL_MAX 22 /* zstd's highest level */
 
+/* --max-size SIZE (at least 64 KiB: a segment holds at least a frame) and --keep N. */
+static int seg_option(const char *cmd, int c, const char *arg)
+{
+    uint64_t v;
+    if (c == 'M') {
+        if (opt_u64(cmd, "--max-size", arg, 64u << 10, UINT64_C(1) << 50, &v) != 0)
+            return -1;
+        seg_opts.max_size = v;
+        return 0;
+    }
+    if (opt_u64(cmd, "--keep", arg, 1, 1000000, &v) != 0)
+        return -1;
+    seg_opts.keep = (unsigned)v;
+    return 0;
+}
+
+static int seg_check(const char *cmd)
+{
+    if (seg_opts.keep && !seg_opts.max_size) {
+        msg_error(cmd, "--keep needs --max-size (it keeps the newest N segments)");
+        return -1;
+    }
+    return 0;
+}
+
 /* A bad option: its message, then the usage; exit status 2. */
 static int bad_option(const char *fmt, const char *arg)
 {
@@ -687,6 +843,8 @@ int cmd_record(int argc, char **argv)
                                          {"trap", required_argument, NULL, 'T'},
                                          {"no-follow", no_argument, NULL, 'F'},
                                          {"level", required_argument, NULL, 'l'},
+                                         {"max-size", required_argument, NULL, 'M'},
+                                         {"keep", required_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -739,12 +897,19 @@ int cmd_record(int argc, char **argv)
                 return bad_option("--unwind=%s: expected dwarf or fp", optarg);
             unwind = optarg;
             break;
+        case 'M':
+        case 'K':
+            if (seg_option("record", c, optarg) != 0) {
+                record_usage(stderr);
+                return EXIT_ERROR;
+            }
+            break;
         case 'q': msg_verbosity = 0; break;
         case 'h': record_usage(stdout); return 0;
         default: record_usage(stderr); return EXIT_ERROR;
         }
     }
-    if (optind >= argc) {
+    if (optind >= argc || seg_check("record") != 0) {
         record_usage(stderr);
         return EXIT_ERROR;
     }
@@ -872,12 +1037,19 @@ int cmd_pack(int argc, char **argv)
 {
     int level = 3;
     static const struct option opts[] = {{"level", required_argument, NULL, 'l'},
+                                         {"max-size", required_argument, NULL, 'M'},
+                                         {"keep", required_argument, NULL, 'K'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
+        case 'M':
+        case 'K':
+            if (seg_option("pack", c, optarg) != 0)
+                return EXIT_ERROR;
+            break;
         case 'l': {
             uint64_t v;
             if (opt_u64("pack", "--level", optarg, 1, 22, &v) != 0) {
@@ -888,14 +1060,15 @@ int cmd_pack(int argc, char **argv)
             break;
         }
         case 'h':
-            printf("usage: mallog pack PREFIX...\n\nPacks the spools PREFIX.*.spool that a "
-                   "recording left (a killed 'mallog record', or a daemon that outlived it).\n");
+            printf("usage: mallog pack [--level N] [--max-size SIZE [--keep N]] PREFIX...\n\n"
+                   "Packs the spools PREFIX.*.spool that a recording left (a killed 'mallog "
+                   "record', or a daemon that outlived it); --max-size and --keep as for record.\n");
             return 0;
         default: return EXIT_ERROR;
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "usage: mallog pack PREFIX...\n");
+    if (optind >= argc || seg_check("pack") != 0) {
+        fprintf(stderr, "usage: mallog pack [--level N] [--max-size SIZE [--keep N]] PREFIX...\n");
         return EXIT_ERROR;
     }
     int failures = 0;

@@ -22,6 +22,25 @@ void rec_log_name(char *out, size_t len, const char *prefix, uint64_t pid, unsig
         snprintf(out, len, "%s.%" PRIu64 ".mlog", prefix, pid);
 }
 
+void rec_segment_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen,
+                      unsigned k)
+{
+    char gen_part[16] = "";
+    if (!k) {
+        rec_log_name(out, len, prefix, pid, gen);
+        return;
+    }
+    if (gen)
+        snprintf(gen_part, sizeof gen_part, ".%u", gen);
+    snprintf(out, len, "%s.%" PRIu64 "%s.s%u.mlog", prefix, pid, gen_part, k);
+}
+
+void rec_say_running(const char *cmd, const char *path, uint64_t pid, uint64_t events)
+{
+    msg_error(cmd, "%s: pid %" PRIu64 " is still running (its recording is in progress): read up "
+                   "to event %" PRIu64 ", the last one packed", path, pid, events);
+}
+
 static int cmp_log(const void *a, const void *b)
 {
     const struct rec_log *x = a, *y = b;
@@ -94,6 +113,40 @@ static void no_such_pid(const char *cmd, const char *arg, const struct rec_pid *
                   sel->pid, arg);
 }
 
+/* Whether a and b are segments of one process's log (same pid, image and start). */
+static int same_log(const struct rec_log *a, const struct rec_log *b)
+{
+    return a->header_ok && b->header_ok && a->header.segment && b->header.segment &&
+           a->header.pid == b->header.pid && a->header.exec_gen == b->header.exec_gen &&
+           a->header.start_realtime_ns == b->header.start_realtime_ns;
+}
+
+/* One entry per log: a NAME.partial whose NAME exists too was completed a moment ago (NAME is
+ * read); of a segmented log, the oldest segment present (the reader goes on into the next ones:
+ * lib/reader.c). Returns the new count. */
+static size_t one_per_log(struct rec_log *list, size_t n)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(list[i].path);
+        int drop = 0;
+        for (size_t j = 0; j < n && !drop; j++) {
+            if (j == i)
+                continue;
+            size_t jl = strlen(list[j].path);
+            if (pl == jl + 8 && strncmp(list[i].path, list[j].path, jl) == 0)
+                drop = 1; /* list[i] is list[j].partial */
+            else if (same_log(&list[i], &list[j]) &&
+                     (list[j].header.segment < list[i].header.segment ||
+                      (list[j].header.segment == list[i].header.segment && j < i)))
+                drop = 1; /* an older segment of the same log is listed */
+        }
+        if (!drop)
+            list[keep++] = list[i];
+    }
+    return keep;
+}
+
 int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
                   struct rec_log **out)
 {
@@ -133,7 +186,10 @@ int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
-        if (l < 6 || strcmp(de->d_name + l - 5, ".mlog") != 0)
+        /* a log, or one being written while its process runs (NAME.mlog.partial) */
+        if (l > 8 && strcmp(de->d_name + l - 8, ".partial") == 0)
+            l -= 8;
+        if (l < 6 || strncmp(de->d_name + l - 5, ".mlog", 5) != 0)
             continue;
         if (blen && (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] != '.'))
             continue;
@@ -149,6 +205,7 @@ int rec_find_logs(const char *cmd, const char *arg, const struct rec_pid *sel,
         n++;
     }
     closedir(d);
+    n = one_per_log(list, n);
     if (n == 0) {
         if (sel && sel->pid)
             no_such_pid(cmd, arg, sel);
@@ -259,21 +316,61 @@ int rec_pick_log(const char *cmd, const char *arg, const struct rec_pid *sel, ch
     return 0;
 }
 
+/* Whether the directory of prefix holds a segment of pid/gen's log (any k): a directory scan,
+ * done only when segment 1 is not there (--keep deleted it). */
+static int segmented_beside(const char *prefix, uint64_t pid, unsigned gen)
+{
+    char dirbuf[PATH_MAX], basebuf[PATH_MAX], stem[PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", prefix);
+    snprintf(basebuf, sizeof basebuf, "%s", prefix);
+    rec_log_name(stem, sizeof stem, basename(basebuf), pid, gen);
+    size_t sl = strlen(stem) - 4; /* "<base>.<pid>[.<gen>]." */
+    DIR *d = opendir(dirname(dirbuf));
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(d)))
+        found = strncmp(de->d_name, stem, sl) == 0 && de->d_name[sl] == 's' &&
+                isdigit((unsigned char)de->d_name[sl + 1]);
+    closedir(d);
+    return found;
+}
+
 int rec_parent_log(const char *path, const struct mlg_header *h, char *out, size_t len)
 {
     if (!h->parent_pid || h->parent_pid == h->pid)
         return -1; /* not forked (an exec'd image starts with a fresh heap) */
-    /* strip ".<pid>[.<gen>].mlog" to get the recording prefix */
+    /* strip ".<pid>[.<gen>][.s<k>].mlog[.partial]" to get the recording prefix */
     char pre[PATH_MAX], tail[PATH_MAX];
     snprintf(pre, sizeof pre, "%s", path);
-    rec_log_name(tail, sizeof tail, "", h->pid, h->exec_gen);
-    size_t pl = strlen(pre), tl = strlen(tail);
+    size_t pl = strlen(pre), tl;
+    if (pl > 8 && strcmp(pre + pl - 8, ".partial") == 0)
+        pre[pl -= 8] = 0;
+    rec_segment_name(tail, sizeof tail, "", h->pid, h->exec_gen, h->segment);
+    tl = strlen(tail);
     if (pl <= tl || strcmp(pre + pl - tl, tail) != 0)
         return -1;
     pre[pl - tl] = 0;
-    rec_log_name(out, len, pre, h->parent_pid, h->parent_gen);
+    /* the parent's whole log, or its oldest segment present (the reader goes on from there), or
+     * either being written while the parent runs */
     struct stat st;
-    return stat(out, &st) == 0 ? 0 : -1;
+    for (unsigned k = 0; k <= 100000; k++) {
+        rec_segment_name(out, len, pre, h->parent_pid, h->parent_gen, k);
+        if (stat(out, &st) == 0)
+            return 0;
+        size_t ol = strlen(out);
+        if (ol + 9 <= len) {
+            strcpy(out + ol, ".partial");
+            if (stat(out, &st) == 0)
+                return 0;
+            out[ol] = 0;
+        }
+        if (k == 1 && !segmented_beside(pre, h->parent_pid, h->parent_gen))
+            break; /* no segment 1 or later: no need to look further */
+    }
+    rec_log_name(out, len, pre, h->parent_pid, h->parent_gen);
+    return -1;
 }
 
 int rec_fork_chain(const char *path, const struct mlg_header *h, const struct mlg_allocator *alloc,

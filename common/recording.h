@@ -18,6 +18,14 @@ struct rec_log {
 /* The name of a log: <prefix>.<pid>.mlog for the first image of a pid, <prefix>.<pid>.<gen>.mlog
  * after the gen-th exec. (preload/recorder.c builds the same name without stdio.) */
 void rec_log_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen);
+/* Segment k (>= 1) of that log, recorded with --max-size: <prefix>.<pid>[.<gen>].s<k>.mlog
+ * (k = 0: rec_log_name). A segment being written carries ".partial" after it, as a whole log
+ * written while its process runs does; preload/recorder.c checks the names of segment 1. */
+void rec_segment_name(char *out, size_t len, const char *prefix, uint64_t pid, unsigned gen,
+                      unsigned k);
+/* "mallog CMD: LOG: pid N is still running ...: read up to event M", on stderr: a tool read a
+ * log being written (mlg_reader_in_progress). */
+void rec_say_running(const char *cmd, const char *path, uint64_t pid, uint64_t events);
 /* --pid: a process of a recording, PID or PID.GEN (the gen-th exec image of PID). */
 struct rec_pid {
     uint64_t pid;  /* 0 = no selection */

@@ -28,6 +28,25 @@ static int read_exact(int fd, void *buf, size_t len)
     return 0;
 }
 
+int mlg_segment_open(const char *cur, const char *name, char *out, size_t len)
+{
+    const char *slash = strrchr(cur, '/');
+    int dl = slash ? (int)(slash - cur + 1) : 0;
+    for (int partial = 0; partial < 2; partial++) {
+        snprintf(out, len, "%.*s%s%s", dl, cur, name, partial ? ".partial" : "");
+        int fd = open(out, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT)
+            return fd;
+    }
+    snprintf(out, len, "%.*s%s", dl, cur, name);
+    errno = ENOENT;
+    return -1;
+}
+
+/* One file of a log: its frames, then the name of the next segment in *next ("" if none). */
+static int walk_file(int fd, unsigned want, mlg_frame_fn fn, void *ctx, struct mlg_error *err,
+                     char *next, size_t next_len);
+
 int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
                     struct mlg_error *err)
 {
@@ -37,7 +56,31 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
         err->sys_errno = errno;
         return mlg_error_set(err, MLG_E_IO, 0, 0, "open");
     }
-    want |= 1u << MLG_SKIP_FRAME; /* always read: it says how far to seek */
+    /* a segmented log goes on in the segment its trailer names (docs/FORMAT.md, "Segments") */
+    char cur[4096], next[256];
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int seg = 0;; seg++) {
+        next[0] = 0;
+        int rc = walk_file(fd, want, fn, ctx, err, next, sizeof next);
+        close(fd);
+        if (rc || !next[0] || seg > 1000000)
+            return rc;
+        char p[sizeof cur];
+        if ((fd = mlg_segment_open(cur, next, p, sizeof p)) < 0) {
+            err->sys_errno = errno;
+            return mlg_error_set(err, MLG_E_TRUNCATED, 0, 0, "the next segment %s is missing",
+                                 next);
+        }
+        snprintf(cur, sizeof cur, "%s", p);
+    }
+}
+
+static int walk_file(int fd, unsigned want, mlg_frame_fn fn, void *ctx, struct mlg_error *err,
+                     char *next, size_t next_len)
+{
+    unsigned want_user = want | 1u << MLG_SKIP_FRAME;
+    want |= 1u << MLG_SKIP_FRAME | 1u << MLG_SKIP_TRAILER; /* the frame metadata says how far to
+                                                               seek; the trailer names the next */
     uint64_t off = 0;
     int rc = 0;
     for (int first = 1;; first = 0) {
@@ -56,7 +99,7 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
         }
         unsigned variant = mlg_get32(head) & 0xf;
         uint32_t len = mlg_get32(head + 4);
-        if (variant != MLG_SKIP_TRAILER && len > MLG_FRAME_RAW_MAX * 2u) {
+        if (len > (variant == MLG_SKIP_TRAILER ? 1u << 20 : MLG_FRAME_RAW_MAX * 2u)) {
             rc = mlg_error_set(err, MLG_E_CORRUPT, off, 0, "implausible metadata length");
             break;
         }
@@ -76,7 +119,9 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
                 else
                     skip = mlg_get32(buf + 32); /* the zstd frame of events */
             }
-            if (!rc && fn)
+            if (variant == MLG_SKIP_TRAILER)
+                mlg_trailer_next(buf, len, next, next_len);
+            if (!rc && fn && (want_user & (1u << variant)))
                 rc = fn(ctx, variant, buf, len, off, err);
             free(buf);
             if (rc)
@@ -93,7 +138,6 @@ int mlg_frames_walk(const char *path, unsigned want, mlg_frame_fn fn, void *ctx,
         }
         off += skip;
     }
-    close(fd);
     return rc;
 }
 

@@ -73,6 +73,10 @@ mlg_heap_effects_of(unsigned op, unsigned outcome, uint64_t ptr, uint64_t old_pt
     case 'R':
         e = mlg_heap_realloc(outcome, ptr, old_ptr, size);
         break;
+    case 'B': /* a checkpoint block: the heap had it when the segment began */
+        if (ptr)
+            e = (struct mlg_heap_effect){0, ptr, size, MLG_HEAP_ACQUIRE | MLG_HEAP_CHECKPOINT};
+        break;
     default: /* queries, tuning calls and lifecycle events leave the heap alone */
         break;
     }

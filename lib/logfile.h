@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "crc32c.h"
+#include "mallog.h"
+
 #define MLG_SKIP_MAGIC 0x184D2A50u /* zstd skippable frame magic, variant 0 */
 #define MLG_SKIP_HEADER 0u         /* variant: file header */
 #define MLG_SKIP_FRAME 1u          /* variant: metadata of the zstd frame that follows */
@@ -37,6 +40,7 @@ enum mlg_header_key {
     MLG_HK_MALLOC_LIB,
     MLG_HK_MALLOC_SHADOWED,
     MLG_HK_ENV,
+    MLG_HK_SEGMENT, /* 18: u64, the segment's number (1, 2, ...); absent = a whole log */
 };
 
 static inline void mlg_put32(uint8_t *p, uint32_t v)
@@ -62,5 +66,30 @@ static inline uint64_t mlg_get64(const uint8_t *p)
     memcpy(&v, p, 8);
     return v;
 }
+
+/* The next segment named by a trailer frame body (buf, len: "MLOGEND1" ... crc32c), for a trailer
+ * that ends with MLG_END_SEGMENT: 1 and its file name in out, or 0. The name is a bare file name
+ * (no '/'), as the writer stores it; anything else is not followed. */
+static inline int mlg_trailer_next(const uint8_t *buf, uint32_t len, char *out, size_t cap)
+{
+    if (len < 8 + 52 + 4 || mlg_get32(buf + 8 + 40) != MLG_END_SEGMENT ||
+        mlg_crc32c(buf, len - 4) != mlg_get32(buf + len - 4))
+        return 0;
+    uint64_t at = 8 + 52 + 8 * (uint64_t)mlg_get32(buf + 8 + 48) + 8; /* past end_time_ns */
+    if (at + 4 + 4 > len)
+        return 0;
+    uint32_t n = mlg_get32(buf + at);
+    if (n == 0 || n >= cap || at + 4 + n + 4 > len || memchr(buf + at + 4, '/', n) ||
+        memchr(buf + at + 4, 0, n))
+        return 0;
+    memcpy(out, buf + at + 4, n);
+    out[n] = 0;
+    return 1;
+}
+
+/* Opens the segment `name` beside the file cur: name, or while it is being written name.partial
+ * (the name a live packer writes under until the segment is complete). Returns the fd (O_RDONLY)
+ * with the path in out, or -1 with errno. frames.c. */
+int mlg_segment_open(const char *cur, const char *name, char *out, size_t len);
 
 #endif

@@ -14,7 +14,8 @@
 #define MLG_FORMAT_VERSION 1
 
 /* Every event kind, defined once: X(NAME, code, "name", kind).
- * kind: A = allocates a block, F = frees, R = reallocates, Q = query/tuning call, L = lifecycle. */
+ * kind: A = allocates a block, F = frees, R = reallocates, Q = query/tuning call, L = lifecycle,
+ * B = a block live at a segment's checkpoint (not a call: see lib/heap.h). */
 #define MLG_OPS(X)                                                                                 \
     X(MALLOC, 1, "malloc", A)                                                                      \
     X(CALLOC, 2, "calloc", A)                                                                      \
@@ -30,6 +31,7 @@
     X(TRIM, 12, "malloc_trim", Q)                                                                  \
     X(MALLOPT, 13, "mallopt", Q)                                                                   \
     X(REALLOC_RELEASE, 14, "realloc_release", F)                                                   \
+    X(LIVE, 15, "live", B)                                                                         \
     X(THREAD_START, 16, "thread_start", L)                                                          \
     X(THREAD_END, 17, "thread_end", L)                                                             \
     X(FORK, 18, "fork", L)                                                                         \
@@ -71,7 +73,8 @@ enum mlg_outcome {
     X(UNDERSCORE_EXIT, 2, "_exit")                                                                 \
     X(EXEC, 3, "exec")                                                                             \
     X(SIGNAL, 4, "killed by signal")                                                               \
-    X(RUNNING, 5, "still running when packed")
+    X(RUNNING, 5, "still running when packed")                                                    \
+    X(SEGMENT, 6, "continued in the next segment")
 
 enum mlg_end {
 #define MLG_X_ENUM(name, code, str) MLG_END_##name = code,
@@ -119,6 +122,8 @@ struct mlg_header {
     char malloc_lib[512];         /* library whose malloc the program's calls reached */
     char malloc_shadowed[512];    /* a different malloc the program would have used, or "" */
     char env[MLG_STR_MAX];        /* MALLOC_*, GLIBC_TUNABLES, LD_PRELOAD: "K=V\n" lines */
+    uint32_t segment;             /* 0 = the whole log of the process; k = its k-th segment
+                                     (recorded with --max-size), which starts with a checkpoint */
 };
 
 /* The trailer: totals and how the process ended. Missing when the log is incomplete. */
@@ -133,6 +138,7 @@ struct mlg_trailer {
     uint64_t op_counts[MLG_OP_COUNT];
     uint64_t end_time_ns;   /* when the process ended (ns since its start, never before the last
                                event); 0 = not known (killed, or a log from before this field) */
+    char next_segment[256]; /* end SEGMENT: the file name (no directory) of the next segment */
 };
 
 /* Errors: a stable code plus where it happened. */
@@ -218,6 +224,12 @@ const struct mlg_trailer *mlg_reader_trailer(const struct mlg_reader *r);
 uint64_t mlg_reader_frames(const struct mlg_reader *r);     /* whole frames read so far */
 uint64_t mlg_reader_offset(const struct mlg_reader *r);     /* bytes consumed so far */
 uint64_t mlg_reader_file_size(const struct mlg_reader *r);  /* 0 if unknown (pipe) */
+/* 1 if the log is being written now (a recording in progress: its writer holds a lock on the
+ * file): the reader then ends cleanly at the last complete frame, with no trailer. */
+int mlg_reader_in_progress(const struct mlg_reader *r);
+/* The file being read: a segment's trailer names the next segment, and the reader goes on into it
+ * (docs/FORMAT.md, "Segments"), so this is the last one opened. */
+const char *mlg_reader_path(const struct mlg_reader *r);
 void mlg_reader_close(struct mlg_reader *r);
 
 /* Visitor interface over the reader: on_event returning nonzero stops with MLG_E_STOPPED. */
@@ -236,9 +248,24 @@ int mlg_read_file(const char *path, const struct mlg_visitor *v, const struct ml
 
 struct mlg_writer;
 
+/* Packing into segments (mallog record --max-size): the packer closes a log at about max_bytes
+ * and goes on in the next, which starts with a checkpoint of the live blocks. Where the files go
+ * and how old ones are dropped is the caller's business. */
+struct mlg_segments {
+    uint64_t max_bytes;  /* > 0 */
+    /* the file segment k (1, 2, ...) is written to; returns 0, or -1 (packing stops) */
+    int (*path)(void *ctx, uint32_t k, char *out, size_t len);
+    /* segment k is complete (trailer written) at path; segment k + 1 exists already */
+    void (*done)(void *ctx, uint32_t k, const char *path);
+    /* tests: called after every 4096 checkpoint blocks written (may not return); may be NULL */
+    void (*checkpoint_progress)(void *ctx, uint64_t blocks);
+    void *ctx;
+};
+
 struct mlg_writer_options {
     int zstd_level;          /* 0 = default (3) */
     size_t frame_bytes;      /* uncompressed bytes per frame, 0 = default (1 MiB) */
+    const struct mlg_segments *segments; /* packing only: NULL = one log */
 };
 
 /* Creates path (O_EXCL|O_NOFOLLOW, mode 0600): never overwrites, never follows a symlink. */
@@ -250,6 +277,10 @@ int mlg_writer_add(struct mlg_writer *w, const struct mlg_event *ev, struct mlg_
 /* Flushes the last frame and writes the trailer (end, end_status from t; counts are the writer's).
  * t == NULL leaves the log without a trailer (as a crashed writer would). Frees w. */
 int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct mlg_error *err);
+/* Writes the open frame now, so that a reader of the growing log sees the events added so far. */
+int mlg_writer_flush(struct mlg_writer *w, struct mlg_error *err);
+/* Bytes written to the file so far (the open frame not counted). */
+uint64_t mlg_writer_bytes(const struct mlg_writer *w);
 
 #define MLG_STACK_DEPTH_MAX 256u /* frames per recorded stack, at most */
 
@@ -278,7 +309,9 @@ struct mlg_pack_result {
 
 /* Converts a spool written by libmallog.so into a compressed log at out_path. If the launcher knows
  * better how the process ended (it waited for it), end/end_status override; pass end = -1 if not.
- * The spool is left in place; the caller unlinks it on success. */
+ * The spool is left in place; the caller unlinks it on success. With opt->segments, the log goes
+ * into segments named by its callbacks (out_path is not used, and may be NULL), a checkpoint of
+ * the live blocks at the start of each after the first; res->log_bytes is the last one's size. */
 int mlg_pack_spool(const char *spool_path, const char *out_path, int end, int end_status,
                    const struct mlg_writer_options *opt, struct mlg_pack_result *res,
                    struct mlg_error *err);
@@ -292,6 +325,9 @@ int mlg_packer_step(struct mlg_packer *pk, int final, uint64_t *progress, struct
 int mlg_packer_finish(struct mlg_packer *pk, int end, int end_status, struct mlg_pack_result *res,
                       struct mlg_error *err);
 void mlg_packer_abandon(struct mlg_packer *pk);
+/* Makes the events packed so far readable (mlg_writer_flush); for a reader of the recording in
+ * progress. 0 or an error code. */
+int mlg_packer_flush(struct mlg_packer *pk, struct mlg_error *err);
 /* How the spool says its process ended; returns 0 while it has not said. */
 int mlg_packer_spool_end(const struct mlg_packer *pk, int *end, int *status);
 /* Reads just the identity of a spool (pid, gen) and whether its process recorded an end. */
@@ -375,6 +411,10 @@ enum mlg_heap_flags {
     MLG_HEAP_SPLIT = 16,  /* a realloc recorded as two events: REALLOC_RELEASE releases .release,
                              then its OLD_RELEASED realloc acquires, with .release naming the block
                              it continues (no MLG_HEAP_RELEASE then: that block already ended) */
+    MLG_HEAP_CHECKPOINT = 32, /* with ACQUIRE: a block live at a segment's checkpoint (op LIVE),
+                                 allocated before the segment began. It is live, it is not a
+                                 call: not counted as an allocation; a replay makes it unmeasured,
+                                 before its clock starts, as it does a fork parent's heap */
 };
 struct mlg_heap_effect {
     uint64_t release, acquire, size;

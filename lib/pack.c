@@ -16,6 +16,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@
 
 #include "logfile.h"
 #include "error.h"
+#include "fields.h"
+#include "hash.h"
+#include "heap.h"
 #include "mallog.h"
 #include "spool.h"
 
@@ -46,6 +50,12 @@ struct tstream {
     struct pending buf[WINDOW]; /* a ring sorted by key from buf[head] */
     unsigned head, nbuf;
     int in_heap;
+};
+
+/* A live block, as a checkpoint writes it (an event of op LIVE). key first (lib/hash.h). */
+struct live_blk {
+    uint64_t ptr, seq, time_ns, size, arg;
+    uint32_t thread, stack;
 };
 
 struct mlg_packer {
@@ -71,6 +81,18 @@ struct mlg_packer {
     size_t site_pos;    /* offset inside that chunk's payload */
     uint32_t modules, stacks; /* ids written so far */
     uint64_t unknown_stacks;  /* events whose stack entry never appeared (lost with a crash) */
+    /* segments (opt->segments): the live blocks, for the checkpoint each new segment opens with */
+    struct mlg_writer_options wopt;
+    struct mlg_segments seg;
+    uint32_t segment;         /* the segment being written, 0 = not segmenting */
+    struct live_blk *live;    /* open addressing on ptr (lib/hash.h), 2^(64 - live_shift) */
+    uint64_t live_mask, live_count;
+    unsigned live_shift;
+    int rw_fd;                /* the spool for writing: read chunks are punched out (-1 = not) */
+    uint32_t punch[16];       /* chunks read to their end, punched out together (sorted runs) */
+    uint32_t npunch;
+    uint64_t lost_before;     /* pk->lost when the segment began */
+    uint64_t ck_bytes;        /* the segment's size after its checkpoint was added */
 };
 
 static const uint8_t *get_ptr(const uint8_t *p, const uint8_t *end, struct mlg_spool_state *st,
@@ -305,6 +327,37 @@ static int chunk_has_record(const struct mlg_packer *pk, uint32_t chunk)
     return off + 2 <= pk->size && load_byte(pk, off) != 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Gives the chunks read to their end back to the file system, 16 at a time (1 MiB of disk at
+ * most waits), in runs of consecutive chunks: each punch is a file system transaction (~0.3 ms
+ * on ext4 here; one per 64 KiB chunk was half a second of system time per 10M events). */
+static void punch_chunks(struct mlg_packer *pk)
+{
+    qsort(pk->punch, pk->npunch, sizeof *pk->punch, cmp_u32);
+    for (uint32_t i = 0, j; i < pk->npunch; i = j) {
+        for (j = i + 1; j < pk->npunch && pk->punch[j] == pk->punch[j - 1] + 1; j++)
+            ;
+        fallocate(pk->rw_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)pk->punch[i] * MLG_SPOOL_CHUNK, (off_t)(j - i) * MLG_SPOOL_CHUNK);
+    }
+    pk->npunch = 0;
+}
+
+/* A thread's chunk read to its end (segments: bounded disk). Its thread never writes it again
+ * (stream_next), the program's mapping of it reads zeros once it is punched, and nobody reads
+ * it. A thread's last chunk stays: the thread may still write there. */
+static void chunk_done(struct mlg_packer *pk, uint32_t chunk)
+{
+    pk->punch[pk->npunch++] = chunk;
+    if (pk->npunch == sizeof pk->punch / sizeof *pk->punch)
+        punch_chunks(pk);
+}
+
 /* Next event of a thread, in the order the thread wrote them. Returns 1, or 0 when nothing more
  * is readable now (while the program runs) or ever (final). */
 static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_event *ev, int final)
@@ -335,6 +388,8 @@ static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_even
             unsigned len = room ? pk->map[s->pos + 1] : 0;
             if (len == 0) { /* nothing here */
                 if (moved_on) {
+                    if (pk->rw_fd >= 0)
+                        chunk_done(pk, s->chunks[s->cur]);
                     s->cur++;
                     s->pos = 0;
                     continue;
@@ -365,10 +420,22 @@ static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_even
     }
 }
 
+/* The live-table entry an event will look up when it is written, fetched while it waits in its
+ * thread's reorder window (segments only). always_inline: a function of prefetches alone looks
+ * side-effect free to gcc, which then drops its calls (as analyze/stats.c found). */
+static inline __attribute__((always_inline)) void live_prefetch(const struct mlg_packer *pk, const struct mlg_event *ev)
+{
+    uint64_t key = ev->op == MLG_OP_FREE ? ev->ptr : ev->old_ptr ? ev->old_ptr : ev->ptr;
+    if (key)
+        __builtin_prefetch(&pk->live[mlg_hash_slot(key, pk->live_shift)]);
+}
+
 static void refill(struct mlg_packer *pk, struct tstream *s, int final)
 {
     struct pending p;
     while (s->nbuf < WINDOW && stream_next(pk, s, &p.ev, final)) {
+        if (pk->segment)
+            live_prefetch(pk, &p.ev);
         unsigned f = mlg_op_fields(p.ev.op);
         p.needs_release = (f & MLG_F_REL) && p.ev.seq - p.ev.seq_rel > 1 &&
                           (p.ev.outcome == MLG_OUT_MOVED || p.ev.outcome == MLG_OUT_FREED);
@@ -600,8 +667,164 @@ static int read_sites(struct mlg_packer *pk, struct mlg_error *err)
     return 0;
 }
 
+static int live_grow(struct mlg_packer *pk)
+{
+    uint64_t n = pk->live_mask ? (pk->live_mask + 1) * 2 : 1u << 16;
+    struct live_blk *v = calloc(n, sizeof *v);
+    if (!v)
+        return -1;
+    unsigned shift = 64 - (unsigned)__builtin_ctzll(n);
+    for (uint64_t i = 0; pk->live && i <= pk->live_mask; i++) {
+        if (!pk->live[i].ptr)
+            continue;
+        uint64_t j = mlg_hash_slot(pk->live[i].ptr, shift);
+        while (v[j].ptr)
+            j = (j + 1) & (n - 1);
+        v[j] = pk->live[i];
+    }
+    free(pk->live);
+    pk->live = v;
+    pk->live_mask = n - 1;
+    pk->live_shift = shift;
+    return 0;
+}
+
+/* The entry of ptr, or the empty entry where it would go. */
+static struct live_blk *live_at(const struct mlg_packer *pk, uint64_t ptr)
+{
+    uint64_t j = mlg_hash_slot(ptr, pk->live_shift);
+    while (pk->live[j].ptr && pk->live[j].ptr != ptr)
+        j = (j + 1) & pk->live_mask;
+    return &pk->live[j];
+}
+
+static void live_del(struct mlg_packer *pk, struct live_blk *b)
+{
+    mlg_hash_delete(pk->live, sizeof *pk->live, pk->live_mask, pk->live_shift,
+                    (uint64_t)(b - pk->live));
+    pk->live_count--;
+}
+
+/* The heap rule (lib/heap.h) on the live table: what a checkpoint needs of every block. A block
+ * a realloc resized or moved is the realloc's (its seq, time, size and stack), as a whole log's
+ * reader makes it. Returns 0, or -1 out of memory. */
+static int live_track(struct mlg_packer *pk, const struct mlg_event *ev)
+{
+    struct mlg_heap_effect e = mlg_heap_effects_of(ev->op, ev->outcome, ev->ptr, ev->old_ptr,
+                                                   ev->size);
+    struct live_blk *b;
+    if ((e.flags & MLG_HEAP_RELEASE) && e.release && (b = live_at(pk, e.release))->ptr)
+        live_del(pk, b);
+    if (!(e.flags & MLG_HEAP_ACQUIRE))
+        return 0;
+    if ((pk->live_count + 1) * 4 > (pk->live_mask + 1) * 3 && live_grow(pk) != 0)
+        return -1;
+    b = live_at(pk, e.acquire);
+    pk->live_count += !b->ptr;
+    uint64_t align = 0;
+    if (ev->op == MLG_OP_POSIX_MEMALIGN || ev->op == MLG_OP_ALIGNED_ALLOC ||
+        ev->op == MLG_OP_MEMALIGN)
+        align = ev->arg;
+    else if (ev->op == MLG_OP_VALLOC || ev->op == MLG_OP_PVALLOC)
+        align = pk->h.page_size ? pk->h.page_size : 4096;
+    else if (ev->op == MLG_OP_LIVE)
+        align = ev->arg;
+    *b = (struct live_blk){e.acquire, ev->seq, ev->time_ns, e.size, align, ev->thread, ev->stack};
+    return 0;
+}
+
+static int cmp_live_seq(const void *a, const void *b)
+{
+    const struct live_blk *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int read_sites(struct mlg_packer *pk, struct mlg_error *err);
+
+/* The current segment is full: the next one is created, the current one closed with a trailer
+ * naming it (so a reader goes on into it) and handed to the caller, and the new one starts with
+ * every call-site definition so far and a checkpoint of the live blocks, in seq order (each one
+ * an event of op LIVE: allocating seq, time, thread, stack, size, address, alignment). The
+ * program is not involved: all of this is the packer's, beside it. */
+static int roll_segment(struct mlg_packer *pk, struct mlg_error *err)
+{
+    char path[4096], old[4096];
+    uint32_t k = pk->segment + 1;
+    if (pk->seg.path(pk->seg.ctx, k, path, sizeof path) != 0)
+        return mlg_error_set(err, MLG_E_IO, 0, pk->events, "no name for segment %u", k);
+    struct mlg_header h = pk->h;
+    h.segment = k;
+    struct mlg_writer *w;
+    int rc = mlg_writer_create(&w, path, &h, &pk->wopt, err);
+    if (rc)
+        return rc;
+    struct mlg_trailer t = {0};
+    t.end = MLG_END_SEGMENT;
+    t.lost_events = pk->lost - pk->lost_before;
+    t.threads = pk->nstreams;
+    const char *base = strrchr(path, '/');
+    snprintf(t.next_segment, sizeof t.next_segment, "%s", base ? base + 1 : path);
+    size_t nl = strlen(t.next_segment);
+    if (nl > 8 && strcmp(t.next_segment + nl - 8, ".partial") == 0) /* its name once complete */
+        t.next_segment[nl - 8] = 0;
+    snprintf(old, sizeof old, "%s", pk->out_path);
+    rc = mlg_writer_finish(pk->w, &t, err);
+    pk->w = w;
+    free(pk->out_path);
+    pk->out_path = strdup(path);
+    pk->segment = k;
+    pk->lost_before = pk->lost;
+    if (rc || !pk->out_path)
+        return rc ? rc : mlg_error_set(err, MLG_E_NOMEM, 0, pk->events, "packing");
+    if (pk->seg.done)
+        pk->seg.done(pk->seg.ctx, k - 1, old);
+    /* the call sites again, from the first: a segment stands alone */
+    pk->site_cur = 0;
+    pk->site_pos = 0;
+    pk->modules = pk->stacks = 0;
+    if ((rc = read_sites(pk, err)) != 0)
+        return rc;
+    struct live_blk *v = malloc((pk->live_count ? pk->live_count : 1) * sizeof *v);
+    if (!v)
+        return mlg_error_set(err, MLG_E_NOMEM, 0, pk->events, "checkpoint");
+    uint64_t n = 0;
+    for (uint64_t i = 0; i <= pk->live_mask && pk->live; i++)
+        if (pk->live[i].ptr)
+            v[n++] = pk->live[i];
+    qsort(v, n, sizeof *v, cmp_live_seq);
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        struct mlg_event ev = {0};
+        ev.op = MLG_OP_LIVE;
+        ev.seq = v[i].seq;
+        ev.time_ns = v[i].time_ns;
+        ev.ptr = v[i].ptr;
+        ev.size = v[i].size;
+        ev.arg = v[i].arg;
+        ev.thread = v[i].thread;
+        ev.stack = v[i].stack <= pk->stacks ? v[i].stack : 0;
+        rc = mlg_writer_add(pk->w, &ev, err);
+        if ((i + 1) % 4096 == 0 && pk->seg.checkpoint_progress)
+            pk->seg.checkpoint_progress(pk->seg.ctx, i + 1);
+    }
+    free(v);
+    pk->ck_bytes = mlg_writer_bytes(pk->w);
+    return rc;
+}
+
 static int emit(struct mlg_packer *pk, const struct mlg_event *ev, struct mlg_error *err)
 {
+    if (pk->segment) {
+        /* Full at max_bytes; but with a checkpoint near that size or above, a segment still gets
+         * a quarter of it in events, or each would be a checkpoint and one frame. */
+        uint64_t bytes = mlg_writer_bytes(pk->w);
+        if (bytes >= pk->seg.max_bytes && bytes - pk->ck_bytes >= pk->seg.max_bytes / 4) {
+            int rc = roll_segment(pk, err);
+            if (rc)
+                return rc;
+        }
+        if (live_track(pk, ev) != 0)
+            return mlg_error_set(err, MLG_E_NOMEM, 0, pk->events, "live blocks");
+    }
     pk->events++;
     if (ev->stack > pk->stacks) {
         /* Published before the event that uses it, so visible now that we have read the event. */
@@ -685,13 +908,32 @@ int mlg_packer_open(struct mlg_packer **out, const char *spool_path, const char 
         return rc;
     }
     pk->fd = open(spool_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    pk->rw_fd = -1;
+    char first[4096];
+    struct mlg_writer_options wo = {0};
+    if (opt)
+        wo = *opt;
+    if (wo.segments) {
+        pk->seg = *wo.segments;
+        wo.segments = NULL;
+        pk->segment = 1;
+        if (pk->seg.max_bytes == 0 || !pk->seg.path || live_grow(pk) != 0 ||
+            pk->seg.path(pk->seg.ctx, 1, first, sizeof first) != 0) {
+            rc = mlg_error_set(err, MLG_E_ARG, 0, 0, "segments");
+            goto fail;
+        }
+        out_path = first;
+        pk->rw_fd = open(spool_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    }
+    pk->wopt = wo;
     pk->out_path = strdup(out_path);
     if (pk->fd < 0 || !pk->out_path) {
         rc = mlg_error_set(err, MLG_E_IO, 0, 0, "open spool");
         goto fail;
     }
     header_from_spool(&pk->h, spool_header(pk));
-    rc = mlg_writer_create(&pk->w, out_path, &pk->h, opt, err);
+    pk->h.segment = pk->segment;
+    rc = mlg_writer_create(&pk->w, out_path, &pk->h, &pk->wopt, err);
     if (rc)
         goto fail;
     *out = pk;
@@ -699,6 +941,9 @@ int mlg_packer_open(struct mlg_packer **out, const char *spool_path, const char 
 fail:
     if (pk->fd >= 0)
         close(pk->fd);
+    if (pk->rw_fd >= 0)
+        close(pk->rw_fd);
+    free(pk->live);
     free(pk->out_path);
     munmap((void *)pk->map, pk->size);
     free(pk);
@@ -713,9 +958,17 @@ static void packer_free(struct mlg_packer *pk)
     free(pk->site_chunks);
     free(pk->heap);
     free(pk->out_path);
+    free(pk->live);
+    if (pk->rw_fd >= 0)
+        close(pk->rw_fd);
     close(pk->fd);
     munmap((void *)pk->map, pk->size);
     free(pk);
+}
+
+int mlg_packer_flush(struct mlg_packer *pk, struct mlg_error *err)
+{
+    return mlg_writer_flush(pk->w, err);
 }
 
 int mlg_packer_spool_end(const struct mlg_packer *pk, int *end, int *status)
@@ -739,7 +992,7 @@ int mlg_packer_finish(struct mlg_packer *pk, int end, int end_status, struct mlg
     end_of(sh, &spool_end, &spool_status);
     t.end = (uint32_t)(end >= 0 ? end : spool_end);
     t.end_status = end >= 0 ? end_status : spool_status;
-    t.lost_events = pk->lost + sh->lost_events;
+    t.lost_events = pk->lost - pk->lost_before + sh->lost_events;
     t.threads = pk->nstreams;
     t.end_time_ns = __atomic_load_n(&sh->end_time_ns, __ATOMIC_RELAXED);
     res->events = pk->events;

@@ -37,7 +37,15 @@ struct mlg_reader {
     uint64_t offset;       /* bytes consumed */
     uint64_t file_size;
     uint64_t next_event;   /* index of the next event to deliver */
+    uint64_t local_next;   /* index of the next event in the file (segment) being read */
     uint64_t frames;
+    /* segments: the file being read, and what the segments before it added up to */
+    char path[4096];
+    int in_progress;       /* the file is being written (its writer holds the lock) */
+    int segments;          /* segments followed after the first file */
+    int skipping;          /* a later segment: its checkpoint (LIVE events) is skipped */
+    uint64_t skipped;      /* checkpoint events skipped so far */
+    struct mlg_trailer sum; /* the trailers of the segments before the current one, added up */
     /* the open frame */
     uint8_t *raw;
     size_t raw_cap;
@@ -91,8 +99,34 @@ static int fail(struct mlg_reader *r, int code, uint64_t offset, const char *fmt
     va_start(ap, fmt);
     mlg_error_vset(&r->err, code, offset, r->next_event, fmt, ap);
     va_end(ap);
+    if (r->segments) { /* the offset is in that file, not in the one the caller named */
+        char d[sizeof r->err.detail];
+        const char *base = strrchr(r->path, '/');
+        snprintf(d, sizeof d, "in segment %s: %s", base ? base + 1 : r->path, r->err.detail);
+        memcpy(r->err.detail, d, sizeof d);
+    }
     r->done = 1;
     return code;
+}
+
+/* Whether the writer of fd's file still holds its lock (lib/writer.c): a log being written.
+ * F_OFD_GETLK only asks whether a read lock could be placed: no lock is ever taken here, so the
+ * writer is never made to wait, nor kept from locking a file a reader has open. */
+static int being_written(int fd)
+{
+    struct flock lk = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    return fcntl(fd, F_OFD_GETLK, &lk) == 0 && lk.l_type != F_UNLCK;
+}
+
+/* The log ends here, without its trailer: in a log being written, that is where its writer is
+ * (a clean end: every complete frame was read); otherwise the log was cut. */
+static int cut_short(struct mlg_reader *r, uint64_t offset, const char *what)
+{
+    if (r->in_progress) {
+        r->done = 1;
+        return 0;
+    }
+    return -fail(r, MLG_E_TRUNCATED, offset, "%s", what);
 }
 
 /* Reads exactly len bytes. Returns len, a smaller count at EOF, or -1 on error. */
@@ -158,7 +192,7 @@ static void tlv_str(const uint8_t *p, const uint8_t *end, unsigned key, char *ds
     dst[n] = 0;
 }
 
-static int read_header(struct mlg_reader *r)
+static int read_header(struct mlg_reader *r, struct mlg_header *h)
 {
     uint8_t head[8];
     ssize_t n = read_full(r, head, 8);
@@ -194,7 +228,7 @@ static int read_header(struct mlg_reader *r)
         goto out;
     }
     const uint8_t *p = buf + 8, *end = buf + len - 4;
-    struct mlg_header *h = &r->header;
+    memset(h, 0, sizeof *h);
     h->version = (uint32_t)tlv_u64(p, end, MLG_HK_VERSION);
     if (h->version != MLG_FORMAT_VERSION) {
         char v[24];
@@ -223,6 +257,7 @@ static int read_header(struct mlg_reader *r)
     tlv_str(p, end, MLG_HK_MALLOC_LIB, h->malloc_lib, sizeof h->malloc_lib);
     tlv_str(p, end, MLG_HK_MALLOC_SHADOWED, h->malloc_shadowed, sizeof h->malloc_shadowed);
     tlv_str(p, end, MLG_HK_ENV, h->env, sizeof h->env);
+    h->segment = (uint32_t)tlv_u64(p, end, MLG_HK_SEGMENT);
     r->offset = 8 + len;
 out:
     r->alloc.free(r->alloc.ctx, buf, len);
@@ -248,7 +283,9 @@ int mlg_reader_open_fd(struct mlg_reader **out, int fd, const char *name,
         r->file_size = (uint64_t)st.st_size;
     ZSTD_customMem mem = {zstd_alloc, zstd_free, &r->alloc};
     r->dctx = ZSTD_createDCtx_advanced(mem);
-    int rc = r->dctx ? read_header(r) : fail(r, MLG_E_NOMEM, 0, "%s", "");
+    r->in_progress = being_written(fd);
+    snprintf(r->path, sizeof r->path, "%s", name ? name : "");
+    int rc = r->dctx ? read_header(r, &r->header) : fail(r, MLG_E_NOMEM, 0, "%s", "");
     if (rc) {
         *err = r->err;
         mlg_reader_close(r);
@@ -299,14 +336,101 @@ static int read_trailer(struct mlg_reader *r, const uint8_t *buf, uint32_t len, 
     /* end_time_ns came later: a trailer without it ends right after the op counts */
     size_t end_at = 8 + 52 + 8 * (size_t)nops;
     t->end_time_ns = end_at + 8 + 4 <= len ? mlg_get64(buf + end_at) : 0;
-    if (t->events != r->next_event) {
+    t->next_segment[0] = 0;
+    mlg_trailer_next(buf, len, t->next_segment, sizeof t->next_segment);
+    if (t->events != r->local_next) {
         char d[64];
         snprintf(d, sizeof d, "%llu events counted, %llu read", (unsigned long long)t->events,
-                 (unsigned long long)r->next_event);
+                 (unsigned long long)r->local_next);
         return fail(r, MLG_E_CORRUPT, off, "trailer: %s", d);
     }
     r->have_trailer = 1;
     return 0;
+}
+
+static void frame_end(struct mlg_reader *r);
+
+/* The last segment's trailer, made the trailer of the whole: the totals of every segment read,
+ * without the checkpoints skipped, as one log's trailer would say. */
+static void sum_segments(struct mlg_reader *r)
+{
+    struct mlg_trailer *t = &r->trailer;
+    t->events = r->next_event;
+    t->frames += r->sum.frames;
+    t->lost_events += r->sum.lost_events;
+    if (r->sum.threads > t->threads)
+        t->threads = r->sum.threads;
+    for (int i = 0; i < MLG_OP_COUNT; i++)
+        t->op_counts[i] += r->sum.op_counts[i];
+    t->op_counts[MLG_OP_LIVE] -= r->skipped;
+}
+
+/* The end of a segment whose trailer names the next: goes on reading in that file, as one log.
+ * Its checkpoint is skipped (those blocks are live already); its trailer counts are added up.
+ * Returns 1 = the next file is open, 0 = no next segment to follow, < 0 = error. */
+static int follow_segment(struct mlg_reader *r, uint64_t off)
+{
+    const struct mlg_trailer *t = &r->trailer;
+    if (t->end != MLG_END_SEGMENT || !t->next_segment[0] || !r->own_fd)
+        return 0;
+    char path[sizeof r->path];
+    int fd = mlg_segment_open(r->path, t->next_segment, path, sizeof path);
+    if (fd < 0) {
+        r->err.sys_errno = errno;
+        struct stat st; /* this one deleted too: a recording with --keep moved on while read */
+        if (fstat(r->fd, &st) == 0 && st.st_nlink == 0)
+            return -fail(r, MLG_E_TRUNCATED, off,
+                         "the next segment %s is missing: the recording deleted these segments "
+                         "(--keep) while they were read; read it again", t->next_segment);
+        return -fail(r, MLG_E_TRUNCATED, off, "the next segment %s is missing", t->next_segment);
+    }
+    r->sum.frames += t->frames;
+    r->sum.lost_events += t->lost_events;
+    r->sum.threads = t->threads > r->sum.threads ? t->threads : r->sum.threads;
+    for (int i = 0; i < MLG_OP_COUNT; i++)
+        r->sum.op_counts[i] += t->op_counts[i];
+    close(r->fd);
+    r->fd = fd;
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->segments++;
+    struct stat st;
+    r->file_size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    r->in_progress = being_written(fd);
+    r->offset = 0;
+    r->local_next = 0;
+    r->have_trailer = 0;
+    struct mlg_header h;
+    int rc = read_header(r, &h);
+    if (rc)
+        return -rc;
+    if (h.pid != r->header.pid || h.exec_gen != r->header.exec_gen ||
+        h.start_realtime_ns != r->header.start_realtime_ns || !h.segment)
+        return -fail(r, MLG_E_CORRUPT, 0, "not the next segment of the same process");
+    r->skipping = 1;
+    return 1;
+}
+
+/* A later segment begins with its checkpoint: the LIVE events of blocks the log read so far
+ * already made. Skipped one by one (they are at the start of the segment only) without touching
+ * the delivered index; the first other event stays for the caller. */
+static void skip_checkpoint(struct mlg_reader *r)
+{
+    while (r->skipping && r->frame_left) {
+        struct mlg_codec c;
+        memcpy(&c, &r->codec, offsetof(struct mlg_codec, where));
+        struct mlg_event ev;
+        const uint8_t *p = mlg_codec_get_padded(&c, r->pos, r->end, &ev);
+        if (!p || ev.op != MLG_OP_LIVE) {
+            r->skipping = 0; /* damage is found by the caller's own decoding */
+            return;
+        }
+        memcpy(&r->codec, &c, offsetof(struct mlg_codec, where));
+        r->pos = p;
+        r->local_next++;
+        r->skipped++;
+        if (--r->frame_left == 0)
+            frame_end(r);
+    }
 }
 
 /* Reads the next frame (meta + zstd) and decompresses it. Returns 1 = a frame is open,
@@ -320,9 +444,9 @@ static int next_frame(struct mlg_reader *r)
         if (n < 0)
             return -fail(r, MLG_E_IO, off, "%s", "");
         if (n == 0)
-            return -fail(r, MLG_E_TRUNCATED, off, "log ends without a trailer (incomplete)");
+            return cut_short(r, off, "log ends without a trailer (incomplete)");
         if (n < 8)
-            return -fail(r, MLG_E_TRUNCATED, off, "inside a frame header");
+            return cut_short(r, off, "inside a frame header");
         uint32_t magic = mlg_get32(head), len = mlg_get32(head + 4);
         if ((magic & 0xFFFFFFF0u) != MLG_SKIP_MAGIC)
             return -fail(r, MLG_E_CORRUPT, off, "expected a frame header");
@@ -342,7 +466,7 @@ static int next_frame(struct mlg_reader *r)
         if (n < 0)
             rc = -fail(r, MLG_E_IO, off, "%s", "");
         else if ((size_t)n < len)
-            rc = -fail(r, MLG_E_TRUNCATED, off, "inside frame metadata");
+            rc = cut_short(r, off, "inside frame metadata");
         else if (variant == MLG_SKIP_TRAILER)
             rc = read_trailer(r, mbuf, len, off) ? -r->err.code : 0;
         if (mcap)
@@ -351,6 +475,13 @@ static int next_frame(struct mlg_reader *r)
             return rc;
         r->offset += 8 + len;
         if (variant == MLG_SKIP_TRAILER) {
+            if ((rc = follow_segment(r, off)) != 0) {
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
+            if (r->segments)
+                sum_segments(r);
             r->done = 1;
             return 0;
         }
@@ -362,7 +493,7 @@ static int next_frame(struct mlg_reader *r)
         uint64_t time_ns = mlg_get64(meta + 16);
         uint32_t events = mlg_get32(meta + 24), raw_size = mlg_get32(meta + 28);
         uint32_t comp_size = mlg_get32(meta + 32);
-        if (first_event != r->next_event)
+        if (first_event != r->local_next)
             return -fail(r, MLG_E_CORRUPT, off, "frame starts at the wrong event");
         if (raw_size > MLG_FRAME_RAW_MAX || comp_size > ZSTD_compressBound(MLG_FRAME_RAW_MAX))
             return -fail(r, MLG_E_CORRUPT, off, "implausible frame size");
@@ -373,7 +504,7 @@ static int next_frame(struct mlg_reader *r)
         if (n < 0)
             return -fail(r, MLG_E_IO, r->offset, "%s", "");
         if ((size_t)n < comp_size)
-            return -fail(r, MLG_E_TRUNCATED, off, "inside a compressed frame");
+            return cut_short(r, off, "inside a compressed frame");
         size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, r->raw_cap - MLG_VARINT_PAD, r->comp,
                                          comp_size);
         if (ZSTD_isError(got)) {
@@ -391,8 +522,12 @@ static int next_frame(struct mlg_reader *r)
         r->frame_left = events;
         mlg_codec_reset(&r->codec, first_seq, time_ns);
         r->frames++;
-        if (events)
+        if (r->skipping)
+            skip_checkpoint(r);
+        if (r->frame_left)
             return 1;
+        if (r->done) /* the frame ended in bytes that are no event */
+            return r->err.code ? -r->err.code : 0;
     }
 }
 
@@ -435,6 +570,7 @@ int mlg_reader_next(struct mlg_reader *r, struct mlg_event *ev)
         return bad_event(r);
     r->pos = p;
     ev->index = r->next_event++;
+    r->local_next++;
     if (--r->frame_left == 0)
         frame_end(r);
     return 1;
@@ -532,6 +668,7 @@ static inline __attribute__((always_inline)) uint32_t decode_run_(struct mlg_rea
     c.prev_seq = prev_seq;
     memcpy(&r->codec, &c, offsetof(struct mlg_codec, where));
     r->pos = p;
+    r->local_next += index - r->next_event;
     r->next_event = index;
     r->frame_left -= i;
     if (i < k)
@@ -580,7 +717,19 @@ const struct mlg_error *mlg_reader_error(const struct mlg_reader *r)
 
 const struct mlg_trailer *mlg_reader_trailer(const struct mlg_reader *r)
 {
-    return r->have_trailer ? &r->trailer : NULL;
+    if (!r->have_trailer)
+        return NULL;
+    return &r->trailer;
+}
+
+int mlg_reader_in_progress(const struct mlg_reader *r)
+{
+    return r->in_progress;
+}
+
+const char *mlg_reader_path(const struct mlg_reader *r)
+{
+    return r->path;
 }
 
 uint64_t mlg_reader_frames(const struct mlg_reader *r)

@@ -69,8 +69,12 @@ static int add_module(struct mlg_sites *s, const uint8_t *p, const uint8_t *end,
     if (!(p = mlg_varint_get(p, end, &id)) || !(p = mlg_varint_get(p, end, &start)) ||
         !(p = mlg_varint_get(p, end, &stop)) || !(p = mlg_varint_get(p, end, &off)) ||
         !(p = mlg_varint_get(p, end, &len)) || len > (uint64_t)(end - p) || len >= MLG_STR_MAX ||
-        id != s->nmodules + 1u || stop < start)
+        id == 0 || id > s->nmodules + 1u || stop < start)
         return -1;
+    if (id <= s->nmodules) { /* a later segment repeats the definitions before it: known */
+        *out = p + len;
+        return 0;
+    }
     size_t cap = s->modules_cap;
     if (grow((void **)&s->modules, &cap, id + 1, sizeof *s->modules) != 0)
         return -1;
@@ -90,8 +94,17 @@ static int add_stack(struct mlg_sites *s, const uint8_t *p, const uint8_t *end, 
 {
     uint64_t id, depth;
     if (!(p = mlg_varint_get(p, end, &id)) || !(p = mlg_varint_get(p, end, &depth)) ||
-        id != s->nstacks + 1u || depth > MLG_STACK_DEPTH_MAX)
+        id == 0 || id > s->nstacks + 1u || depth > MLG_STACK_DEPTH_MAX)
         return -1;
+    if (id <= s->nstacks) { /* repeated by a later segment (its own table starts over) */
+        for (uint64_t i = 0; i < depth; i++) {
+            uint64_t pc;
+            if (!(p = mlg_varint_get(p, end, &pc)))
+                return -1;
+        }
+        *out = p;
+        return 0;
+    }
     size_t cap = s->stacks_cap;
     if (grow((void **)&s->stack_off, &cap, id + 2, sizeof *s->stack_off) != 0 ||
         grow((void **)&s->pcs, &s->pcs_cap, s->npcs + depth, sizeof *s->pcs) != 0)

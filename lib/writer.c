@@ -119,6 +119,8 @@ static int write_header(struct mlg_writer *w, const struct mlg_header *h, struct
     p = tlv_bytes(p, MLG_HK_MALLOC_LIB, h->malloc_lib, strnlen(h->malloc_lib, 512));
     p = tlv_bytes(p, MLG_HK_MALLOC_SHADOWED, h->malloc_shadowed, strnlen(h->malloc_shadowed, 512));
     p = tlv_bytes(p, MLG_HK_ENV, h->env, strnlen(h->env, sizeof h->env));
+    if (h->segment)
+        p = tlv_u64(p, MLG_HK_SEGMENT, h->segment);
     mlg_put32(p, mlg_crc32c(buf, (size_t)(p - buf)));
     p += 4;
     int rc = write_skippable(w, MLG_SKIP_HEADER, buf, (size_t)(p - buf), err);
@@ -142,6 +144,13 @@ int mlg_writer_create(struct mlg_writer **out, const char *path, const struct ml
         free(w);
         return rc;
     }
+    /* A write lock on the whole file, held until the log is finished: a reader that finds it
+     * (F_OFD_GETLK: it only asks, it never takes a lock, so it can neither make the writer wait
+     * nor keep it from locking) knows the log is being written (a recording in progress) and
+     * stops at its last whole frame, not at "damage". An open file description lock: released
+     * when the writer closes the file or dies. */
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    fcntl(w->fd, F_OFD_SETLK, &lk);
     w->frame_bytes = opt && opt->frame_bytes ? opt->frame_bytes : DEFAULT_FRAME_BYTES;
     if (w->frame_bytes > MLG_FRAME_RAW_MAX - MLG_EVENT_MAX * 2)
         w->frame_bytes = MLG_FRAME_RAW_MAX - MLG_EVENT_MAX * 2;
@@ -314,12 +323,22 @@ int mlg_writer_add(struct mlg_writer *w, const struct mlg_event *ev, struct mlg_
     return 0;
 }
 
+int mlg_writer_flush(struct mlg_writer *w, struct mlg_error *err)
+{
+    return flush_frame(w, err);
+}
+
+uint64_t mlg_writer_bytes(const struct mlg_writer *w)
+{
+    return w->bytes;
+}
+
 int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct mlg_error *err)
 {
     memset(err, 0, sizeof *err);
     int rc = flush_frame(w, err);
     if (rc == 0 && t) {
-        uint8_t buf[8 + 5 * 8 + 4 + 4 + 4 + MLG_OP_COUNT * 8 + 8 + 4];
+        uint8_t buf[8 + 5 * 8 + 4 + 4 + 4 + MLG_OP_COUNT * 8 + 8 + 4 + sizeof t->next_segment + 4];
         uint8_t *p = buf;
         memcpy(p, MLG_TRAILER_TAG, 8);
         p += 8;
@@ -338,6 +357,12 @@ int mlg_writer_finish(struct mlg_writer *w, const struct mlg_trailer *t, struct 
         /* per-thread clocks: the end is never before an event the log already holds */
         mlg_put64(p, t->end_time_ns && t->end_time_ns < w->last_time ? w->last_time : t->end_time_ns);
         p += 8;
+        size_t nlen = strnlen(t->next_segment, sizeof t->next_segment - 1);
+        if (t->end == MLG_END_SEGMENT && nlen) { /* u32 length, the next segment's file name */
+            mlg_put32(p, (uint32_t)nlen);
+            memcpy(p + 4, t->next_segment, nlen);
+            p += 4 + nlen;
+        }
         mlg_put32(p, mlg_crc32c(buf, (size_t)(p - buf)));
         p += 4;
         rc = write_skippable(w, MLG_SKIP_TRAILER, buf, (size_t)(p - buf), err);

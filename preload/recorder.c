@@ -129,7 +129,10 @@ static int map_window(uint32_t index)
 }
 
 /* Whether the log (or a live pack's partial log) of this pid and generation already exists: its
- * spool may be gone, but the generation is taken. */
+ * spool may be gone, but the generation is taken. The names of common/recording.c
+ * (rec_log_name, rec_segment_name): <prefix>.<pid>[.<gen>][.s1].mlog[.partial]. A recording
+ * with --keep may have deleted segment 1: its generation is then only known from the exec
+ * hint (MALLOG_EXEC). */
 static int log_exists(uint32_t gen)
 {
     char path[4300];
@@ -140,11 +143,15 @@ static int log_exists(uint32_t gen)
         *p++ = '.';
         p = put_uint(p, gen);
     }
-    p = stpcpy(p, ".mlog");
-    if (access(path, F_OK) == 0)
-        return 1;
-    strcpy(p, ".partial");
-    return access(path, F_OK) == 0;
+    for (int seg = 0; seg < 2; seg++) {
+        char *q = stpcpy(p, seg ? ".s1.mlog" : ".mlog");
+        if (access(path, F_OK) == 0)
+            return 1;
+        strcpy(q, ".partial");
+        if (access(path, F_OK) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* Creates <prefix>.<pid>.<gen>[.<run>].spool with the first free exec generation from first_gen.

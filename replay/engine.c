@@ -81,9 +81,10 @@ static void put(struct dec *d, struct tape_op op)
     d->w[d->n++] = op;
 }
 
-/* Each op's kind ('A'llocates, 'F'rees, 'R'eallocates, 'Q'uery, 'L'ifecycle, 0 unknown): a
- * table read instead of a call of mlg_op_kind per event. */
+/* Each op's kind ('A'llocates, 'F'rees, 'R'eallocates, 'Q'uery, 'L'ifecycle, a checkpoint
+ * 'B'lock, 0 unknown): a table read instead of a call of mlg_op_kind per event. */
 #define KIND_A 'A'
+#define KIND_B 'B'
 #define KIND_F 'F'
 #define KIND_R 'R'
 #define KIND_Q 'Q'
@@ -163,6 +164,17 @@ static int decode_event(struct dec *d, const struct mlg_event *ev)
             return -1;
         alloc_call(d, ev, idx);
         break;
+    case 'B': { /* a segment's checkpoint block (decode_all plays them before the clock) */
+        if (!ev->ptr)
+            break;
+        struct mlg_event a = *ev; /* made as malloc, or memalign when it was aligned */
+        a.op = ev->arg > 16 ? MLG_OP_MEMALIGN : MLG_OP_MALLOC;
+        a.arg = ev->arg > 16 ? ev->arg : 0;
+        if ((idx = new_block(d, &a, a.ptr)) < 0)
+            return -1;
+        alloc_call(d, &a, idx);
+        break;
+    }
     case 'F':
         if (ev->op == MLG_OP_FREE && ev->ptr)
             do_free(d, ev->ptr);
@@ -343,16 +355,25 @@ static void decode_all(struct dec *d)
         mlg_reader_close(rd);
         rd = NULL;
     }
+    if (rc == 0)
+        rc = mlg_reader_open(&rd, o->log, mem_allocator(), &out->err);
+    /* A segment starts with its checkpoint: the heap it begins with, made unmeasured before the
+     * clock like a fork parent's. The first other event waits in the ring. */
+    struct mlg_event first;
+    int nfirst = 0;
+    while (rc == 0 && (nfirst = mlg_reader_next(rd, &first)) == 1 && first.op == MLG_OP_LIVE) {
+        if (emit_event(d, &first) < 0)
+            rc = MLG_E_NOMEM;
+    }
     out->bad_frees = out->skipped = 0; /* the ancestors' own oddities are theirs */
     if (rc == 0 && emit_ctl(d, TAPE_CLOCK, 0, 0, 0) < 0)
         rc = MLG_E_NOMEM;
-    if (rc == 0)
-        rc = mlg_reader_open(&rd, o->log, mem_allocator(), &out->err);
     if (rc) {
         if (rc == MLG_E_NOMEM)
             out->err.code = MLG_E_NOMEM;
         out->err_code = rc;
         emit_ctl(d, TAPE_END, 0, 0, 0);
+        mlg_reader_close(rd);
         return;
     }
     uint64_t every = o->every ? o->every : 1, last_sampled = UINT64_MAX, done = 0;
@@ -363,7 +384,9 @@ static void decode_all(struct dec *d)
      * halfway, a realloc's record, whose old size it reads), so lookups hit the cache. */
     struct mlg_event ring[AHEAD];
     uint64_t head = 0, have = 0;
-    int n = 1;
+    int n = nfirst < 0 ? nfirst : 1; /* an error before the first event: the reader says it again */
+    if (nfirst == 1 && first.op != MLG_OP_LIVE)
+        ring[have++] = first;
     for (;;) {
         /* refill in batches (the reader's fast path) once half the ring is used */
         while (have <= AHEAD / 2 && n == 1) {

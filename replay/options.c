@@ -72,6 +72,8 @@ static int prepass(const char *cmd, const char *path, struct prepass *pp)
             return -1;
     } else if (pp->damaged) { /* a damaged log replays up to the damage: say so, go on, exit 2 */
         msg_log_error(cmd, path, &pp->err);
+    } else if (pp->in_progress) {
+        rec_say_running(cmd, path, pp->pid, pp->events);
     }
     if (pp->events == 0) {
         msg_error(cmd, "%s: no events to replay", path);

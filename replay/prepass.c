@@ -207,6 +207,8 @@ int prepass_run(const char *path, struct prepass *pp, struct mlg_error *err)
     rec_fork_chain(path, &h, mem_allocator(), pseed_one, &m);
     if (papply(&m, r, UINT64_MAX, pp, &pp->err) != 0)
         pp->damaged = 1;
+    pp->in_progress = !pp->damaged && !mlg_reader_trailer(r) && mlg_reader_in_progress(r);
+    pp->pid = h.pid;
     mlg_reader_close(r);
     mem_unmap(m.t, (m.mask + 1) * sizeof *m.t);
     pp->unknown_frees = m.unknown_frees;

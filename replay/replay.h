@@ -585,6 +585,8 @@ int engine_bare(const struct engine_opts *o, const struct backend *b, uint64_t *
 /* ---- prepass.c: what the parent learns from the log before starting workers -------------- */
 struct prepass {
     int damaged; /* the log is damaged after `events` events (err) */
+    int in_progress; /* the log is being written (its process runs): read up to `events` */
+    uint64_t pid;
     uint64_t events, peak_event, peak_bytes, peak_blocks, threads;
     uint64_t unknown_frees, double_frees; /* as mlg_check classifies them */
     struct mlg_error err;

@@ -342,6 +342,150 @@ static void test_trailer_end_time(void **state)
     mlg_reader_close(r);
 }
 
+/* n mallocs of 16 bytes from seq first into w, times 100 ns apart. */
+static void add_mallocs(struct mlg_writer *w, uint64_t first, int n)
+{
+    struct mlg_error err;
+    for (int i = 0; i < n; i++) {
+        uint64_t k = first + (uint64_t)i;
+        struct mlg_event ev = {.seq = k, .time_ns = 100 * k, .op = MLG_OP_MALLOC, .size = 16,
+                               .ptr = 0x10000 + 0x40 * k};
+        assert_int_equal(mlg_writer_add(w, &ev, &err), 0);
+    }
+}
+
+/* Events read from path until the end (*rc: 0 or -code), and the reader's in-progress flag. */
+static uint64_t count_events(const char *path, int *rc, int *in_progress)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    struct mlg_event ev;
+    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
+    uint64_t n = 0;
+    while ((*rc = mlg_reader_next(r, &ev)) == 1)
+        assert_int_equal(ev.index, n++);
+    *in_progress = mlg_reader_in_progress(r);
+    mlg_reader_close(r);
+    return n;
+}
+
+/* A log being written (issue 19): its writer holds it, so a reader stops cleanly at the last
+ * whole frame, even one cut short at the end of the file (the writer's next write); the same
+ * log without its writer is damaged there. */
+static void test_in_progress(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("ip.mlog");
+    struct mlg_header h = test_header();
+    struct mlg_writer *w;
+    struct mlg_error err;
+    unlink(path);
+    assert_int_equal(mlg_writer_create(&w, path, &h, NULL, &err), 0);
+    add_mallocs(w, 1, 100);
+    assert_int_equal(mlg_writer_flush(w, &err), 0);
+    add_mallocs(w, 101, 10); /* not flushed: not readable yet */
+    int rc, ip;
+    assert_int_equal(count_events(path, &rc, &ip), 100);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ip, 1);
+    /* a frame's metadata cut short at the end, as a reader may see a frame being appended */
+    size_t size;
+    uint8_t *d = slurp(path, &size);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    size_t head = 8 + 40; /* header frame, then the frame metadata of the first event frame */
+    uint32_t hlen;
+    memcpy(&hlen, d + 4, 4);
+    assert_int_equal(write(fd, d + 8 + hlen, head - 10), (ssize_t)(head - 10));
+    close(fd);
+    assert_int_equal(count_events(path, &rc, &ip), 100);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ip, 1);
+    /* the writer gone (here: abandoned without a trailer): the same bytes are a cut log */
+    assert_int_equal(mlg_writer_finish(w, NULL, &err), 0);
+    spit(path, d, size);
+    assert_int_equal(count_events(path, &rc, &ip), 100);
+    assert_int_equal(rc, -MLG_E_TRUNCATED);
+    assert_int_equal(ip, 0);
+    free(d);
+}
+
+/* Segments: a trailer that ends in SEGMENT names the next file, read on as one log (its
+ * checkpoint skipped, indices and the trailer's totals continued); found under NAME.partial while
+ * it is written; a missing one is an error after every event before it. */
+static void test_segments(void **state)
+{
+    (void)state;
+    char s1[512], s2[512];
+    snprintf(s1, sizeof s1, "%s", tmp_path("g.1.s1.mlog"));
+    snprintf(s2, sizeof s2, "%s", tmp_path("g.1.s2.mlog.partial"));
+    unlink(s1);
+    unlink(s2);
+    struct mlg_header h = test_header();
+    h.segment = 1;
+    struct mlg_writer *w;
+    struct mlg_error err;
+    assert_int_equal(mlg_writer_create(&w, s1, &h, NULL, &err), 0);
+    add_mallocs(w, 1, 50);
+    struct mlg_trailer t = {.end = MLG_END_SEGMENT};
+    strcpy(t.next_segment, "g.1.s2.mlog");
+    assert_int_equal(mlg_writer_finish(w, &t, &err), 0);
+    int rc, ip;
+    /* the next segment missing */
+    assert_int_equal(count_events(s1, &rc, &ip), 50);
+    assert_int_equal(rc, -MLG_E_TRUNCATED);
+    h.segment = 2;
+    assert_int_equal(mlg_writer_create(&w, s2, &h, NULL, &err), 0);
+    for (uint64_t k = 1; k <= 50; k += 2) { /* the checkpoint: every other block still live */
+        struct mlg_event ev = {.seq = k, .time_ns = 100 * k, .op = MLG_OP_LIVE, .size = 16,
+                               .ptr = 0x10000 + 0x40 * k, .arg = k == 1 ? 64 : 0};
+        assert_int_equal(mlg_writer_add(w, &ev, &err), 0);
+    }
+    for (uint64_t k = 1; k <= 50; k += 2) { /* the rest are freed in the second segment */
+        struct mlg_event ev = {.seq = 60 + k, .time_ns = 6000 + k, .op = MLG_OP_FREE,
+                               .ptr = 0x10000 + 0x40 * k};
+        assert_int_equal(mlg_writer_add(w, &ev, &err), 0);
+    }
+    /* segment 1 freed the even ones (not written above: the checkpoint says what is live) */
+    struct mlg_trailer t2 = {.end = MLG_END_EXIT};
+    assert_int_equal(mlg_writer_finish(w, &t2, &err), 0);
+    struct mlg_reader *r;
+    struct mlg_event ev;
+    assert_int_equal(mlg_reader_open(&r, s1, NULL, &err), 0);
+    uint64_t n = 0;
+    while ((rc = mlg_reader_next(r, &ev)) == 1) {
+        assert_int_equal(ev.index, n++);
+        assert_true(ev.op != MLG_OP_LIVE);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 75);
+    const struct mlg_trailer *tr = mlg_reader_trailer(r);
+    assert_non_null(tr);
+    assert_int_equal(tr->events, 75);
+    assert_int_equal(tr->end, MLG_END_EXIT);
+    assert_int_equal(tr->op_counts[MLG_OP_MALLOC], 50);
+    assert_int_equal(tr->op_counts[MLG_OP_FREE], 25);
+    assert_int_equal(tr->op_counts[MLG_OP_LIVE], 0);
+    assert_string_equal(mlg_reader_path(r), s2);
+    mlg_reader_close(r);
+    /* the second alone: its checkpoint, then its events; the checker sees no unknown free */
+    struct mlg_check c;
+    assert_int_equal(mlg_check_init(&c, NULL), 0);
+    assert_int_equal(mlg_reader_open(&r, s2, NULL, &err), 0);
+    assert_int_equal(mlg_reader_header(r)->segment, 2);
+    n = 0;
+    while (mlg_reader_next(r, &ev) == 1) {
+        if (n++ == 0)
+            assert_true(ev.op == MLG_OP_LIVE && ev.arg == 64 && ev.seq == 1);
+        mlg_check_event(&c, &ev);
+    }
+    assert_int_equal(n, 50);
+    assert_int_equal(mlg_check_anomalies(&c), 0);
+    assert_int_equal(c.live_blocks, 0);
+    mlg_check_fini(&c);
+    mlg_reader_close(r);
+}
+
 static void test_truncation(void **state)
 {
     (void)state;
@@ -766,7 +910,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_varint_zigzag), cmocka_unit_test(test_codec_roundtrip),
         cmocka_unit_test(test_log_roundtrip), cmocka_unit_test(test_trailer_end_time),
-        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_truncation), cmocka_unit_test(test_in_progress),
+        cmocka_unit_test(test_segments),
         cmocka_unit_test(test_flipped_bytes), cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_visitor),       cmocka_unit_test(test_units),
         cmocka_unit_test(test_varint_padded), cmocka_unit_test(test_batch_reader),

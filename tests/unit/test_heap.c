@@ -134,8 +134,12 @@ static void test_rule_table(void **state)
     e = fx(MLG_OP_REALLOC, MLG_OUT_OLD_RELEASED, 0x30, 0x20);
     assert_int_equal(e.flags, MLG_HEAP_ACQUIRE | MLG_HEAP_RESIZE | MLG_HEAP_SPLIT);
     assert_true(e.release == 0x20 && e.acquire == 0x30);
+    /* a block live at a segment's checkpoint: acquired, and marked as no call */
+    e = fx(MLG_OP_LIVE, MLG_OUT_OK, 0x40, 0);
+    assert_true(e.flags == (MLG_HEAP_ACQUIRE | MLG_HEAP_CHECKPOINT) && e.acquire == 0x40);
+    assert_int_equal(fx(MLG_OP_LIVE, MLG_OUT_OK, 0, 0).flags, 0);
     for (int op = MLG_OP_USABLE_SIZE; op < MLG_OP_COUNT; op++)
-        if (op != MLG_OP_REALLOC_RELEASE)
+        if (op != MLG_OP_REALLOC_RELEASE && op != MLG_OP_LIVE)
             assert_int_equal(fx(op, MLG_OUT_OK, 0x10, 0x20).flags, 0);
 }
 

@@ -265,6 +265,144 @@ static void test_pack_online_unstamped(void **state)
 /* A thread whose chunk list is exactly full (8 chunks: the list's first capacity) and whose
  * events end before another thread's: once its stream had ended, the packer's next look at it read
  * the entry past the end of its chunk list (ASan caught it in a fork test). */
+/* Segments (issue 19): the naming and retention of the caller, here files seg.sK.mlog. */
+struct segs {
+    uint32_t done, last;
+};
+
+static int seg_path(void *ctx, uint32_t k, char *out, size_t len)
+{
+    struct segs *g = ctx;
+    g->last = k;
+    char name[32];
+    snprintf(name, sizeof name, "seg.s%u.mlog", k);
+    snprintf(out, len, "%s", tmp_path(name));
+    return 0;
+}
+
+static void seg_done(void *ctx, uint32_t k, const char *path)
+{
+    struct segs *g = ctx;
+    assert_int_equal(k, g->done + 1);
+    assert_non_null(strstr(path, "seg.s"));
+    g->done = k;
+}
+
+/* The live blocks at the end of a log (every segment from path on, as the reader follows them),
+ * by the checker; returns the unknown frees. */
+static uint64_t check_log(const char *path, uint64_t *events, uint64_t *blocks, uint64_t *bytes)
+{
+    struct mlg_reader *r;
+    struct mlg_error err;
+    struct mlg_check c;
+    struct mlg_event ev;
+    assert_int_equal(mlg_reader_open(&r, path, NULL, &err), 0);
+    assert_int_equal(mlg_check_init(&c, NULL), 0);
+    int n;
+    *events = 0;
+    while ((n = mlg_reader_next(r, &ev)) == 1) {
+        mlg_check_event(&c, &ev);
+        ++*events;
+    }
+    assert_int_equal(n, 0);
+    *blocks = c.live_blocks;
+    *bytes = c.live_bytes;
+    uint64_t unknown = mlg_check_anomalies(&c);
+    mlg_check_fini(&c);
+    mlg_reader_close(r);
+    return unknown;
+}
+
+/* A spool packed in segments: each starts with a checkpoint of the live blocks (events of op
+ * LIVE), so each read from there on has no unknown free and the same live set at the end; read
+ * from the first, the segments are the unsegmented log, event for event. */
+static void test_pack_segments(void **state)
+{
+    (void)state;
+    struct spool_builder b;
+    spool_builder_init(&b, 4, 79);
+    uint8_t *c0 = spool_chunk(&b, 0);
+    struct mlg_spool_state st = {0};
+    size_t o = 0;
+    uint64_t slot[64] = {0}, seq = 0;
+    rng = 19;
+    for (int i = 0; i < 3000; i++) {
+        unsigned k = (unsigned)(rnd() % 64);
+        if (slot[k]) {
+            o += mlg_spool_encode(c0 + o, &st, 0, MLG_OP_FREE, MLG_OUT_OK, ++seq, 0, 0, 0, 0,
+                                  slot[k], 0, 0);
+            slot[k] = 0;
+        } else {
+            slot[k] = 0x10000 + (uint64_t)i * 64;
+            int align = i % 7 == 0;
+            o += mlg_spool_encode(c0 + o, &st, 0, align ? MLG_OP_POSIX_MEMALIGN : MLG_OP_MALLOC,
+                                  MLG_OUT_OK, ++seq, 0, 0, align ? 64 : 0, 16 + rnd() % 500,
+                                  slot[k], 0, 0);
+        }
+    }
+    char spool[512], one[512]; /* tmp_path's buffers are reused */
+    snprintf(spool, sizeof spool, "%s", tmp_path("s.79.0.spool"));
+    snprintf(one, sizeof one, "%s", tmp_path("s.79.mlog"));
+    struct mlg_pack_result res;
+    pack_built(&b, spool, one, &res);
+    struct segs g = {0, 0};
+    struct mlg_segments ms = {256, seg_path, seg_done, NULL, &g};
+    struct mlg_writer_options opt = {.frame_bytes = 512, .segments = &ms};
+    struct mlg_error err;
+    for (uint32_t k = 1; k < 100; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "seg.s%u.mlog", k);
+        unlink(tmp_path(name));
+    }
+    assert_int_equal(mlg_pack_spool(spool, NULL, -1, 0, &opt, &res, &err), 0);
+    assert_true(g.last >= 3);
+    assert_int_equal(g.done, g.last - 1);
+    uint64_t ev1, blocks1, bytes1;
+    assert_int_equal(check_log(one, &ev1, &blocks1, &bytes1), 0);
+    assert_int_equal(ev1, 3000);
+    for (uint32_t k = 1; k <= g.last; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "seg.s%u.mlog", k);
+        uint64_t ev, blocks, bytes;
+        assert_int_equal(check_log(tmp_path(name), &ev, &blocks, &bytes), 0);
+        assert_int_equal(blocks, blocks1);
+        assert_int_equal(bytes, bytes1);
+        if (k == 1)
+            assert_int_equal(ev, 3000); /* no checkpoint skipped into the events */
+    }
+    /* event for event, and the trailer of the whole */
+    struct mlg_reader *a, *c;
+    assert_int_equal(mlg_reader_open(&a, one, NULL, &err), 0);
+    assert_int_equal(mlg_reader_open(&c, tmp_path("seg.s1.mlog"), NULL, &err), 0);
+    assert_int_equal(mlg_reader_header(c)->segment, 1);
+    struct mlg_event x, y;
+    while (mlg_reader_next(a, &x) == 1) {
+        assert_int_equal(mlg_reader_next(c, &y), 1);
+        assert_true(x.index == y.index && x.seq == y.seq && x.op == y.op && x.ptr == y.ptr &&
+                    x.size == y.size && x.arg == y.arg);
+    }
+    assert_int_equal(mlg_reader_next(c, &y), 0);
+    const struct mlg_trailer *t = mlg_reader_trailer(c);
+    assert_non_null(t);
+    assert_int_equal(t->events, 3000);
+    assert_int_equal(t->op_counts[MLG_OP_LIVE], 0);
+    assert_int_equal(t->op_counts[MLG_OP_MALLOC] + t->op_counts[MLG_OP_POSIX_MEMALIGN] +
+                         t->op_counts[MLG_OP_FREE], 3000);
+    assert_non_null(strstr(mlg_reader_path(c), "seg.s"));
+    mlg_reader_close(a);
+    mlg_reader_close(c);
+    /* the last segment alone: its checkpoint blocks keep their alignment */
+    char name[32];
+    snprintf(name, sizeof name, "seg.s%u.mlog", g.last);
+    assert_int_equal(mlg_reader_open(&c, tmp_path(name), NULL, &err), 0);
+    int aligned = 0;
+    while (mlg_reader_next(c, &y) == 1 && y.op == MLG_OP_LIVE)
+        aligned += y.arg == 64;
+    assert_true(aligned > 0);
+    mlg_reader_close(c);
+    free(b.map);
+}
+
 static void test_pack_stream_ends(void **state)
 {
     (void)state;
@@ -301,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_pack_online),
         cmocka_unit_test(test_pack_online_unstamped),
         cmocka_unit_test(test_pack_stream_ends),
+        cmocka_unit_test(test_pack_segments),
     };
     return unit_done(cmocka_run_group_tests_name("pack", tests, NULL, NULL));
 }
