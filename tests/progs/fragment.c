@@ -11,8 +11,10 @@
  * Mode "mallopt" sets the mmap threshold with mallopt(M_MMAP_THRESHOLD, 32 MiB) instead of the
  * warm-up block (the same heap, by a tuning call a replay must repeat); mode "none" does neither,
  * so glibc serves every buffer by mmap and no hole appears.
- * usage: fragment [rounds] [warmup|mallopt|none]   (default 24 warmup; at most 24 rounds so
- * every buffer stays below 30 MiB) */
+ * usage: fragment [rounds] [warmup|mallopt|none] [mallinfo]   (default 24 warmup; at most 24
+ * rounds so every buffer stays below 30 MiB). With "mallinfo" it also prints glibc's own
+ * system bytes (mallinfo2 arena + hblkhd) at their largest, taken each round while the buffer
+ * is still live (`mallog tune`'s test runs the real program with and without a setting). */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,11 @@ int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 24;
     const char *mode = argc > 2 ? argv[2] : "warmup";
-    if (rounds < 1 || rounds > 24 ||
+    int info = argc > 3 && strcmp(argv[3], "mallinfo") == 0;
+    size_t peak_system = 0;
+    if (rounds < 1 || rounds > 24 || (argc > 3 && !info) ||
         (strcmp(mode, "warmup") && strcmp(mode, "mallopt") && strcmp(mode, "none"))) {
-        fprintf(stderr, "usage: fragment [rounds 1..24] [warmup|mallopt|none]\n");
+        fprintf(stderr, "usage: fragment [rounds 1..24] [warmup|mallopt|none] [mallinfo]\n");
         return 2;
     }
     if (strcmp(mode, "warmup") == 0) {
@@ -70,6 +74,11 @@ int main(int argc, char **argv)
             return 1;
         memset(pins[r], 'p', PIN);
         sum += (unsigned char)buf[n / 2];
+        if (info) {
+            struct mallinfo2 mi = mallinfo2();
+            if (mi.arena + mi.hblkhd > peak_system)
+                peak_system = mi.arena + mi.hblkhd;
+        }
         free(buf);
         first = end + TOO_LARGE;
     }
@@ -77,5 +86,7 @@ int main(int argc, char **argv)
         free(pins[r]);
     free(pins);
     printf("fragment: %d rounds, checksum %lu\n", rounds, sum);
+    if (info)
+        printf("fragment: peak system bytes %zu\n", peak_system);
     return 0;
 }
