@@ -548,6 +548,7 @@ struct summary {
     uint64_t worst_hole_resident; /* resident bytes in the holes of the worst sample */
     uint64_t unknown_frees, double_frees; /* from the pre-pass (mlg_check) */
     uint64_t bad_frees;                   /* frees the replay skipped: their sum */
+    uint64_t failed_calls; /* allocations that succeeded in the log and failed in the replay */
     /* --bench (bench = 1) and --repeat: over `runs` replays of this allocator, the median of
      * each figure above and, here, the spread. replay_seconds: the replayed calls alone. */
     int bench, runs;
