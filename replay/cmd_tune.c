@@ -382,7 +382,10 @@ static void json_cand(FILE *f, const struct tune *t, const struct tune_cand *c)
         fprintf(f, ", \"error\": ");
         json_write_string(f, c->why);
     } else {
-        fprintf(f, ", \"score\": %.6f, ", c->score);
+        fprintf(f, ", \"score\": %.6f", c->score);
+    }
+    if (c->sum.ok) { /* a replay that ran (failed calls or not): what it measured */
+        fprintf(f, ", ");
         json_figures(f, c);
     }
     fprintf(f, "}");

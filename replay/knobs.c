@@ -16,9 +16,12 @@ const struct knob knobs_list[] = {
      "dynamic threshold off (a large freed block no longer raises it)"},
     {"glibc", "trim_threshold", KNOB_TUNABLE, "GLIBC_TUNABLES",
      {"65536", "1048576", "16777216", NULL}, "128 KiB, dynamic", KNOB_ALWAYS,
-     "free space at the top of the heap beyond this is given back to the OS"},
+     "free space at the top of the heap beyond this is given back to the OS; setting it also "
+     "turns the dynamic mmap threshold off"},
     {"glibc", "top_pad", KNOB_TUNABLE, "GLIBC_TUNABLES", {"0", "1048576", "16777216", NULL},
-     "128 KiB", KNOB_ALWAYS, "extra bytes asked of the OS each time the heap grows"},
+     "128 KiB", KNOB_ALWAYS,
+     "extra bytes asked of the OS each time the heap grows; setting it also turns the dynamic "
+     "mmap threshold off"},
     {"glibc", "arena_max", KNOB_TUNABLE, "GLIBC_TUNABLES", {"1", "2", "4", NULL},
      "8 x cores", KNOB_THREADS, "at most this many arenas; threads beyond share them"},
     {"glibc", "tcache_count", KNOB_TUNABLE, "GLIBC_TUNABLES", {"0", "16", NULL}, "7",
