@@ -479,7 +479,7 @@ static void write_chart(const struct tune *t, const char *dir)
     if (!realpath(cdir, abs))
         snprintf(abs, sizeof abs, "%s", cdir);
     snprintf(out, sizeof out, "%s/tune-memory.png", abs);
-    struct plot_opts po = {.dir = abs, .title = "tune: defaults and best, ", .quiet = 1};
+    struct plot_opts po = {.dir = abs, .title = "tune, defaults and best", .quiet = 1};
     if (plots_render(PLOT_memory, &po, "png", out, "tune") == 0) {
         char final[PATH_MAX + 32];
         snprintf(final, sizeof final, "%s/tune-memory.png", dir);
