@@ -46,3 +46,28 @@ expect_eq "exit without an allocator" "$rc" 2
 while IFS= read -r line; do
     grep -qF -- "$line" "$ROOT/docs/TUNE.md" || die "docs/TUNE.md lacks: $line"
 done < knobs.md
+# a one-thread log: no knob for threads (arena_max, narenas) is tried
+python3 -c "
+import json; d = json.load(open('out/tune.json'))
+assert d['threads'] == 1
+assert not [x for x in d['candidates'] if 'arena_max' in x['env'] or 'narenas' in x['env']]
+" || die "a threads-only knob on a one-thread log"
+# speed: every clean candidate timed (--bench medians), the best the fastest by 5% or the defaults
+"$MALLOG" tune "$log" -a glibc --objective speed --time 2 --json > speed.json || die "tune speed"
+python3 - <<'PY' || die "--objective speed"
+import json
+d = json.load(open("speed.json"))
+assert d["objective"] == "speed" and d["min_gain"] == 0
+ok = [x for x in d["candidates"] if x["status"] == "ok"]
+assert len(ok) >= 1 and all(x["replay_seconds"] > 0 and x["score"] == x["replay_seconds"] for x in ok), ok
+b = d["best"]["glibc"]
+assert b["env"] == "" or b["score"] < ok[0]["score"] * 0.95, (b, ok[0])
+PY
+# options checked before any work
+for bad in "--time abc" "--objective fast" "--min-gain x" "-a glibc:GLIBC_TUNABLES=x" \
+           "--try glibc" "--try jemalloc:MALLOC_CONF=narenas:1 -a glibc"; do
+    rc=0
+    "$MALLOG" tune "$log" $bad > /dev/null 2> bad.err || rc=$?
+    expect_eq "tune $bad" "$rc" 2
+    grep -q "^mallog tune: " bad.err || die "tune $bad: $(cat bad.err)"
+done
