@@ -227,15 +227,16 @@ static int run_cands(struct tune *t, const int *idx, int n, int bench)
     return 0;
 }
 
-/* Runs candidates [from, t->nc) in batches of the free cores, while time is left; candidates
- * that time did not reach are dropped. Returns 1 if time ran out, 0, or -1 out of memory. */
-static int run_range(struct tune *t, int from, int first_always)
+/* Runs candidates [from, t->nc) in batches of the free cores, while time is left (always all
+ * of them: round 0); candidates that time did not reach are dropped. Returns 1 if time ran out,
+ * 0, or -1 out of memory. */
+static int run_range(struct tune *t, int from, int always)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int batch = t->objective == TUNE_SPEED ? 1 : ncpu > 0 ? (int)ncpu : 1;
     int idx[TUNE_CANDS_MAX];
     for (int i = from; i < t->nc; i += batch) {
-        if (!(first_always && i == from) && now_s() - t->t0 >= t->time_limit) {
+        if (!always && now_s() - t->t0 >= t->time_limit) {
             t->nc = i;
             return 1;
         }
