@@ -104,13 +104,16 @@ void report_tune_section(FILE *f, const char *dir, const char *logpath)
     }
     fprintf(f, "<p><b>");
     msg_xml_escape(f, rec);
-    fprintf(f, "</b></p>\n<p>From <a href=\"tune.json\">tune.json</a> (<code>mallog tune</code>): "
-               "%d settings replayed, objective ",
+    fprintf(f,
+            "</b></p>\n<p>From <a href=\"tune.json\">tune.json</a> (<code>mallog tune</code>): "
+            "%d settings replayed, objective ",
             n < 0 ? 0 : n);
     msg_xml_escape(f, obj);
-    fprintf(f, "; %d failed or crashed (never recommended). Each line is an ordinary replay: "
-               "<code>mallog replay LOG -a</code> with the candidate's <code>replay_spec</code>.</p>\n",
-            failed);
+    fprintf(
+        f,
+        "; %d failed or crashed (never recommended). Each line is an ordinary replay: "
+        "<code>mallog replay LOG -a</code> with the candidate's <code>replay_spec</code>.</p>\n",
+        failed);
     fprintf(f, "<table>\n<tr><th>allocator</th><th>defaults: footprint</th><th>best: "
                "footprint</th><th>best: peak RSS</th><th>best: footprint / live</th>"
                "<th>speed cost</th><th>environment</th></tr>\n");

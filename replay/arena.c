@@ -2,10 +2,11 @@
  * Blocks up to ARENA_SMALL_MAX come from 64 KiB size-class slabs (a page map tells a slab
  * pointer from a large one); larger blocks are chunks with boundary tags, placed by a policy
  * (arena_set_policy: best fit, the default, smallest fitting size, lowest address on ties;
- * first fit; next fit; segregated fits with rounded size classes) and coalesced on free. Free chunks of 256 KiB
- * or more give their interior pages back (MADV_DONTNEED); the top of the heap is trimmed.
- * It knows its own holes exactly (arena_stats). One global heap, no locking: a replay process
- * calls it from one thread at a time. Its memory is ordinary anonymous memory (it is measured). */
+ * first fit; next fit; segregated fits with rounded size classes) and coalesced on free. Free
+ * chunks of 256 KiB or more give their interior pages back (MADV_DONTNEED); the top of the heap is
+ * trimmed. It knows its own holes exactly (arena_stats). One global heap, no locking: a replay
+ * process calls it from one thread at a time. Its memory is ordinary anonymous memory (it is
+ * measured). */
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -58,9 +59,9 @@ static struct {
 
 /* The placement policy of large chunks (arena_set_policy); not reset by arena_reset. */
 static struct {
-    int kind;          /* ARENA_BEST, ARENA_FIRST, ARENA_NEXT, ARENA_SEG */
-    unsigned spacing;  /* ARENA_SEG: size classes per power of two */
-    uint64_t rover;    /* ARENA_NEXT: the address after the chunk placed last */
+    int kind;         /* ARENA_BEST, ARENA_FIRST, ARENA_NEXT, ARENA_SEG */
+    unsigned spacing; /* ARENA_SEG: size classes per power of two */
+    uint64_t rover;   /* ARENA_NEXT: the address after the chunk placed last */
 } P = {ARENA_BEST, 0, 0};
 
 static uint64_t csize(const struct chunk *c)

@@ -73,8 +73,8 @@ static double parse_time(const char *s)
     return v;
 }
 
-static int parse(int argc, char **argv, struct tune *t, struct alloc_spec *specs, int *n,
-                 int *json, int *knobs)
+static int parse(int argc, char **argv, struct tune *t, struct alloc_spec *specs, int *n, int *json,
+                 int *knobs)
 {
     static const struct option opts[] = {{"alloc", required_argument, NULL, 'a'},
                                          {"output", required_argument, NULL, 'o'},
@@ -199,7 +199,8 @@ static int parse(int argc, char **argv, struct tune *t, struct alloc_spec *specs
     return 0;
 }
 
-/* ---- output ----------------------------------------------------------------------------------- */
+/* ---- output -----------------------------------------------------------------------------------
+ */
 
 static const char *objective_text(int o)
 {
@@ -275,8 +276,9 @@ static void recommendation(const struct tune *t, char *b, size_t l)
             }
         }
     }
-    snprintf(b, l, "Run the program on %s with %s: %s %s instead of %s with its defaults (%.1fx "
-                   "%s).",
+    snprintf(b, l,
+             "Run the program on %s with %s: %s %s instead of %s with its defaults (%.1fx "
+             "%s).",
              fm->base.family, best->line, objective_text(t->objective),
              score_text(t, best, x, sizeof x), score_text(t, def, y, sizeof y),
              best->score > 0 ? def->score / best->score : 0,
@@ -289,15 +291,15 @@ static void print_row(const struct tune *t, const char *which, const struct tune
     char a[32], b2[32], s[48];
     const struct summary *m = &c->sum;
     printf("%-10s %-9s %10s %10s %8.2f %14s  %s\n", t->fams[c->fam].base.family, which,
-           mlg_format_size(m->peak_footprint, a, sizeof a), mlg_format_size(m->peak_rss, b2, sizeof b2),
-           m->footprint_ratio_at_peak, speed_text(def, c, s, sizeof s),
-           *c->line ? c->line : "(defaults)");
+           mlg_format_size(m->peak_footprint, a, sizeof a),
+           mlg_format_size(m->peak_rss, b2, sizeof b2), m->footprint_ratio_at_peak,
+           speed_text(def, c, s, sizeof s), *c->line ? c->line : "(defaults)");
 }
 
 static void print_table(const struct tune *t, double seconds)
 {
-    printf("log %s: %" PRIu64 " events, %" PRIu64 " thread%s, replayed %s, touch=%s\n",
-           t->ro.w.log, t->pp.events, t->pp.threads, t->pp.threads == 1 ? "" : "s",
+    printf("log %s: %" PRIu64 " events, %" PRIu64 " thread%s, replayed %s, touch=%s\n", t->ro.w.log,
+           t->pp.events, t->pp.threads, t->pp.threads == 1 ? "" : "s",
            threads_mode_names[t->ro.w.threads], touch_name(t->ro.w.touch));
     int failed = 0;
     for (int i = 0; i < t->nc; i++)
@@ -325,8 +327,8 @@ static void print_table(const struct tune *t, double seconds)
         printf("failed or crashed, never recommended:\n");
         for (int i = 0; i < t->nc; i++)
             if (t->c[i].status != TUNE_OK)
-                printf("  %s: %s: %s  [%s]\n", t->c[i].spec.name,
-                       tune_status_name(t->c[i].status), t->c[i].why, t->c[i].line);
+                printf("  %s: %s: %s  [%s]\n", t->c[i].spec.name, tune_status_name(t->c[i].status),
+                       t->c[i].why, t->c[i].line);
     }
     char rec[1024];
     recommendation(t, rec, sizeof rec);
@@ -397,15 +399,17 @@ static void write_json(FILE *f, const struct tune *t, double seconds)
     recommendation(t, rec, sizeof rec);
     fprintf(f, "{\"log\": ");
     json_write_string(f, t->ro.w.log);
-    fprintf(f, ", \"events\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"threads_mode\": ",
-            t->pp.events, t->pp.threads);
+    fprintf(f,
+            ", \"events\": %" PRIu64 ", \"threads\": %" PRIu64 ", \"threads_mode\": ", t->pp.events,
+            t->pp.threads);
     json_write_string(f, threads_mode_names[t->ro.w.threads]);
     fprintf(f, ", \"touch\": ");
     json_write_string(f, touch_name(t->ro.w.touch));
     fprintf(f, ", \"objective\": ");
     json_write_string(f, tune_objective_name(t->objective));
-    fprintf(f, ", \"min_gain\": %" PRIu64 ", \"time_limit\": %.1f, \"seconds\": %.3f"
-               ", \"rounds\": %d,\n \"candidates\": [",
+    fprintf(f,
+            ", \"min_gain\": %" PRIu64 ", \"time_limit\": %.1f, \"seconds\": %.3f"
+            ", \"rounds\": %d,\n \"candidates\": [",
             t->min_gain, t->time_limit, seconds, t->rounds);
     for (int i = 0; i < t->nc; i++) {
         fprintf(f, "%s\n  ", i ? "," : "");
@@ -488,7 +492,8 @@ static void write_chart(const struct tune *t, const char *dir)
     }
 }
 
-/* ---- the command ------------------------------------------------------------------------------ */
+/* ---- the command ------------------------------------------------------------------------------
+ */
 
 int cmd_tune(int argc, char **argv)
 {

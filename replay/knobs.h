@@ -27,9 +27,9 @@ struct knob {
     int form;           /* KNOB_* */
     const char *var;    /* the environment variable (GLIBC_TUNABLES, MALLOC_CONF, ...) */
     const char *values[KNOB_VALUES_MAX]; /* the values tried, in order (NULL-ended) */
-    const char *deflt;  /* the library's default, as its documentation says */
-    int when;           /* KNOB_ALWAYS or KNOB_THREADS */
-    const char *what;   /* what it does, one sentence */
+    const char *deflt;                   /* the library's default, as its documentation says */
+    int when;                            /* KNOB_ALWAYS or KNOB_THREADS */
+    const char *what;                    /* what it does, one sentence */
 };
 
 extern const struct knob knobs_list[];

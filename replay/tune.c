@@ -341,7 +341,8 @@ int tune_search(struct tune *t)
             int pick = -1;
             for (int i = from; i < t->nc; i++) {
                 const struct tune_cand *c = &t->c[i];
-                if (c->fam != f || c->status != TUNE_OK || !helps(t, t->c[fm->best].score, c->score))
+                if (c->fam != f || c->status != TUNE_OK ||
+                    !helps(t, t->c[fm->best].score, c->score))
                     continue;
                 if (pick < 0 || c->score < t->c[pick].score)
                     pick = i;

@@ -9,23 +9,23 @@
 
 enum tune_objective { TUNE_FOOTPRINT, TUNE_RSS, TUNE_HOLES, TUNE_SPEED };
 enum tune_status { TUNE_OK, TUNE_FAILED, TUNE_CRASHED };
-#define TUNE_SETS_MAX 16  /* knobs set in one candidate */
+#define TUNE_SETS_MAX 16 /* knobs set in one candidate */
 #define TUNE_CANDS_MAX 512
 #define TUNE_SPEED_RUNS 3 /* replays of a candidate timed for speed (the median) */
 
 struct tune_cand {
-    int fam;    /* index into tune.fams */
-    int round;  /* 0: the defaults and --try; then each round of the search */
+    int fam;   /* index into tune.fams */
+    int round; /* 0: the defaults and --try; then each round of the search */
     struct knob_set set[TUNE_SETS_MAX];
     int nset;
-    int user;              /* from --try: spec.env as given, no knobs */
+    int user;               /* from --try: spec.env as given, no knobs */
     struct alloc_spec spec; /* what the worker replays (name: the row and files) */
-    char line[1024];       /* the exact environment line ("" for the defaults) */
+    char line[1024];        /* the exact environment line ("" for the defaults) */
     struct summary sum;
     int status; /* TUNE_* */
     char why[256];
-    double score;          /* the objective (lower is better); valid if status is TUNE_OK */
-    double speed_seconds;  /* replay time measured for the speed cost, 0 if not */
+    double score;         /* the objective (lower is better); valid if status is TUNE_OK */
+    double speed_seconds; /* replay time measured for the speed cost, 0 if not */
 };
 
 struct tune_fam {
@@ -35,12 +35,12 @@ struct tune_fam {
 };
 
 struct tune {
-    struct run_opts ro;   /* every replay's request (each candidate sets its spec) */
+    struct run_opts ro; /* every replay's request (each candidate sets its spec) */
     struct prepass pp;
-    int objective;        /* TUNE_* */
-    uint64_t min_gain;    /* bytes a setting must save (memory objectives) */
+    int objective;         /* TUNE_* */
+    uint64_t min_gain;     /* bytes a setting must save (memory objectives) */
     double time_limit, t0; /* seconds */
-    int speed_cost;       /* time the defaults and the best of each allocator */
+    int speed_cost;        /* time the defaults and the best of each allocator */
     struct tune_fam fams[MAX_ALLOCS];
     int nfams;
     struct alloc_spec tries[MAX_ALLOCS]; /* --try */
@@ -51,7 +51,8 @@ struct tune {
     char cand_dir[PATH_MAX]; /* with -o: where each candidate's replay files go */
 };
 
-/* ---- tune.c ----------------------------------------------------------------------------------- */
+/* ---- tune.c -----------------------------------------------------------------------------------
+ */
 const char *tune_objective_name(int objective);
 const char *tune_status_name(int status);
 /* Runs the search: the defaults (and --try) of every allocator, then rounds of one-knob changes

@@ -221,8 +221,8 @@ int main(void)
     int rc = cmocka_run_group_tests_name("arena best fit", best, NULL, NULL);
     rc += cmocka_run_group_tests_name("arena first fit", first, NULL, NULL);
     rc += cmocka_run_group_tests_name("arena next fit", nextfit, NULL, NULL);
-    rc += cmocka_run_group_tests_name("arena segregated fits, 1 class per power of two", seg1,
-                                      NULL, NULL);
+    rc += cmocka_run_group_tests_name("arena segregated fits, 1 class per power of two", seg1, NULL,
+                                      NULL);
     rc += cmocka_run_group_tests_name("arena segregated fits, 4 classes per power of two", seg4,
                                       NULL, NULL);
     rc += cmocka_run_group_tests_name("arena placement", place, NULL, NULL);

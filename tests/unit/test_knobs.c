@@ -59,13 +59,13 @@ static void test_glibc(void **state)
     struct knob_set v[] = {{a, value(a, "1048576")}, {b, value(b, "0")}};
     char env[512], line[512];
     assert_int_equal(knobs_env("glibc", v, 2, 1, env, sizeof env), 0);
-    assert_string_equal(env,
-                        "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.top_pad=0\n");
+    assert_string_equal(
+        env, "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.top_pad=0\n");
     knobs_line("glibc", v, 2, line, sizeof line);
-    assert_string_equal(line,
-                        "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.top_pad=0");
+    assert_string_equal(
+        line, "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576:glibc.malloc.top_pad=0");
     knobs_line("glibc", v, 0, line, sizeof line);
-    assert_string_equal(line, ""); /* the defaults */
+    assert_string_equal(line, "");                              /* the defaults */
     assert_int_equal(knobs_env("glibc", v, 2, 1, env, 20), -1); /* does not fit: said, not cut */
 }
 
@@ -122,7 +122,7 @@ static void test_specs_round_trip(void **state)
             struct alloc_spec a;
             if (strcmp(knobs_list[k].family, "glibc") && strcmp(knobs_list[k].family, "arena") &&
                 access(allocators_list[allocators_find(knobs_list[k].family,
-                                                        strlen(knobs_list[k].family))]
+                                                       strlen(knobs_list[k].family))]
                            .lib,
                        R_OK) != 0)
                 continue; /* a library that is not installed cannot be parsed as a spec */
