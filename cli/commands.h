@@ -22,6 +22,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #define MLG_COMMANDS(X)                                                                            \
     X("record", cmd_record, "run a program and record its allocations (mallog record -- CMD)")    \
@@ -30,6 +31,7 @@ int cmd_report(int argc, char **argv);
     X("pack", cmd_pack, "turn a spool left by a killed recording into a log")                      \
     X("replay", cmd_replay, "re-run a log on glibc, jemalloc, mimalloc, tcmalloc, arena; measure") \
     X("holes", cmd_holes, "the holes between live blocks at a point of a replay, and what pins them") \
+    X("tune", cmd_tune, "the allocator settings that help a log, found by replaying it")           \
     X("stats", cmd_stats, "streaming summary of a log: sizes, lifetimes, reallocs, leaks, threads") \
     X("diff", cmd_diff, "compare two logs or summaries")                                           \
     X("check", cmd_check, "check a log or summary against a memory budget (for CI)")               \

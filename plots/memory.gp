@@ -17,7 +17,7 @@ if (exists("note")) {
     set style textbox opaque noborder margins 4,4
     set label 1 note at graph 0.02, graph 0.95 left front boxed font ",11"
 }
-set key outside right top Left reverse samplen 3 spacing 1.1 font ",10"
+set key outside right top Left reverse samplen 3 spacing 1.1 font ",10" noenhanced # names have _
 set style line 99 lc rgb "black" lw 3
 
 # Stats of exactly what is plotted (within the zoom): the test compares them with the JSON.

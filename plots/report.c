@@ -19,6 +19,7 @@
 #include "../common/recording.h"
 #include "../common/progress.h"
 #include "plots.h"
+#include "report_tune.h"
 
 
 #define MAX_HOLES_LISTED 10
@@ -829,6 +830,7 @@ static int write_html(struct report *r)
 
     plots_write_findings(f, jf, r->logpath, r->stats, r->allocs, r->nallocs);
     write_alloc_table(f, r);
+    report_tune_section(f, r->dir, r->logpath);
     write_chart(f, r, PLOT_memory, "Memory over time", "memory",
                 "Live requested bytes (black, exact from the log) against what each allocator "
                 "holds from the OS (solid) and keeps resident (dashed). The gap is what the "

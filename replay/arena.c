@@ -1,10 +1,12 @@
 /* arena.c - mallog's own allocator, the `arena` replay target.
  * Blocks up to ARENA_SMALL_MAX come from 64 KiB size-class slabs (a page map tells a slab
- * pointer from a large one); larger blocks are chunks with boundary tags, placed by best fit
- * (smallest fitting size, lowest address on ties) and coalesced on free. Free chunks of 256 KiB
- * or more give their interior pages back (MADV_DONTNEED); the top of the heap is trimmed.
- * It knows its own holes exactly (arena_stats). One global heap, no locking: a replay process
- * calls it from one thread at a time. Its memory is ordinary anonymous memory (it is measured). */
+ * pointer from a large one); larger blocks are chunks with boundary tags, placed by a policy
+ * (arena_set_policy: best fit, the default, smallest fitting size, lowest address on ties;
+ * first fit; next fit; segregated fits with rounded size classes) and coalesced on free. Free
+ * chunks of 256 KiB or more give their interior pages back (MADV_DONTNEED); the top of the heap is
+ * trimmed. It knows its own holes exactly (arena_stats). One global heap, no locking: a replay
+ * process calls it from one thread at a time. Its memory is ordinary anonymous memory (it is
+ * measured). */
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -54,6 +56,13 @@ static struct {
     uint64_t released_total, active;
     int ready;
 } H;
+
+/* The placement policy of large chunks (arena_set_policy); not reset by arena_reset. */
+static struct {
+    int kind;         /* ARENA_BEST, ARENA_FIRST, ARENA_NEXT, ARENA_SEG */
+    unsigned spacing; /* ARENA_SEG: size classes per power of two */
+    uint64_t rover;   /* ARENA_NEXT: the address after the chunk placed last */
+} P = {ARENA_BEST, 0, 0};
 
 static uint64_t csize(const struct chunk *c)
 {
@@ -243,15 +252,95 @@ static struct chunk *best_fit(uint64_t need)
     return NULL;
 }
 
+/* First fit: the fitting free chunk at the lowest address. Next fit: the first at or after the
+ * rover (where the chunk placed last ends), wrapping to the lowest. Both look at every free
+ * chunk of the bins that can fit need: slower than best fit on a heap of many free spans. */
+static struct chunk *address_fit(uint64_t need, uint64_t from)
+{
+    struct chunk *low = NULL, *after = NULL;
+    int i = bin_index(need);
+    for (int b = i; b < NBINS; b++) {
+        if (!(H.binmap[b / 64] & (1ull << (b % 64))))
+            continue;
+        for (struct chunk *c = H.bins[b]; c; c = c->next) {
+            if (csize(c) < need)
+                continue;
+            if (!low || c < low)
+                low = c;
+            if ((uint64_t)c >= from && (!after || c < after))
+                after = c;
+        }
+    }
+    return after ? after : low;
+}
+
+/* Segregated fits: need is already a class size (chunk_need); the first chunk of the class's
+ * bin that fits, else of the next non-empty bin (list order, newest freed first: no search for
+ * the smallest). */
+static struct chunk *seg_fit(uint64_t need)
+{
+    int i = bin_index(need);
+    for (int b = i; b < NBINS; b++) {
+        if (!(H.binmap[b / 64] & (1ull << (b % 64))))
+            continue;
+        for (struct chunk *c = H.bins[b]; c; c = c->next)
+            if (csize(c) >= need)
+                return c;
+    }
+    return NULL;
+}
+
+static struct chunk *find_fit(uint64_t need)
+{
+    switch (P.kind) {
+    case ARENA_FIRST:
+        return address_fit(need, 0);
+    case ARENA_NEXT:
+        return address_fit(need, P.rover);
+    case ARENA_SEG:
+        return seg_fit(need);
+    default:
+        return best_fit(need);
+    }
+}
+
+/* Chunk bytes for a request of n: header, 16-byte multiple; segregated fits round it up to its
+ * size class (P.spacing classes between two powers of two: internal slop for reuse). */
 static uint64_t chunk_need(size_t n)
 {
     uint64_t need = ((uint64_t)n + HDR + 15) & ~(uint64_t)15;
+    if (P.kind == ARENA_SEG && need > 64) {
+        int lg = 63 - __builtin_clzll(need - 1); /* 2^lg < need <= 2^(lg+1) */
+        uint64_t step = (1ull << lg) / P.spacing;
+        if (step < 16)
+            step = 16;
+        need = (need + step - 1) / step * step;
+    }
     return need < MINCHUNK ? MINCHUNK : need;
+}
+
+int arena_set_policy(const char *name)
+{
+    if (!name || !*name || strcmp(name, "best") == 0) {
+        P.kind = ARENA_BEST;
+    } else if (strcmp(name, "first") == 0) {
+        P.kind = ARENA_FIRST;
+    } else if (strcmp(name, "next") == 0) {
+        P.kind = ARENA_NEXT;
+    } else if (strncmp(name, "seg", 3) == 0 && name[3] >= '1' && name[3] <= '9' && !name[4] &&
+               ((name[3] - '0') & (name[3] - '1')) == 0) {
+        P.kind = ARENA_SEG;
+        P.spacing = (unsigned)(name[3] - '0'); /* 1, 2, 4 or 8 */
+    } else {
+        return -1;
+    }
+    P.rover = 0;
+    return 0;
 }
 
 static struct chunk *alloc_chunk(uint64_t need)
 {
-    struct chunk *c = best_fit(need);
+    struct chunk *c = find_fit(need);
     if (c) {
         bin_remove(c);
         c->head |= INUSE;
@@ -263,6 +352,7 @@ static struct chunk *alloc_chunk(uint64_t need)
         return NULL;
     }
     H.active += csize(c);
+    P.rover = (uint64_t)c + csize(c);
     return c;
 }
 
@@ -493,9 +583,12 @@ void *arena_memalign(size_t align, size_t size)
         p = (char *)a;
     }
     struct chunk *c = chunk_of(p);
-    H.active -= csize(c);
-    split(c, chunk_need(size));
-    H.active += csize(c);
+    uint64_t need = chunk_need(size);
+    if (need <= csize(c)) { /* a rounded class (segregated fits) may exceed what is left */
+        H.active -= csize(c);
+        split(c, need);
+        H.active += csize(c);
+    }
     return p;
 }
 
@@ -568,4 +661,5 @@ void arena_reset(void)
     munmap(H.pagemap, (REGION / PAGE) * sizeof *H.pagemap);
     munmap(H.raw, REGION + SLAB_DATA);
     memset(&H, 0, sizeof H);
+    P.rover = 0;
 }

@@ -182,6 +182,9 @@ int backend_open(struct backend *b, const char *kind, const char *family)
     memset(b, 0, sizeof *b);
     b->name = family;
     if (strcmp(kind, "arena") == 0) {
+        /* the placement policy is a setting like the libraries' (`mallog tune` varies it) */
+        if (arena_set_policy(getenv("MALLOG_ARENA_POLICY")) < 0)
+            return -1;
         b->alloc = arena_alloc_op;
         b->realloc = arena_realloc;
         b->free = arena_free;

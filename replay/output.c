@@ -55,6 +55,7 @@ void output_summarize(const struct engine_result *r, struct summary *s)
     }
     s->events = r->events;
     s->bad_frees = r->bad_frees;
+    s->failed_calls = r->skipped;
     s->peak_footprint = max_fp;
     s->peak_rss = max_rss;
     if (peak) {
@@ -154,7 +155,8 @@ int output_json(const struct summary *s, struct mem_buf *b)
                        s->runs, s->peak_footprint_min, s->peak_footprint_max, s->peak_rss_min,
                        s->peak_rss_max);
     return mem_buf_printf(b,
-                          ", \"events_per_sec\": %.1f, \"anomalies\": {\"unknown_frees\": %" PRIu64
+                          ", \"events_per_sec\": %.1f, \"failed_calls\": %" PRIu64
+                          ", \"anomalies\": {\"unknown_frees\": %" PRIu64
                           ", \"double_frees\": %" PRIu64 "}}\n",
-                          s->events_per_sec, s->unknown_frees, s->double_frees);
+                          s->events_per_sec, s->failed_calls, s->unknown_frees, s->double_frees);
 }

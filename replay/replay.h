@@ -420,6 +420,13 @@ struct arena_stats {
 void arena_stats(struct arena_stats *st);
 /* Checks every invariant (tests); returns 0 or a negative number naming the broken one. */
 int arena_check(void);
+/* Placement of large chunks: "best" (the default: smallest fitting, lowest address on ties),
+ * "first" (lowest address that fits), "next" (first fit from where the last placed chunk
+ * ends, wrapping), "seg1", "seg2", "seg4", "seg8" (segregated fits: requests rounded up to
+ * size classes, N per power of two; the first chunk of the class's bin that fits). Set before
+ * the first allocation (or after arena_reset). 0, or -1 for an unknown name (unchanged). */
+enum { ARENA_BEST, ARENA_FIRST, ARENA_NEXT, ARENA_SEG };
+int arena_set_policy(const char *name);
 /* Drops the whole heap (tests). */
 void arena_reset(void);
 
@@ -606,6 +613,7 @@ struct summary {
     uint64_t worst_hole_resident; /* resident bytes in the holes of the worst sample */
     uint64_t unknown_frees, double_frees; /* from the pre-pass (mlg_check) */
     uint64_t bad_frees;                   /* frees the replay skipped: their sum */
+    uint64_t failed_calls; /* allocations that succeeded in the log and failed in the replay */
     /* --bench (bench = 1) and --repeat: over `runs` replays of this allocator, the median of
      * each figure above and, here, the spread. replay_seconds: the replayed calls alone. */
     int bench, runs;

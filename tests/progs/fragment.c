@@ -10,9 +10,15 @@
  * file would): glibc then raises its dynamic mmap threshold and serves the buffers from the heap.
  * Mode "mallopt" sets the mmap threshold with mallopt(M_MMAP_THRESHOLD, 32 MiB) instead of the
  * warm-up block (the same heap, by a tuning call a replay must repeat); mode "none" does neither,
- * so glibc serves every buffer by mmap and no hole appears.
- * usage: fragment [rounds] [warmup|mallopt|none]   (default 24 warmup; at most 24 rounds so
- * every buffer stays below 30 MiB) */
+ * so glibc serves every buffer by mmap and no hole appears. Mode "mixed" is "warmup" with other
+ * work around the buffer: each round first allocates 48 medium blocks (3-192 KiB, fixed
+ * pseudo-random sizes), frees every other one at once and the rest two rounds later, so the heap
+ * holds free spans of many sizes and an allocator's placement policy decides where the next
+ * blocks go (`mallog replay -a arena:MALLOG_ARENA_POLICY=...`).
+ * usage: fragment [rounds] [warmup|mallopt|none|mixed] [mallinfo]   (default 24 warmup; at most 24
+ * rounds so every buffer stays below 30 MiB). With "mallinfo" it also prints glibc's own
+ * system bytes (mallinfo2 arena + hblkhd) at their largest, taken each round while the buffer
+ * is still live (`mallog tune`'s test runs the real program with and without a setting). */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,17 +30,43 @@
 #define TOO_LARGE 339u
 #define PIN 232u
 #define WARMUP 28500000u /* above every buffer's first request, below glibc's 32 MiB cap */
+#define MEDIUMS 48        /* mode mixed: medium blocks a round */
+
+/* Mode mixed: round r's medium blocks; those of round r - 2 are freed first. */
+static void mediums(void **m, int r)
+{
+    static unsigned seed = 12345;
+    void **mine = m + (r % 3) * MEDIUMS, **old = m + ((r + 1) % 3) * MEDIUMS;
+    for (int i = 0; i < MEDIUMS; i++) {
+        free(old[i]);
+        old[i] = NULL;
+    }
+    for (int i = 0; i < MEDIUMS; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = 3072 + (seed >> 8) % (189 * 1024);
+        if ((mine[i] = malloc(n)))
+            memset(mine[i], 'm', n < 4096 ? n : 4096);
+    }
+    for (int i = 0; i < MEDIUMS; i += 2) {
+        free(mine[i]);
+        mine[i] = NULL;
+    }
+}
 
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 24;
     const char *mode = argc > 2 ? argv[2] : "warmup";
-    if (rounds < 1 || rounds > 24 ||
-        (strcmp(mode, "warmup") && strcmp(mode, "mallopt") && strcmp(mode, "none"))) {
-        fprintf(stderr, "usage: fragment [rounds 1..24] [warmup|mallopt|none]\n");
+    int info = argc > 3 && strcmp(argv[3], "mallinfo") == 0;
+    size_t peak_system = 0;
+    int mixed = strcmp(mode, "mixed") == 0;
+    static void *med[3 * MEDIUMS];
+    if (rounds < 1 || rounds > 24 || (argc > 3 && !info) ||
+        (strcmp(mode, "warmup") && strcmp(mode, "mallopt") && strcmp(mode, "none") && !mixed)) {
+        fprintf(stderr, "usage: fragment [rounds 1..24] [warmup|mallopt|none|mixed] [mallinfo]\n");
         return 2;
     }
-    if (strcmp(mode, "warmup") == 0) {
+    if (strcmp(mode, "warmup") == 0 || mixed) {
         char *warm = malloc(WARMUP);
         if (!warm)
             return 1;
@@ -50,6 +82,8 @@ int main(int argc, char **argv)
     size_t first = START;
     for (int r = 0; r < rounds; r++) {
         size_t n = first, end = first + GROWTH;
+        if (mixed)
+            mediums(med, r);
         char *buf = malloc(n), *p;
         if (!buf)
             return 1;
@@ -70,12 +104,21 @@ int main(int argc, char **argv)
             return 1;
         memset(pins[r], 'p', PIN);
         sum += (unsigned char)buf[n / 2];
+        if (info) {
+            struct mallinfo2 mi = mallinfo2();
+            if (mi.arena + mi.hblkhd > peak_system)
+                peak_system = mi.arena + mi.hblkhd;
+        }
         free(buf);
         first = end + TOO_LARGE;
     }
     for (int r = 0; r < rounds; r++)
         free(pins[r]);
+    for (int i = 0; i < 3 * MEDIUMS; i++)
+        free(med[i]);
     free(pins);
     printf("fragment: %d rounds, checksum %lu\n", rounds, sum);
+    if (info)
+        printf("fragment: peak system bytes %zu\n", peak_system);
     return 0;
 }

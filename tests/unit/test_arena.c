@@ -1,5 +1,6 @@
 /* test_arena.c - mallog's arena allocator: random operations keep every invariant and every
- * byte, alignment is honoured, usable sizes cover the request, freed memory coalesces. */
+ * byte, alignment is honoured, usable sizes cover the request, freed memory coalesces; under
+ * each placement policy (best, first, next fit, segregated fits), each placing where it says. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -122,7 +123,7 @@ static void test_coalesce_and_release(void **state)
     assert_int_equal(st1.free_spans, 1);
     assert_true(st1.largest_free >= 3u << 20);
     assert_true(st1.mapped + (3u << 20) - 3 * 4096 <= st0.mapped); /* pages went back */
-    void *d = arena_malloc(2 << 20);                               /* best fit reuses the span */
+    void *d = arena_malloc(2 << 20); /* every policy reuses the span (the only free one) */
     assert_ptr_equal(d, a);
     arena_free(d);
     arena_free(pin);
@@ -147,12 +148,83 @@ static void test_small_classes(void **state)
     assert_int_equal(arena_check(), 0);
 }
 
+/* Where each policy puts a 256 KiB request when the free spans are A (1 MiB, lowest), the rest
+ * of B (2 MiB, of which 1.5 MiB were just taken) and C (1 MiB), pins between them: first fit
+ * takes A (the lowest address), next fit the rest of B (where the last placement ended), best
+ * fit the rest of B (the smallest that fits), segregated fits the rest of B (the first of the
+ * smallest class that fits). */
+static void test_placement(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *policy;
+        int want_a; /* 1: span A, 0: the rest of B */
+    } cases[] = {{"best", 0}, {"first", 1}, {"next", 0}, {"seg4", 0}};
+    for (unsigned k = 0; k < sizeof cases / sizeof *cases; k++) {
+        assert_int_equal(arena_set_policy(cases[k].policy), 0);
+        arena_reset();
+        char *a = arena_malloc(1u << 20), *pin1 = arena_malloc(5000);
+        char *b = arena_malloc(2u << 20), *pin2 = arena_malloc(5000);
+        char *c = arena_malloc(1u << 20), *pin3 = arena_malloc(5000);
+        arena_free(a);
+        arena_free(b);
+        arena_free(c);
+        char *y = arena_malloc(1536u << 10); /* only B fits */
+        assert_ptr_equal(y, b);
+        char *x = arena_malloc(256u << 10);
+        assert_non_null(x);
+        if (cases[k].want_a)
+            assert_ptr_equal(x, a);
+        else
+            assert_ptr_equal(x, y + arena_usable_size(y) + 16);
+        assert_int_equal(arena_check(), 0);
+        arena_free(x);
+        arena_free(y);
+        arena_free(pin1);
+        arena_free(pin2);
+        arena_free(pin3);
+        assert_int_equal(arena_check(), 0);
+    }
+    /* segregated fits round a request up to its class: 4 classes per power of two */
+    assert_int_equal(arena_set_policy("seg4"), 0);
+    arena_reset();
+    char *q = arena_malloc(2600 * 1024); /* 2^21 < n <= 2^22: classes every 512 KiB */
+    assert_int_equal(arena_usable_size(q), (3u << 20) - 16); /* the class, less the header */
+    arena_free(q);
+    assert_int_equal(arena_set_policy("seg3"), -1);
+    assert_int_equal(arena_set_policy("worst"), -1);
+    assert_int_equal(arena_set_policy("best"), 0);
+    arena_reset();
+}
+
+static int policy_setup(void **state)
+{
+    return arena_set_policy(*state ? (const char *)*state : "best");
+}
+
+/* The arena's own tests, run once under each placement policy. */
+#define POLICY_TESTS(policy)                                                                       \
+    {                                                                                              \
+        cmocka_unit_test_prestate_setup_teardown(test_random_ops, policy_setup, NULL, policy),     \
+            cmocka_unit_test_prestate_setup_teardown(test_coalesce_and_release, policy_setup,      \
+                                                     NULL, policy),                                \
+            cmocka_unit_test_prestate_setup_teardown(test_small_classes, policy_setup, NULL,       \
+                                                     policy),                                      \
+    }
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_ops),
-        cmocka_unit_test(test_coalesce_and_release),
-        cmocka_unit_test(test_small_classes),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest best[] = POLICY_TESTS("best"), first[] = POLICY_TESTS("first"),
+                            nextfit[] = POLICY_TESTS("next"), seg1[] = POLICY_TESTS("seg1"),
+                            seg4[] = POLICY_TESTS("seg4");
+    const struct CMUnitTest place[] = {cmocka_unit_test(test_placement)};
+    int rc = cmocka_run_group_tests_name("arena best fit", best, NULL, NULL);
+    rc += cmocka_run_group_tests_name("arena first fit", first, NULL, NULL);
+    rc += cmocka_run_group_tests_name("arena next fit", nextfit, NULL, NULL);
+    rc += cmocka_run_group_tests_name("arena segregated fits, 1 class per power of two", seg1, NULL,
+                                      NULL);
+    rc += cmocka_run_group_tests_name("arena segregated fits, 4 classes per power of two", seg4,
+                                      NULL, NULL);
+    rc += cmocka_run_group_tests_name("arena placement", place, NULL, NULL);
+    return rc;
 }
