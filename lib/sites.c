@@ -1013,7 +1013,7 @@ static int build_functions(struct mlg_sites *s)
             if (is_known_wrapper(f->full))
                 f->flags |= FN_LISTED;
             if (strncmp(f->full, "operator new", 12) == 0 ||
-                strncmp(f->full, "operator delete", 15) == 0)
+                strncmp(f->full, "operator delete", 15) == 0 || strcmp(f->full, "_start") == 0)
                 f->flags |= FN_RUNTIME;
         }
         s->syms[keys[k].sym].lv[keys[k].level].fid = s->nfns - 1;
