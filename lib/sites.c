@@ -673,6 +673,29 @@ static int symbolize_module(struct mlg_sites *s, uint32_t m, struct frame_sym *s
 
 /* ---- names people can read ---------------------------------------------------------------- */
 
+/* Where the qualified name of a demangled function starts: after the return type that the
+ * demangler puts before template functions ("void std::vector<...>::_M_realloc_insert<...>(...)"),
+ * i.e. after the last space outside <> and () before the parameter list, unless that space
+ * belongs to "operator new" and the like. */
+static const char *name_start(const char *full)
+{
+    const char *start = full;
+    int angle = 0;
+    for (const char *p = full; *p; p++) {
+        if (*p == '<')
+            angle++;
+        else if (*p == '>' && angle)
+            angle--;
+        else if (!angle && *p == '(' && strncmp(p, "(anonymous namespace)", 21) != 0)
+            break;
+        else if (!angle && *p == ' ' && !(p - full >= 8 && strncmp(p - 8, "operator", 8) == 0))
+            start = p + 1;
+        if (!angle && strncmp(p, "operator", 8) == 0)
+            break; /* operator<, operator() ...: what follows is not a return type boundary */
+    }
+    return start;
+}
+
 #define SHORT_NAME_MAX 120 /* bytes of an abbreviated name */
 
 /* C++ template arguments become "<…>", parameter lists go: "std::vector<…>::_M_realloc_insert".
@@ -680,6 +703,7 @@ static int symbolize_module(struct mlg_sites *s, uint32_t m, struct frame_sym *s
  * SHORT_NAME_MAX bytes, cut with "…". NULL when out of memory. */
 static char *abbreviate(const char *full)
 {
+    full = name_start(full);
     size_t n = strlen(full);
     char *out = malloc(n + 8);
     if (!out)
@@ -733,6 +757,8 @@ static char *abbreviate(const char *full)
         o--;
     if (o >= 6 && memcmp(out + o - 6, " const", 6) == 0)
         o -= 6;
+    if (o > 5 && memcmp(out + o - 5, "<\xe2\x80\xa6>", 5) == 0 && out[o - 6] != ':')
+        o -= 5; /* a function template's own arguments: the name says enough */
     if (o > SHORT_NAME_MAX) {
         o = SHORT_NAME_MAX - 3;
         while (o && ((unsigned char)out[o] & 0xc0) == 0x80)
@@ -781,6 +807,7 @@ static size_t base_len(const char *name)
 
 static int name_matches(const char *pattern, const char *name)
 {
+    name = name_start(name);
     size_t pl = strlen(pattern), bl = base_len(name);
     if (pl && pattern[pl - 1] == '*')
         return strncmp(name, pattern, pl - 1) == 0;
