@@ -847,6 +847,8 @@ static int write_html(struct report *r)
                 "Cumulative counts every request in full (a realloc from 8 MB to 8 MB + 90 B "
                 "adds 8 MB); compensated counts only the growth.");
     write_sites_table(f, r);
+    if (r->sites)
+        report_callers(f, r->dir, r->logpath);
     fprintf(f, "<h2 id=\"leaks\">Still live at exit</h2>\n");
     if (plots_tsv_rows(r->dir, "leaks.tsv") > 0)
         write_tsv_table(f, r->dir, "leaks.tsv", 20);

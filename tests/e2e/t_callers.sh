@@ -65,6 +65,19 @@ expect_eq "callee tree: --depth 1 has no children" \
 grep -qE '^10 .*  parse_config$' callee.txt || die "callee text tree"
 grep -qE '^10 .*    main$' callee.txt || die "callee text tree: main under parse_config"
 
+# the report draws the caller tree as nested <details>, nothing external
+"$MALLOG" -q report "$log" -o rep -a glibc --holes 0 > /dev/null 2>&1 || true
+python3 -c '
+import re, sys
+h = open(sys.argv[1]).read()
+sec = h[h.index("id=\"callers\""):h.index("id=\"leaks\"")]
+m = re.search(r"<details open><summary><code>main</code>.*?</summary>\n<div class=\"tree\">\n(.*?)</div></details>", sec, re.S)
+assert m, sec[:2000]
+kids = m.group(1)
+for name, n in (("load_records", 30), ("build_index", 20), ("parse_config", 10)):
+    assert re.search(r"<code>%s</code> &mdash; %d allocations" % (name, n), kids), (name, kids)
+assert "src=\"http" not in sec and "<script" not in sec' rep/index.html || die "report: call tree"
+
 # ---- C++ containers --------------------------------------------------------------------------
 "$MALLOG" -q record --stacks -o cx -- "$PROGS/cxx_growth" > cx.out
 "$MALLOG" stats "$(only_log cx)" --by site --json > cx.json
