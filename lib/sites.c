@@ -905,7 +905,8 @@ enum { CALLER_UNSET = UINT32_MAX, CALLER_MANY = UINT32_MAX - 1, CALLER_NONE = UI
 
 /* Wrapper detection on the stack table. A function is a wrapper when it is always the frame next
  * to the allocator (or next to another wrapper), it is so in at least 2% of the stacks (and two),
- * and its callers vary. A function with a single caller is kept pending: it is a wrapper if that
+ * and its callers vary, or its only caller is a wrapper (sqlite3Malloc -> a static function of a
+ * stripped libsqlite3 -> malloc). A function with a single caller is kept pending: it is a wrapper if that
  * caller turns out to be one (xmalloc -> my_alloc -> malloc: my_alloc has one caller, xmalloc
  * many). Pending frames count as skipped while the next round looks further out. */
 static int detect_wrappers(struct mlg_sites *s)
@@ -935,8 +936,8 @@ static int detect_wrappers(struct mlg_sites *s)
             uint32_t f = v->fid;
             weight[f]++;
             const struct vframe *c = v + 1;
-            while (c < end && (c->fid == f || vf_skipped(s, c)))
-                c++; /* its caller: the next function out that is not itself skipped */
+            while (c < end && c->fid == f)
+                c++;
             uint32_t cf = c < end ? c->fid : CALLER_NONE;
             caller[f] = caller[f] == CALLER_UNSET || caller[f] == cf ? cf : CALLER_MANY;
             for (; c < end; c++)
@@ -957,6 +958,9 @@ static int detect_wrappers(struct mlg_sites *s)
                     if (q == f && p != f && pend[p] != CALLER_UNSET)
                         s->fns[p].flags |= FN_DETECTED;
                 }
+                changed = 1;
+            } else if (caller[f] < nf && is_wrapper_fn(s, caller[f])) {
+                s->fns[f].flags |= FN_DETECTED; /* only ever called by a wrapper: part of it */
                 changed = 1;
             } else if (caller[f] < nf) {
                 pend[f] = caller[f];
