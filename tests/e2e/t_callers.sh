@@ -1,6 +1,6 @@
 # Call sites that name the caller (issue 21): allocations through the program's own wrappers
 # (xmalloc -> my_alloc -> malloc) and through std::vector/string/map land on the functions that
-# asked, with their exact counts; --skip/--no-skip; the caller and callee trees; a stripped
+# asked, with their exact counts, in stats and in the hole pins of `holes`; --skip/--no-skip; the caller and callee trees; a stripped
 # library's names are marked as guesses until its debug file is found by build-id (in
 # MALLOG_DEBUG_DIR and, as root, /usr/lib/debug); perl's top sites are not its safesys wrappers.
 source "$ROOT/tests/e2e/lib.sh"
@@ -47,6 +47,17 @@ rc=$?
 set -e
 expect_eq "bad --skip regex exit" "$rc" 2
 grep -q 'not a valid regular expression' bad.err || die "bad regex: $(cat bad.err)"
+
+# holes name the blocks that pin them by the same rules: the 232-byte pins come from pin_block
+# through xmalloc -> my_alloc
+"$MALLOG" -q record --stacks -o wp -- "$PROGS/wrappers" pins > /dev/null
+"$MALLOG" holes "$(only_log wp)" -a glibc --at worst --json > holes.json
+"$py" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+pins = [b for h in d["holes"] for b in (h["left"], h["right"]) if b["size"] == 232]
+assert pins and all(b["site"].startswith("pin_block (wrappers.c:") for b in pins), d' holes.json ||
+    die "holes: the pins are not named pin_block: $(cat holes.json)"
 
 # ---- trees -----------------------------------------------------------------------------------
 "$MALLOG" stats "$log" --by caller --json > caller.json
