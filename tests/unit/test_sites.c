@@ -266,11 +266,13 @@ static void test_symbolize_self(void **state)
 }
 
 /* Functions of this binary that the synthetic stacks below point into. */
-__attribute__((noinline)) void rule_wrapper(void) { __asm__ volatile(""); }
-__attribute__((noinline)) void rule_caller_a(void) { __asm__ volatile(""); }
-__attribute__((noinline)) void rule_caller_b(void) { __asm__ volatile(""); }
-__attribute__((noinline)) void rule_caller_c(void) { __asm__ volatile(""); }
-__attribute__((noinline)) void rule_top(void) { __asm__ volatile(""); }
+/* (distinct bodies, or identical code folding makes them one function) */
+volatile int rule_sink;
+__attribute__((noinline)) void rule_wrapper(void) { rule_sink = 11; rule_sink += 1; }
+__attribute__((noinline)) void rule_caller_a(void) { rule_sink = 22; rule_sink += 2; }
+__attribute__((noinline)) void rule_caller_b(void) { rule_sink = 33; rule_sink += 3; }
+__attribute__((noinline)) void rule_caller_c(void) { rule_sink = 44; rule_sink += 4; }
+__attribute__((noinline)) void rule_top(void) { rule_sink = 55; rule_sink += 5; }
 
 /* The site table's naming rules on stacks through this binary's own functions: rule_wrapper is
  * the innermost frame of every stack and its callers vary, so it is detected as a wrapper and the
@@ -297,6 +299,7 @@ static void test_wrapper_rules(void **state)
     }
     fclose(maps);
     assert_true(path[0] == '/' && a >= start && top < end);
+    assert_true(w != a && a != b && b != c && c != top && w != top);
     const char *log = tmp_path("rules.mlog");
     unlink(log);
     struct mlg_writer *wr;
