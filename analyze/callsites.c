@@ -32,7 +32,7 @@ struct row {
     uint32_t first_stack;
     char *name;
     char *full;    /* the name with C++ names unabbreviated */
-    char *skipped; /* the wrappers skipped to reach the site, "a, b" */
+    char *skipped; /* the wrappers skipped to reach the site, a LIST_SEP list */
     int guess;     /* named after the nearest export of a stripped module */
 };
 
@@ -179,7 +179,11 @@ static void add_row(struct row *into, const struct row *r)
     into->stacks++;
 }
 
-/* Adds the names of the list add ("a, b") missing from *into. 0, or -1 (no memory). */
+/* Lists of names ("skipped" wrappers, modules) are kept as one string, the names separated by
+ * LIST_SEP: a C++ name with --full-names may hold commas. */
+#define LIST_SEP "\x1f"
+
+/* Adds the names of the list add missing from *into. 0, or -1 (no memory). */
 static int list_merge(char **into, const char *add)
 {
     if (!add || !*add)
@@ -187,16 +191,14 @@ static int list_merge(char **into, const char *add)
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", add);
     char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ')
-            t++;
+    for (char *t = strtok_r(buf, LIST_SEP, &save); t; t = strtok_r(NULL, LIST_SEP, &save)) {
         size_t tl = strlen(t);
         int have = 0;
         for (const char *p = *into; p && *p && !have;) {
-            size_t l = strcspn(p, ",");
+            size_t l = strcspn(p, LIST_SEP);
             have = l == tl && strncmp(p, t, l) == 0;
             p += l;
-            p += strspn(p, ", ");
+            p += strspn(p, LIST_SEP);
         }
         if (have)
             continue;
@@ -206,7 +208,7 @@ static int list_merge(char **into, const char *add)
         char *n = realloc(*into, old + tl + 3);
         if (!n)
             return -1;
-        snprintf(n + old, tl + 3, "%s%s", old ? ", " : "", t);
+        snprintf(n + old, tl + 3, "%s%s", old ? LIST_SEP : "", t);
         *into = n;
     }
     return 0;
@@ -269,6 +271,17 @@ static void print_frames(FILE *f, const struct mlg_sites *sites, uint32_t id, co
     }
 }
 
+/* A LIST_SEP list as "a, b". */
+static void fput_list(FILE *f, const char *list)
+{
+    for (const char *p = list; *p;) {
+        size_t l = strcspn(p, LIST_SEP);
+        fprintf(f, "%s%.*s", p == list ? "" : ", ", (int)l, p);
+        p += l;
+        p += strspn(p, LIST_SEP);
+    }
+}
+
 /* The lines under a table: which wrappers were skipped, and which names are guesses. */
 static void print_notes(FILE *f, const struct mlg_sites *sites, const struct row *rows, uint32_t n,
                         uint32_t top)
@@ -283,13 +296,18 @@ static void print_notes(FILE *f, const struct mlg_sites *sites, const struct row
             list_merge(&mods, fi.module);
         }
     }
-    if (skipped)
-        fprintf(f, "wrappers skipped to name the sites: %s (--no-skip keeps them, --skip FUNC|REGEX "
-                   "adds one)\n", skipped);
-    if (mods)
+    if (skipped) {
+        fprintf(f, "wrappers skipped to name the sites: ");
+        fput_list(f, skipped);
+        fprintf(f, " (--no-skip keeps them, --skip FUNC|REGEX adds one)\n");
+    }
+    if (mods) {
         fprintf(f, "names ending in '?' are guesses, the nearest exported symbol of a stripped "
-                   "module (%s): its -dbgsym package, or its debug file under /usr/lib/debug or "
-                   "$MALLOG_DEBUG_DIR (.build-id/xx/yyyy.debug), gives the real names\n", mods);
+                   "module (");
+        fput_list(f, mods);
+        fprintf(f, "): its -dbgsym package, or its debug file under /usr/lib/debug or "
+                   "$MALLOG_DEBUG_DIR (.build-id/xx/yyyy.debug), gives the real names\n");
+    }
     free(skipped);
     free(mods);
 }
@@ -329,7 +347,7 @@ static void print_text(FILE *f, const struct callsites_opts *o, const struct mlg
     print_notes(f, sites, rows, n, o->top);
 }
 
-/* "a, b" as a JSON array of strings */
+/* a LIST_SEP list as a JSON array of strings */
 static void json_list(FILE *f, const char *list)
 {
     char buf[1024];
@@ -337,9 +355,9 @@ static void json_list(FILE *f, const char *list)
     fputc('[', f);
     char *save = NULL;
     int k = 0;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(buf, LIST_SEP, &save); t; t = strtok_r(NULL, LIST_SEP, &save)) {
         fputs(k++ ? "," : "", f);
-        json_write_string(f, t + strspn(t, " "));
+        json_write_string(f, t);
     }
     fputc(']', f);
 }
