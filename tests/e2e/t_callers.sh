@@ -1,8 +1,9 @@
 # Call sites that name the caller (issue 21): allocations through the program's own wrappers
 # (xmalloc -> my_alloc -> malloc) and through std::vector/string/map land on the functions that
-# asked, with their exact counts, in stats and in the hole pins of `holes`; --skip/--no-skip; the caller and callee trees; a stripped
-# library's names are marked as guesses until its debug file is found by build-id (in
-# MALLOG_DEBUG_DIR and, as root, /usr/lib/debug); perl's top sites are not its safesys wrappers.
+# asked, with their exact counts, in stats and in the hole pins of `holes`; --skip/--no-skip;
+# the caller and callee trees (text, JSON, the report page); a stripped library's names are
+# marked as guesses until its debug file is found (build-id in MALLOG_DEBUG_DIR and, as root,
+# /usr/lib/debug; .gnu_debuglink beside it); perl's top sites are not its safesys wrappers.
 source "$ROOT/tests/e2e/lib.sh"
 
 # Debian's python3 when there is one: a pyenv shim costs ~0.5 s of CPU a start
@@ -158,6 +159,8 @@ gcc -O1 -g -fPIC -shared -fno-toplevel-reorder -Wl,--build-id -o libwidget.so wi
 gcc -O1 -g -o usewidget usewidget.c -L. -lwidget -Wl,-rpath,"$PWD"
 objcopy --only-keep-debug libwidget.so libwidget.debug
 strip --strip-unneeded libwidget.so
+objcopy --add-gnu-debuglink=libwidget.debug libwidget.so
+mkdir store && mv libwidget.debug store/   # not beside the library until the .gnu_debuglink check
 id=$(readelf -n libwidget.so | awk '/Build ID/ {print $3}')
 [[ ${#id} -gt 8 ]] || die "no build-id"
 "$MALLOG" -q record --stacks -o wg -- ./usewidget > /dev/null
@@ -172,16 +175,21 @@ assert all(s["guess"] and s["site"].split(" ")[0].endswith("?") for s in w), w' 
 MALLOG_DEBUG_DIR=$PWD/nothing "$MALLOG" stats "$wlog" --by site | grep -q "^names ending in '?' are guesses.*libwidget.so.*-dbgsym" ||
     die "no hint about guessed names"
 mkdir -p "dbg/.build-id/${id:0:2}"
-cp libwidget.debug "dbg/.build-id/${id:0:2}/${id:2}.debug"
+cp store/libwidget.debug "dbg/.build-id/${id:0:2}/${id:2}.debug"
 MALLOG_DEBUG_DIR=$PWD/dbg "$MALLOG" stats "$wlog" --by site --json > dbg.json
 expect_eq "debug file: widget_alloc" "$(site dbg.json widget_alloc allocs)" 5
 expect_eq "debug file: table_grow" "$(site dbg.json table_grow allocs)" 7
 expect_eq "debug file: no guess" "$(j dbg.json 'sum(1 for s in d["sites"] if s["guess"] and "libwidget" in s["module"])')" 0
+# .gnu_debuglink: the debug file beside the library
+cp store/libwidget.debug .
+MALLOG_DEBUG_DIR=$PWD/nothing "$MALLOG" stats "$wlog" --by site --json > link.json
+rm libwidget.debug
+expect_eq "debuglink: widget_alloc, table_grow" "$(sites link.json widget_alloc:allocs table_grow:allocs | tr '\n' ' ')" "5 7 "
 if [[ $(id -u) -eq 0 && -w /usr/lib/debug ]]; then
     sys=/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
     trap 'rm -f "$sys"' EXIT
     mkdir -p "$(dirname "$sys")"
-    cp libwidget.debug "$sys"
+    cp store/libwidget.debug "$sys"
     env -u MALLOG_DEBUG_DIR "$MALLOG" stats "$wlog" --by site --json > sys.json
     rm -f "$sys"
     expect_eq "/usr/lib/debug: widget_alloc" "$(site sys.json widget_alloc allocs)" 5
