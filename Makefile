@@ -67,7 +67,7 @@ DEB_OPTIONAL := heaptrack chromium
 # Without root or sudo, or when apt-get fails, the test is skipped and the summary says why.
 DEB_TEST := chromium
 
-.PHONY: all help deps deps-optional deps-test test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build man install
+.PHONY: all help deps deps-optional deps-test test unit unit-asan e2e e2e-asan bench demo clean progs format fuzz fuzz-build fuzz-replay fuzz-replay-run tsan man install
 
 ## all: build the mallog CLI, libmallog.so, test programs
 all: $(MALLOG) $(PRELOAD_SO) $(PRELOAD_UNWIND_SO) progs
@@ -142,15 +142,18 @@ $(PRELOAD_UNWIND_SO): $(PRELOAD_UNWIND_OBJ)
 	$(if $(Q),@echo "  LD $@")
 	$(Q)$(CC) $(PRELOAD_LDFLAGS) -o $@ $^ -lunwind -ldl -lpthread
 
-# Unit tests link what they test: lib/ alone for the format's tests, lib/ and the tool modules
-# (not cli/main.c) for the rest; real zstd, real cmocka.
-LIB_ONLY_TESTS := test_format test_pack test_sites
-$(B)/tests/%: UNIT_LINK = $(TOOL_OBJ)
-$(LIB_ONLY_TESTS:%=$(B)/tests/%): UNIT_LINK =
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(TOOL_OBJ) $(LIBMLG)
+# Unit tests link what they test: the tool modules and lib/ as archives, so the linker takes only
+# the objects a test reaches (test_format: lib/ alone; test_arena: the arena and what it calls);
+# never cli/. Real zstd, real cmocka.
+TOOLS_A := $(B)/libtools.a
+$(TOOLS_A): $(TOOL_OBJ)
+	$(if $(Q),@echo "  AR $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(TOOLS_A) $(LIBMLG)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(UNIT_LINK) $(LIBMLG) -lcmocka $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(TOOLS_A) $(LIBMLG) -lcmocka $(LDLIBS_ALL)
 
 # Test programs: plain -O1 so the compiler keeps every call we count.
 build/progs/%: tests/progs/%.c
@@ -193,6 +196,8 @@ test: deps deps-test
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory unit-asan
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
+	$(Q)$(MAKE) --no-print-directory tsan
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory e2e-asan
 
@@ -236,7 +241,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 $(filter-out -Wno-format-truncation,$(WARN)) -g -O1 -D_GNU_SOURCE -Wno-unused-but-set-variable $(FUZZ_SAN)
-FUZZ_TARGETS := reader reader_crc reader_events sites pack summary budget
+FUZZ_TARGETS := reader reader_crc reader_events sites pack summary budget maps trap specs
 FUZZ_BIN := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
 FUZZ_TOOL_OBJ := $(TOOL_SRC:%.c=build/fuzz/%.o)
@@ -252,6 +257,9 @@ build/fuzz/fuzz_reader build/fuzz/fuzz_reader_crc build/fuzz/fuzz_reader_events:
 build/fuzz/fuzz_sites: tests/fuzz/fuzz_sites.c
 build/fuzz/fuzz_pack: tests/fuzz/fuzz_pack.c
 build/fuzz/fuzz_summary: tests/fuzz/fuzz_summary.c
+build/fuzz/fuzz_maps: tests/fuzz/fuzz_maps.c
+build/fuzz/fuzz_trap: tests/fuzz/fuzz_trap.c
+build/fuzz/fuzz_specs: tests/fuzz/fuzz_specs.c
 # budget.c's parser is static: the target includes analyze/budget.c, so budget.o stays out.
 build/fuzz/fuzz_budget: tests/fuzz/fuzz_budget.c
 build/fuzz/fuzz_budget: FUZZ_LINK := $(filter-out build/fuzz/analyze/budget.o,$(FUZZ_TOOL_OBJ))
@@ -260,6 +268,49 @@ $(FUZZ_BIN): tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ) $(FUZZ_TOOL_OBJ)
 	$(if $(Q),@echo "  LD [fuzz] $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $(filter tests/fuzz/%.c,$^) \
 	    $(FUZZ_LINK) $(FUZZ_LIB_OBJ) $(LDLIBS_ALL)
+
+# The same targets without libFuzzer (tests/fuzz/standalone.c runs each input once), built with
+# this variant's compiler, flags and objects: `make test` replays the corpus and every kept crash
+# input through them under ASan+UBSan (fuzz-replay), in seconds and without clang.
+FUZZ_REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+$(B)/fuzz/fuzz_reader_crc: FUZZ_DEFS := -DFUZZ_FIX_CRC
+$(B)/fuzz/fuzz_reader_events: FUZZ_DEFS := -DFUZZ_EVENTS
+$(B)/fuzz/fuzz_reader $(B)/fuzz/fuzz_reader_crc $(B)/fuzz/fuzz_reader_events: tests/fuzz/fuzz_reader.c
+$(B)/fuzz/fuzz_sites: tests/fuzz/fuzz_sites.c
+$(B)/fuzz/fuzz_pack: tests/fuzz/fuzz_pack.c
+$(B)/fuzz/fuzz_summary: tests/fuzz/fuzz_summary.c
+$(B)/fuzz/fuzz_maps: tests/fuzz/fuzz_maps.c
+$(B)/fuzz/fuzz_trap: tests/fuzz/fuzz_trap.c
+$(B)/fuzz/fuzz_specs: tests/fuzz/fuzz_specs.c
+$(B)/fuzz/fuzz_budget: tests/fuzz/fuzz_budget.c
+$(B)/fuzz/fuzz_budget: FUZZ_REPLAY_LINK := $(filter-out $(B)/analyze/budget.o,$(TOOL_OBJ))
+$(FUZZ_REPLAY_BIN): FUZZ_REPLAY_LINK ?= $(TOOL_OBJ)
+$(FUZZ_REPLAY_BIN): tests/fuzz/standalone.c $(wildcard tests/fuzz/*.h lib/*.h replay/*.h) $(LIB_OBJ) $(TOOL_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD [fuzz-replay] $@")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(FUZZ_DEFS) -o $@ $(filter tests/fuzz/%.c,$^) $(FUZZ_REPLAY_LINK) \
+	    $(LIB_OBJ) $(LDLIBS_ALL)
+
+## fuzz-replay: every fuzz target run once on its seeds and kept crash inputs (ASan+UBSan build)
+fuzz-replay:
+	$(Q)$(MAKE) --no-print-directory VARIANT=asan fuzz-replay-run
+
+fuzz-replay-run: $(FUZZ_REPLAY_BIN)
+	@bash tests/fuzz/run.sh --replay $(B)/fuzz $(FUZZ_TARGETS)
+
+# The recorder's lock-free protocols under ThreadSanitizer (tests/tsan/tsan_recorder.c): the
+# recorder's real code and lib/'s packer in one program, writers and an online packer at once.
+TSAN_BIN := build/tsan/tsan_recorder
+TSAN_SRC := tests/tsan/tsan_recorder.c preload/recorder.c preload/options.c preload/stacks.c $(LIB_SRC)
+$(TSAN_BIN): $(TSAN_SRC) $(wildcard lib/*.h preload/*.h)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD [tsan] $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=thread -fno-builtin -fno-omit-frame-pointer \
+	    -ftls-model=initial-exec -Wl,--wrap=mmap,--wrap=munmap -o $@ $(TSAN_SRC) $(LDLIBS_ALL)
+
+## tsan: the recorder's chunk, tag and in-flight protocols with an online packer, under TSan
+tsan: $(TSAN_BIN)
+	@d=$$(mktemp -d /tmp/mallog-tsan.XXXXXX) && $(TSAN_BIN) $$d 100000 && rm -rf $$d
 
 ## fuzz-build: build the libFuzzer targets of tests/fuzz/ (clang) into build/fuzz/
 fuzz-build: $(FUZZ_BIN)

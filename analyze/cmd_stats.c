@@ -13,6 +13,7 @@
 #include "../common/recording.h"
 #include "analyze.h"
 #include "callsites.h"
+#include "growth.h"
 
 /* "A:B", "A:", ":B", "A" (from A to the end): a range with at least one event. Prints why not
  * and returns -1. */
@@ -152,12 +153,12 @@ static const char usage[] =
     "                    [--temporary N] [--long-lived N] [--every N] [--top N]\n"
     "                    [--by site|stack|caller|callee] [--depth N]\n"
     "                    [--skip FUNC|REGEX]... [--no-skip] [--full-names]\n"
-    "                    [--folded[=allocs|bytes|leaks]]\n";
+    "                    [--folded[=allocs|bytes|leaks]] [--growth]\n";
 
 /* What `mallog stats` is asked. */
 struct stats_args {
     struct stats_opts o;
-    int json, decode_only, table_only, by_sites;
+    int json, decode_only, table_only, by_sites, growth;
     struct callsites_opts sites;
     const char *skips[64];
     uint64_t top;
@@ -184,6 +185,7 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
                                          {"skip", required_argument, NULL, 0x102},
                                          {"no-skip", no_argument, NULL, 0x103},
                                          {"full-names", no_argument, NULL, 0x104},
+                                         {"growth", no_argument, NULL, 'G'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct stats_opts *o = &a->o;
@@ -199,6 +201,7 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
         case 'j': a->json = 1; break;
         case 'D': a->decode_only = 1; break;
         case 0x100: a->table_only = 1; break;
+        case 'G': a->growth = 1; break;
         case 'B':
             if (strcmp(optarg, "site") != 0 && strcmp(optarg, "stack") != 0 &&
                 strcmp(optarg, "caller") != 0 && strcmp(optarg, "callee") != 0) {
@@ -295,6 +298,9 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
                    "                 files, .build-id/xx/yyyy.debug, besides /usr/lib/debug)\n"
                    "  --folded[=allocs|bytes|leaks]  folded stacks for flame graphs\n"
                    "                 (flamegraph.pl, speedscope): \"outer;...;inner N\" lines\n"
+                   "  --growth       what keeps growing: live bytes per call site (--stacks) or\n"
+                   "                 size class in windows of the run, ranked by growth rate,\n"
+                   "                 each growing, levels_off or returns (docs/ANALYZE.md)\n"
                    "Exit 0, or 2 on error (a damaged log: the report covers the valid prefix).\n",
                    usage, STATS_TIMELINE_ROWS);
             return 1;
@@ -310,6 +316,11 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
         return -1;
     }
     a->input = argv[optind];
+    if (a->growth && (a->by_sites || a->tsv || a->o.from || a->o.to != UINT64_MAX)) {
+        fprintf(stderr, "mallog stats: --growth takes the whole log, alone (not with --by, "
+                        "--folded, --tsv or --range)\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -380,6 +391,8 @@ int cmd_stats(int argc, char **argv)
         return EXIT_ERROR;
     if (a.decode_only || a.table_only)
         return decode(path, a.table_only);
+    if (a.growth)
+        return growth_report(path, &(struct growth_opts){a.json, a.top}, stdout);
     if (a.by_sites) {
         a.sites.json = a.json;
         a.sites.top = (uint32_t)(a.top > 1000000 ? 1000000 : a.top);

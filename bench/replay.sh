@@ -11,26 +11,21 @@ set -euo pipefail
 mallog=$(realpath "$1")
 log=$(realpath "$2")
 runs=${3:-3}
-libdir=/usr/lib/x86_64-linux-gnu
 tmp=$(mktemp -d /tmp/mallog-bench-replay.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# name kind lib pinned-env (as `mallog replay` sets them)
-allocs=("glibc glibc libc.so.6 -" "arena arena builtin -")
-[[ -e $libdir/libjemalloc.so.2 ]] &&
-    allocs+=("jemalloc libc $libdir/libjemalloc.so.2 MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0")
-[[ -e $libdir/libmimalloc.so.2 ]] &&
-    allocs+=("mimalloc libc $libdir/libmimalloc.so.2 MIMALLOC_RESET_DELAY=0")
-[[ -e $libdir/libtcmalloc_minimal.so.4 ]] &&
-    allocs+=("tcmalloc libc $libdir/libtcmalloc_minimal.so.4 -")
+# the installed allocators, as mallog knows them (name, library, pinned settings)
+allocs=()
+while IFS=$'\t' read -r name lib _; do
+    [[ $lib != - ]] && allocs+=("$name")
+done < <("$mallog" replay --list-allocators)
 
 events=$("$mallog" info "$log" | sed -n 's/^events: *\([0-9]*\).*/\1/p')
 echo "log: $log ($events events), best of $runs, touch=none, $(nproc) cores (shared)"
 echo
 echo "| allocator | replay events/s | bare calls/s | replay / bare time |"
 echo "|---|---:|---:|---:|"
-for spec in "${allocs[@]}"; do
-    read -r name kind lib env <<< "$spec"
+for name in "${allocs[@]}"; do
     best_replay=0 best_bare=0
     for ((i = 0; i < runs; i++)); do
         rm -rf "$tmp/out"
@@ -47,8 +42,7 @@ done
 
 # The whole command on every allocator at once: the log decoded once into a tape that every
 # worker replays (the default) against each worker decoding it itself (--decode=each).
-names=$(for spec in "${allocs[@]}"; do read -r name _ <<< "$spec"; printf '%s,' "$name"; done)
-names=${names%,}
+names=$(IFS=,; echo "${allocs[*]}")
 best_once= best_each=
 for ((i = 0; i < runs; i++)); do
     for mode in once each; do

@@ -12,14 +12,14 @@ calls=${3:-1500000}
 runs=${RUNS:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 prog=$root/build/bench/mt_churn
-libdir=/usr/lib/x86_64-linux-gnu
 tmp=$(mktemp -d /tmp/mallog-bench-threads.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
+# glibc and the installed libraries, as mallog knows them (its own arena is no real allocator)
 allocs=("glibc -")
-for a in jemalloc:libjemalloc.so.2 mimalloc:libmimalloc.so.2 tcmalloc:libtcmalloc_minimal.so.4; do
-    [[ -e $libdir/${a#*:} ]] && allocs+=("${a%%:*} $libdir/${a#*:}")
-done
+while IFS=$'\t' read -r name lib _; do
+    [[ $lib == /* ]] && allocs+=("$name $lib")
+done < <("$mallog" replay --list-allocators)
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 for ((r = 0; r < runs; r++)); do

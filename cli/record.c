@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/trap.h"
 #include "../common/msg.h"
 #include "../common/opt.h"
 #include "../common/recording.h"
@@ -661,25 +662,6 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
     return 0;
 }
 
-/* The --trap grammar of preload/recorder.c (MALLOG_TRAP): seq=N, OP or OP:size=N. */
-static int trap_valid(const char *spec)
-{
-    unsigned long n;
-    if (strncmp(spec, "seq=", 4) == 0)
-        return parse_uint(spec + 4, 0, ULONG_MAX, &n) == 0;
-    char op[32];
-    size_t len = strcspn(spec, ":");
-    if (len == 0 || len >= sizeof op)
-        return 0;
-    memcpy(op, spec, len);
-    op[len] = 0;
-    if (!mlg_op_from_name(op))
-        return 0;
-    if (!spec[len])
-        return 1;
-    return strncmp(spec + len, ":size=", 6) == 0 && parse_uint(spec + len + 6, 0, ULONG_MAX, &n) == 0;
-}
-
 #define LEVEL_MAX 22 /* zstd's highest level */
 
 /* A bad option: its message, then the usage; exit status 2. */
@@ -733,7 +715,7 @@ int cmd_record(int argc, char **argv)
             live = strcmp(optarg, "live") == 0;
             break;
         case 'T':
-            if (!trap_valid(optarg))
+            if (mlg_trap_parse(optarg, &(struct mlg_trap){0}) != 0)
                 return bad_option("--trap %s: expected OP, OP:size=N or seq=N (OP an "
                                   "allocator call such as malloc or realloc)", optarg);
             trap = optarg;

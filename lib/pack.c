@@ -322,19 +322,32 @@ static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_even
                 s->time_ns = c->time_ns;
         }
         size_t chunk_end = (size_t)s->chunks[s->cur] * MLG_SPOOL_CHUNK + MLG_SPOOL_CHUNK;
-        if (chunk_end - s->pos < 2 || pk->map[s->pos + 1] == 0) {
-            /* Nothing (yet) here. The thread moved on once its next chunk holds a record: a
-             * record nested in a signal handler lands in this one only before that. */
-            if (s->cur + 1 < s->nchunks && (final || chunk_has_record(pk, s->chunks[s->cur + 1]))) {
-                s->cur++;
-                s->pos = 0;
-                continue;
-            }
-            if (final) {
+        int room = chunk_end - s->pos >= 2;
+        if (!room || load_byte(pk, s->pos) == 0) {
+            /* Not published (yet). The record's length byte is read only when nothing can be
+             * writing it: once the process is gone, or once the thread's next chunk holds a record
+             * (the thread moved on; the acquire of that record's tag orders all it wrote here
+             * before our read). A record nested in a signal handler lands here only before that. */
+            int moved_on = s->cur + 1 < s->nchunks &&
+                           (final || chunk_has_record(pk, s->chunks[s->cur + 1]));
+            if (!final && !moved_on)
+                return 0; /* nothing yet, or being written right now */
+            unsigned len = room ? pk->map[s->pos + 1] : 0;
+            if (len == 0) { /* nothing here */
+                if (moved_on) {
+                    s->cur++;
+                    s->pos = 0;
+                    continue;
+                }
                 s->cur = s->nchunks;
                 s->pos = 0;
+                return 0;
             }
-            return 0;
+            if (!final)
+                return 0; /* begun, not finished: a signal handler's record came first */
+            pk->lost++; /* being written when the process died */
+            s->pos = len < 3 || len > chunk_end - s->pos ? chunk_end : s->pos + len;
+            continue;
         }
         unsigned len = pk->map[s->pos + 1];
         if (len < 3 || len > chunk_end - s->pos) {
@@ -343,13 +356,6 @@ static int stream_next(struct mlg_packer *pk, struct tstream *s, struct mlg_even
             continue;
         }
         size_t rec = s->pos;
-        if (load_byte(pk, rec) == 0) {
-            if (!final)
-                return 0; /* being written right now */
-            pk->lost++;   /* being written when the process died */
-            s->pos += len;
-            continue;
-        }
         s->pos += len;
         int r = decode_record(s, pk->map + rec, len, ev);
         if (r == 1)

@@ -518,3 +518,39 @@ const char *plots_fmt_count(uint64_t n, char *buf, size_t len)
     buf[o < len ? o : len - 1] = 0;
     return buf;
 }
+
+int plots_render_script(const char *script, const char *vars_extra, const char *dir,
+                        const char *term, const char *out, const char *cmd)
+{
+    const char *sdir = plots_scripts_dir();
+    if (!sdir) {
+        msg_error(cmd, "gnuplot scripts not found (set MALLOG_PLOTS_DIR to mallog's plots/)");
+        return -1;
+    }
+    struct plot_opts o = {.dir = dir};
+    char outabs[4096], statsabs[8] = "", path[4200], vars[8192] = "";
+    if (abs_paths(&o, out, cmd, outabs, sizeof outabs, statsabs, sizeof statsabs) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s", sdir, script);
+    add_str(vars, sizeof vars, "dir_scripts", sdir);
+    add_str(vars, sizeof vars, "term", term);
+    add_str(vars, sizeof vars, "out", outabs);
+    size_t n = strlen(vars);
+    snprintf(vars + n, sizeof vars - n, "%s", vars_extra ? vars_extra : "");
+    char err[8192];
+    size_t en = 0;
+    int status = 0;
+    if (run_gnuplot(cmd, dir, vars, path, &status, err, sizeof err, &en) != 0)
+        return -1;
+    struct stat st;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stat(outabs, &st) != 0 || !st.st_size) {
+        msg_error(cmd, "%s: gnuplot failed%s%s", script, en ? ":\n" : "", err);
+        return -1;
+    }
+    return 0;
+}
+
+void plots_gp_str(char *buf, size_t len, const char *name, const char *value)
+{
+    add_str(buf, len, name, value);
+}

@@ -64,6 +64,13 @@ int plots_render(int chart, const struct plot_opts *o, const char *term, const c
                  const char *cmd);
 /* 1 if a gnuplot binary can be run. */
 int plots_have_gnuplot(void);
+/* Renders one script of plots_scripts_dir() outside the chart list (a report section's own
+ * charts): gnuplot in dir with dir_scripts, term, out and then vars_extra ("name='v';...", from
+ * plots_gp_str) set. 0, or -1 (said on stderr, gnuplot's lines included). */
+int plots_render_script(const char *script, const char *vars_extra, const char *dir,
+                        const char *term, const char *out, const char *cmd);
+/* Appends name='value'; to buf (gnuplot's quoting). */
+void plots_gp_str(char *buf, size_t len, const char *name, const char *value);
 
 /* ---- cmd_plot.c -------------------------------------------------------------------------- */
 /* --range "A:B", "A:", ":B" (strtod numbers) into o. 0, or -1 if malformed or A >= B. */
@@ -100,6 +107,12 @@ void plots_alloc_load(const char *dir, struct plots_alloc *a);
  * summaries as[0..n) and the stats.json text (NULL if stats failed) of the log logpath. */
 void plots_write_findings(FILE *f, FILE *jf, const char *logpath, const char *stats,
                           const struct plots_alloc *as, int n);
+
+/* ---- report_growth.c ----------------------------------------------------------------------- */
+/* The report's "What grows" section from dir/growth.json (`mallog stats --growth --json`): the
+ * growing sites with a small chart each (growth.<k>.tsv, growth.<k>.png), or one line saying
+ * nothing grows, or why it was not judged. */
+void report_growth_section(FILE *f, const char *dir);
 
 /* ---- units ------------------------------------------------------------------------------- */
 /* "27.8 MiB", "232 B" */

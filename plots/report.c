@@ -849,6 +849,7 @@ static int write_html(struct report *r)
     write_sites_table(f, r);
     if (r->sites)
         report_callers(f, r->dir, r->logpath);
+    report_growth_section(f, r->dir);
     fprintf(f, "<h2 id=\"leaks\">Still live at exit</h2>\n");
     if (plots_tsv_rows(r->dir, "leaks.tsv") > 0)
         write_tsv_table(f, r->dir, "leaks.tsv", 20);
@@ -1024,6 +1025,10 @@ static void step_stats(struct report *r)
                   r->stats ? "the report covers the valid prefix of the log"
                            : "the report has no analysis");
     }
+    /* what keeps growing (issue 19): the section is report_growth.c's */
+    char *gv[] = {"stats", r->logpath, "--growth", "--json", "--top", "50", NULL};
+    snprintf(out, sizeof out, "%s/growth.json", r->dir);
+    run_self(r, "what grows", gv, out);
     char *sv[] = {"stats", r->logpath, "--by", "site", "--json", "--top", "15", NULL};
     snprintf(out, sizeof out, "%s/sites.json", r->dir);
     if (run_self(r, "call sites", sv, out) == 0) {

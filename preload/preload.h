@@ -227,8 +227,12 @@ static inline uint64_t rec_seq(void)
  * the packer wait for the events in flight, never take one too early. */
 static inline void rec_enter(struct tstate *t)
 {
-    if (t->inflight_depth++ == 0 && t->slot)
-        *t->slot = t->last_seq + 1;
+    if (t->inflight_depth++ == 0 && t->slot) {
+        /* relaxed: a plain mov, atomic for the packer reading it meanwhile; the compiler barrier
+         * keeps it before the number is taken, x86 keeps it before the locked xadd */
+        __atomic_store_n(t->slot, t->last_seq + 1, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
 }
 
 static inline void rec_leave(struct tstate *t)

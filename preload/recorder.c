@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "../lib/trap.h"
 
 #define MAX_WINDOWS 65536u
 #define MLG_MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels say EINVAL and fault as before */
@@ -380,7 +381,9 @@ uint8_t *rec_claim_chunk(uint32_t thread, uint32_t tid)
     }
     uint8_t *chunk = mlg_rec.win_base + (size_t)mlg_rec.next_chunk * MLG_SPOOL_CHUNK;
     mlg_rec.next_chunk++;
-    mlg_rec.hdr->chunks_claimed = mlg_rec.win_index * CHUNKS_PER_WINDOW + mlg_rec.next_chunk;
+    /* atomic for the packer reading it while we run (a plain mov on x86) */
+    __atomic_store_n(&mlg_rec.hdr->chunks_claimed, mlg_rec.win_index * CHUNKS_PER_WINDOW + mlg_rec.next_chunk,
+                     __ATOMIC_RELEASE);
     rec_unlock();
     /* one call maps the chunk's 16 pages instead of 16 page faults on the hot path */
     madvise(chunk, MLG_SPOOL_CHUNK, MLG_MADV_POPULATE_WRITE);
@@ -693,49 +696,19 @@ static int is_mallog_cli(void)
     return strcmp(base, "mallog") == 0;
 }
 
-/* MALLOG_TRAP: "seq=N", or "OP" / "OP:size=N" with OP an op name (malloc, realloc, ...). */
+/* MALLOG_TRAP (lib/trap.h's grammar, which `mallog record --trap` checked before the start). */
 static void parse_trap(const char *v)
 {
     if (!v || !*v)
         return;
-    mlg_rec.trap_size = mlg_rec.trap_seq = UINT64_MAX;
-    mlg_rec.trap_op = 0;
-    char name[32];
-    size_t n = 0;
-    while (v[n] && v[n] != ':' && v[n] != '=' && n < sizeof name - 1) {
-        name[n] = v[n];
-        n++;
+    struct mlg_trap t;
+    if (mlg_trap_parse(v, &t) != 0) {
+        rec_warn("MALLOG_TRAP not understood (want OP, OP:size=N or seq=N); no trap set");
+        return;
     }
-    name[n] = 0;
-    const char *num = NULL;
-    if (strcmp(name, "seq") == 0 && v[n] == '=') {
-        num = v + n + 1;
-    } else {
-#define MLG_X_TRAP_OP(op_name, code, str, kind)                                                    \
-    if (strcmp(name, str) == 0)                                                                    \
-        mlg_rec.trap_op = code;
-        MLG_OPS(MLG_X_TRAP_OP)
-#undef MLG_X_TRAP_OP
-        if (!mlg_rec.trap_op || (v[n] && strncmp(v + n, ":size=", 6) != 0)) {
-            rec_warn("MALLOG_TRAP not understood (want OP, OP:size=N or seq=N); no trap set");
-            return;
-        }
-        if (v[n])
-            num = v + n + 6;
-    }
-    if (num) {
-        uint64_t x = 0;
-        for (; *num >= '0' && *num <= '9'; num++)
-            x = x * 10 + (uint64_t)(*num - '0');
-        if (*num) {
-            rec_warn("MALLOG_TRAP number not understood; no trap set");
-            return;
-        }
-        if (strcmp(name, "seq") == 0)
-            mlg_rec.trap_seq = x;
-        else
-            mlg_rec.trap_size = x;
-    }
+    mlg_rec.trap_op = t.op;
+    mlg_rec.trap_size = t.size;
+    mlg_rec.trap_seq = t.seq;
     mlg_rec.trap_armed = 1;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "preload.h"
+#include "../lib/maps.h"
 
 #ifdef MLG_WITH_LIBUNWIND
 #define UNW_LOCAL_ONLY
@@ -198,19 +199,6 @@ static int covered(uint64_t pc)
     return 0;
 }
 
-static uintptr_t parse_hex(const char **s)
-{
-    uintptr_t v = 0;
-    for (;; (*s)++) {
-        char c = **s;
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-                   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
-        if (d == 16)
-            return v;
-        v = v << 4 | d;
-    }
-}
-
 static void add_module(uintptr_t start, uintptr_t end, uint64_t offset, const char *path, size_t plen)
 {
     for (uint32_t i = 0; i < st.nknown; i++)
@@ -256,21 +244,14 @@ static void scan_maps(void)
     }
     close(fd);
     st.maps[len] = 0;
-    /* "start-end perms offset dev inode   path" */
     for (const char *line = st.maps; *line;) {
         const char *eol = strchr(line, '\n');
         if (!eol)
             eol = line + strlen(line);
-        const char *s = line;
-        uintptr_t start = parse_hex(&s);
-        uintptr_t end = *s == '-' ? (s++, parse_hex(&s)) : 0;
-        const char *perms = *s == ' ' ? s + 1 : s;
-        int exec = strlen(perms) > 4 && perms[2] == 'x';
-        s = perms + 5;
-        uint64_t offset = parse_hex(&s);
-        const char *path = memchr(s, '/', (size_t)(eol - s));
-        if (exec && path && end > start)
-            add_module(start, end, offset, path, (size_t)(eol - path));
+        struct mlg_map m;
+        if (mlg_maps_line(line, eol, &m) && m.perms[2] == 'x' && m.plen && m.path[0] == '/' &&
+            m.end > m.start)
+            add_module(m.start, m.end, m.offset, m.path, m.plen);
         line = *eol ? eol + 1 : eol;
     }
 }

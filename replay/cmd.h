@@ -34,6 +34,9 @@ int specs_allocator_var(const char *kv);
 /* a's settings as "K=V\n" lines into buf: the pinned ones ("purge at once", unless the spec
  * sets the variable itself) when `pinned`, then the spec's own. */
 void specs_env(const struct alloc_spec *a, int pinned, char *buf, size_t len);
+/* Every allocator mallog knows, a line each: name TAB library ("builtin"; "-" when not
+ * installed) TAB the pinned settings, space-separated (`mallog replay --list-allocators`). */
+void specs_list(FILE *f);
 int touch_mode(const char *s); /* TOUCH_* of a --touch value, or -1 */
 const char *touch_name(int t);
 int threads_mode(const char *s); /* THREADS_* of a --threads value, or -1 */

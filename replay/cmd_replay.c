@@ -55,6 +55,9 @@ static void replay_usage(FILE *f)
            "                       $TMPDIR that every allocator replays (if it fits: ~24\n"
            "                       bytes/event); each: every allocator's replay decodes the\n"
            "                       log itself, in a second process (no disk, more CPU)\n"
+           "      --list-allocators  print the allocators mallog knows, one a line: name,\n"
+           "                       library (or builtin, or - when not installed) and the\n"
+           "                       settings every replay pins, tab-separated (for scripts)\n"
            "  -h, --help\n");
 }
 
@@ -264,6 +267,10 @@ int cmd_replay(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--worker") == 0)
             return worker_main(argc, argv);
+    if (argc == 2 && strcmp(argv[1], "--list-allocators") == 0) {
+        specs_list(stdout);
+        return 0;
+    }
     options_init(&ro);
     int rc = options_parse("replay", 0, argc, argv, specs, &n, &ro);
     if (rc < 0) {

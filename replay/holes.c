@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "../lib/maps.h"
 
 int holes_init(struct holes *h)
 {
@@ -88,20 +89,6 @@ void holes_sort(struct hole_block *v, struct hole_block *tmp, uint64_t n)
         memcpy(v, src, n * sizeof *v);
 }
 
-static uint64_t hex(const char **s)
-{
-    uint64_t v = 0;
-    for (;; (*s)++) {
-        char c = **s;
-        if (c >= '0' && c <= '9')
-            v = v * 16 + (uint64_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v = v * 16 + (uint64_t)(c - 'a' + 10);
-        else
-            return v;
-    }
-}
-
 #define RESIDENT_BY_SMAPS_ABOVE (64ull << 30) /* a mapping wider than this: Rss from smaps */
 
 struct cut_ctx {
@@ -171,31 +158,19 @@ int holes_parse_maps(struct holes *h, const char *text, size_t len)
             p = eol + 1;
             continue;
         }
-        uint64_t a = hex(&s);
-        uint64_t b = (*s == '-') ? (s++, hex(&s)) : 0;
-        int rw = s + 3 < eol && s[1] == 'r' && s[2] == 'w';
-        /* fields: perms offset dev inode [path] */
-        int field = 0;
-        const char *path = eol;
-        uint64_t inode = 1;
-        for (const char *q = s; q < eol; q++) {
-            if (*q == ' ' && q + 1 < eol && q[1] != ' ') {
-                field++;
-                if (field == 4) {
-                    const char *t = q + 1;
-                    inode = 0;
-                    while (t < eol && *t >= '0' && *t <= '9')
-                        inode = inode * 10 + (uint64_t)(*t++ - '0');
-                } else if (field == 5) {
-                    path = q + 1;
-                    break;
-                }
-            }
+        struct mlg_map m;
+        if (!mlg_maps_line(p, eol, &m)) {
+            counted = 0;
+            p = eol + 1;
+            continue;
         }
-        size_t plen = (size_t)(eol - path);
-        int anon = inode == 0 && (plen == 0 || (plen >= 6 && memcmp(path, "[heap]", 6) == 0) ||
-                                  (plen >= 6 && memcmp(path, "[anon:", 6) == 0 &&
-                                   !(plen >= 13 && memcmp(path, "[anon:mallog:", 13) == 0)));
+        uint64_t a = m.start, b = m.end;
+        int rw = m.perms[0] == 'r' && m.perms[1] == 'w';
+        const char *path = m.path;
+        size_t plen = m.plen;
+        int anon = m.inode == 0 && (plen == 0 || (plen >= 6 && memcmp(path, "[heap]", 6) == 0) ||
+                                    (plen >= 6 && memcmp(path, "[anon:", 6) == 0 &&
+                                     !(plen >= 13 && memcmp(path, "[anon:mallog:", 13) == 0)));
         counted = rw && anon && b > a;
         if (counted) {
             if (h->nr && h->ranges[h->nr - 1][1] == a) {

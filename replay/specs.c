@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/allocators.h"
@@ -89,7 +90,15 @@ int specs_parse(const char *cmd, const char *text, struct alloc_spec *a)
                 msg_error(cmd, "%s: tuning must be VAR=value, got '%.*s'", text, (int)len, p);
                 return -1;
             }
+            if (memchr(p, '\n', len)) { /* the settings are kept as "VAR=value\n" lines */
+                msg_error(cmd, "%.40s: a setting's value may not contain a newline", text);
+                return -1;
+            }
             size_t used = strlen(a->env);
+            if (used + len + 2 > sizeof a->env) { /* never a setting cut short */
+                msg_error(cmd, "%.40s...: settings longer than %zu bytes", text, sizeof a->env - 2);
+                return -1;
+            }
             snprintf(a->env + used, sizeof a->env - used, "%.*s\n", (int)len, p);
             p = next ? next + 1 : p + len;
         }
@@ -108,8 +117,13 @@ int specs_parse(const char *cmd, const char *text, struct alloc_spec *a)
         snprintf(a->kind, sizeof a->kind, "libc");
         snprintf(a->lib, sizeof a->lib, "%s", lib);
     } else if (strchr(name, '/') || strstr(name, ".so")) {
-        if (!realpath(name, a->lib)) {
+        struct stat st;
+        if (!realpath(name, a->lib) || stat(a->lib, &st) != 0) {
             msg_error(cmd, "%s: %s", name, strerror(errno));
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            msg_error(cmd, "%s: not a library file", name);
             return -1;
         }
         const char *base = strrchr(a->lib, '/') + 1;
@@ -221,6 +235,10 @@ void specs_name(struct alloc_spec *v, int n)
 int specs_add(const char *cmd, const char *arg, struct alloc_spec *v, int *n)
 {
     char buf[4096];
+    if (strlen(arg) >= sizeof buf) {
+        msg_error(cmd, "-a %.40s...: longer than %zu bytes", arg, sizeof buf - 1);
+        return -1;
+    }
     snprintf(buf, sizeof buf, "%s", arg);
     char *start = buf;
     for (char *p = buf;; p++) {
@@ -284,4 +302,16 @@ void specs_env(const struct alloc_spec *a, int pinned_too, char *buf, size_t len
     }
     if (used < len)
         snprintf(buf + used, len - used, "%s", a->env);
+}
+
+void specs_list(FILE *f)
+{
+    for (int i = 0; i < MLG_ALLOC_COUNT; i++) {
+        const struct allocator_info *a = &allocators_list[i];
+        const char *lib = builtin_lib(a->name);
+        fprintf(f, "%s\t%s\t", a->name, !lib ? "builtin" : *lib ? lib : "-");
+        for (const char *p = a->pinned; p && *p; p++)
+            fputc(*p == '\n' ? ' ' : *p, f);
+        fputc('\n', f);
+    }
 }

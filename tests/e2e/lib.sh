@@ -13,3 +13,5 @@ op_count() { "$MALLOG" info "$1" | awk -v op="$2" '$1 == op && NF == 4 { print $
 only_log() { local l=( "$1".*.mlog ); [[ ${#l[@]} -eq 1 ]] || die "expected one log for $1, got ${#l[@]}"; echo "${l[0]}"; }
 # j FILE EXPR -> prints the Python expression EXPR, with d = the JSON object in FILE
 j() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+# alloc_lib NAME -> the library mallog preloads for allocator NAME (empty when not installed)
+alloc_lib() { "$MALLOG" replay --list-allocators | awk -F'\t' -v n="$1" '$1 == n && $2 ~ /^\// { print $2 }'; }

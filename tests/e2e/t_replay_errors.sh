@@ -26,8 +26,8 @@ grep -q "^arena" out.txt || die "no table for the valid prefix"
 python3 -c "import json; d=json.load(open('cut/replay.arena.json')); assert 0 < d['events'] < 1000000" ||
     die "damaged log: wrong prefix"
 # the user's own allocator: a path to a .so exporting malloc & co.
-lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-if [[ -e $lib ]]; then
+lib=$(alloc_lib jemalloc)
+if [[ -n $lib ]]; then
     cp "$lib" ./libmyalloc.so
     "$MALLOG" replay "$log" -a ./libmyalloc.so -o user > /dev/null || die "user .so failed"
     [[ -s user/replay.libmyalloc.json ]] || die "user .so result not named libmyalloc"

@@ -6,7 +6,7 @@ source "$ROOT/tests/e2e/lib.sh"
 log=$(only_log f)
 expect_eq anomalies "$(anomalies "$log")" 0
 allocs=glibc
-[[ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]] && allocs=glibc,jemalloc
+[[ -n $(alloc_lib jemalloc) ]] && allocs=glibc,jemalloc
 "$MALLOG" replay "$log" -a "$allocs" -o out > table.txt || die "replay failed"
 cat table.txt
 for f in out/replay.glibc.tsv out/replay.glibc.json; do [[ -s $f ]] || die "missing $f"; done

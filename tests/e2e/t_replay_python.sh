@@ -12,11 +12,7 @@ expect_eq "recorded anomalies" "$(anomalies "$log")" 0
 cat table.txt
 n=0
 for a in glibc jemalloc mimalloc tcmalloc arena; do
-    case $a in
-        jemalloc) lib=libjemalloc.so.2 ;; mimalloc) lib=libmimalloc.so.2 ;;
-        tcmalloc) lib=libtcmalloc_minimal.so.4 ;; *) lib= ;;
-    esac
-    if [[ -n $lib && ! -e /usr/lib/x86_64-linux-gnu/$lib ]]; then
+    if [[ $a != glibc && $a != arena && -z $(alloc_lib "$a") ]]; then
         [[ ! -e out/replay.$a.json ]] || die "$a listed but not installed"
         continue
     fi

@@ -5,7 +5,7 @@
 # runs on glibc and 15% on jemalloc; the serial replay, with every block in one arena, is not.
 source "$ROOT/tests/e2e/lib.sh"
 prog="$PROGS/arenas_mt"
-jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+jemalloc=$(alloc_lib jemalloc)
 native_glibc=() native_je=()
 for i in 1 2 3; do
     native_glibc+=("$("$prog" | sed -n 's/^glibc_system //p')")

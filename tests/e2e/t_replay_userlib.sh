@@ -31,12 +31,11 @@ expect_eq "exit on a damaged log and a bad library" "$rc" 2
 grep -q "at byte" err.txt && die "pre-pass ran before the library was checked: $(cat err.txt)"
 # real allocators, and one copied under a name of its own, pass the check
 allocs=glibc,arena
-lib=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-[[ -e $lib ]] && cp "$lib" ./libcopy.so && allocs=$allocs,./libcopy.so
-[[ -e $lib ]] && allocs=$allocs,jemalloc
-[[ -e /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 ]] && allocs=$allocs,mimalloc
-[[ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 || -e /usr/lib/x86_64-linux-gnu/libtcmalloc.so.4 ]] &&
-    allocs=$allocs,tcmalloc
+lib=$(alloc_lib jemalloc)
+[[ -n $lib ]] && cp "$lib" ./libcopy.so && allocs=$allocs,./libcopy.so
+for a in jemalloc mimalloc tcmalloc; do
+    [[ -n $(alloc_lib $a) ]] && allocs=$allocs,$a
+done
 "$MALLOG" replay "$log" -a "$allocs" -o ok --samples 20 > table.txt || die "real allocators refused"
 cat table.txt
 for a in ${allocs//,/ }; do

@@ -15,6 +15,16 @@
 #include "../../lib/crc32c.h"
 #include "../../lib/logfile.h"
 
+/* An invariant of a target: reported with the target's file and line, then abort() (a crash the
+ * fuzzer keeps). */
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
 /* The input as a file: one memfd per process, rewritten for every input. Returns the fd, positioned
  * at 0; *path names it for the APIs that open a path (/proc/self/fd/N opens the same file anew). */
 static inline int fuzz_file(const uint8_t *data, size_t size, char *path, size_t plen)

@@ -17,14 +17,6 @@
 #include "../../lib/spool.h"
 #include "fuzz.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_pack: check failed: %s (line %d)\n", #c, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 #define MAX_CHUNKS 64
 
 static char dir[64], spool[96], out[96];

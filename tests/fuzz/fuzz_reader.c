@@ -16,14 +16,6 @@
 #include "../../lib/mallog.h"
 #include "fuzz.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_reader: check failed: %s (line %d)\n", #c, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 struct outcome {
     uint64_t events, hash, rec_hash;
     int code, have_trailer;

@@ -7,14 +7,6 @@
 #include "../../lib/mallog.h"
 #include "fuzz.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_sites: check failed: %s (line %d)\n", #c, __LINE__);           \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 struct walk {
     uint64_t frames, last_off;
 };

@@ -4,10 +4,12 @@
 # memory bombs, then prints one line per target: executions, coverage, corpus, peak RSS, crashes.
 # Working corpora and crash inputs go to build/fuzz/{corpus,artifacts}/TARGET/. Exit 1 if any
 # target crashed (the input that did is named on the line).
+#
+# run.sh --replay BINDIR TARGET... - `make test`: runs each target BINDIR/fuzz_TARGET, built with
+# tests/fuzz/standalone.c instead of libFuzzer, once on every seed and every kept crash input (no
+# mutation): the regression check of the parsers. Exit 1 if any input crashes a target.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-secs=$1
-shift
 seeds_of() {
     case $1 in
     reader | reader_crc | sites) echo "$ROOT/tests/corpus/log" ;;
@@ -15,6 +17,9 @@ seeds_of() {
     pack) echo "$ROOT/tests/corpus/spool" ;;
     summary) echo "$ROOT/tests/corpus/json" ;;
     budget) echo "$ROOT/tests/corpus/budget" ;;
+    maps) echo "$ROOT/tests/corpus/maps" ;;
+    trap) echo "$ROOT/tests/corpus/trap" ;;
+    specs) echo "$ROOT/tests/corpus/specs" ;;
     esac
 }
 dict_of() {
@@ -22,6 +27,22 @@ dict_of() {
     reader | reader_crc | sites | reader_events | pack) echo "-dict=$ROOT/tests/fuzz/mlog.dict" ;;
     esac
 }
+crashes_of() {
+    [[ -d $ROOT/tests/fuzz/crashes/$1 ]] && echo "$ROOT/tests/fuzz/crashes/$1"
+}
+
+if [[ ${1:-} == --replay ]]; then
+    bindir=$2
+    shift 2
+    for t in "$@"; do
+        # shellcheck disable=SC2046
+        "$bindir/fuzz_$t" $(seeds_of "$t") $(crashes_of "$t") || exit 1
+    done
+    exit 0
+fi
+
+secs=$1
+shift
 bad=0
 summary=()
 for t in "$@"; do
@@ -29,8 +50,7 @@ for t in "$@"; do
     corpus=$ROOT/build/fuzz/corpus/$t
     art=$ROOT/build/fuzz/artifacts/$t
     mkdir -p "$corpus" "$art"
-    extra=()
-    [[ -d $ROOT/tests/fuzz/crashes/$t ]] && extra+=("$ROOT/tests/fuzz/crashes/$t")
+    extra=($(crashes_of "$t"))
     log=$ROOT/build/fuzz/$t.log
     before=$(ls "$art" | wc -l)
     echo "fuzz: $t for ${secs}s (log: ${log#$ROOT/})"

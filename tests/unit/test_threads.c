@@ -216,7 +216,8 @@ static void replay_checked(const char *path, int mode, uint64_t every, uint64_t 
 static void test_threads_random(void **state)
 {
     (void)state;
-    char path[] = "/tmp/mallog-test-threads.mlog";
+    char path[64]; /* of this run: tests of several checkouts may run at once */
+    snprintf(path, sizeof path, "/tmp/mallog-test-threads.%d.mlog", (int)getpid());
     pool = mmap(NULL, POOL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                 -1, 0);
     assert_true(pool != MAP_FAILED);
@@ -239,7 +240,8 @@ static void test_threads_random(void **state)
 static void test_threads_unended_and_damaged(void **state)
 {
     (void)state;
-    char path[] = "/tmp/mallog-test-threads-cut.mlog";
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/mallog-test-threads-cut.%d.mlog", (int)getpid());
     static struct engine_result r;
     pool = mmap(NULL, POOL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                 -1, 0);
