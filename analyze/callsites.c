@@ -5,8 +5,9 @@
  * Two streaming passes: the first finds the event at which live requested bytes peak, the second
  * attributes every block to the stack of the call that allocated it (a realloc re-attributes the
  * block to the realloc's stack, as heaptrack does) and takes the per-stack live bytes at that
- * event. Stacks are grouped into sites by their first frame outside the C runtime, symbolized
- * offline (lib/sites.c). Memory: one record per live block plus one row per stack.
+ * event. Stacks are grouped into sites by their first frame outside the C runtime and the
+ * allocation wrappers, symbolized offline (lib/sites.c has the naming rules). Memory: one record
+ * per live block plus one row per stack. The trees of --by caller|callee are calltree.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,6 +31,9 @@ struct row {
     uint32_t stacks; /* stacks folded into this row (sites) */
     uint32_t first_stack;
     char *name;
+    char *full;    /* the name with C++ names unabbreviated */
+    char *skipped; /* the wrappers skipped to reach the site, a LIST_SEP list */
+    int guess;     /* named after the nearest export of a stripped module */
 };
 
 struct pass {
@@ -176,6 +180,41 @@ static void add_row(struct row *into, const struct row *r)
     into->stacks++;
 }
 
+/* Lists of names ("skipped" wrappers, modules) are kept as one string, the names separated by
+ * LIST_SEP: a C++ name with --full-names may hold commas. */
+#define LIST_SEP "\x1f"
+
+/* Adds the names of the list add missing from *into. 0, or -1 (no memory). */
+static int list_merge(char **into, const char *add)
+{
+    if (!add || !*add)
+        return 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", add);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, LIST_SEP, &save); t; t = strtok_r(NULL, LIST_SEP, &save)) {
+        size_t tl = strlen(t);
+        int have = 0;
+        for (const char *p = *into; p && *p && !have;) {
+            size_t l = strcspn(p, LIST_SEP);
+            have = l == tl && strncmp(p, t, l) == 0;
+            p += l;
+            p += strspn(p, LIST_SEP);
+        }
+        if (have)
+            continue;
+        size_t old = *into ? strlen(*into) : 0;
+        if (old > 400)
+            return 0; /* long enough to say it */
+        char *n = realloc(*into, old + tl + 3);
+        if (!n)
+            return -1;
+        snprintf(n + old, tl + 3, "%s%s", old ? LIST_SEP : "", t);
+        *into = n;
+    }
+    return 0;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
     const struct row *const *x = a, *const *y = b;
@@ -201,10 +240,20 @@ static struct row *group_sites(struct row *rows, uint32_t n, uint32_t *out_n)
             continue;
         if (m == 0 || strcmp(sites[m - 1].name, order[i]->name) != 0) {
             sites[m].name = order[i]->name;
+            sites[m].full = order[i]->full;
+            sites[m].guess = order[i]->guess;
             sites[m].first_stack = order[i]->first_stack;
+            sites[m].skipped = NULL;
             m++;
         }
         add_row(&sites[m - 1], order[i]);
+        if (list_merge(&sites[m - 1].skipped, order[i]->skipped) != 0) {
+            for (uint32_t k = 0; k < m; k++)
+                free(sites[k].skipped);
+            free(order);
+            free(sites);
+            return NULL;
+        }
     }
     free(order);
     *out_n = m;
@@ -213,13 +262,55 @@ static struct row *group_sites(struct row *rows, uint32_t n, uint32_t *out_n)
 
 static void print_frames(FILE *f, const struct mlg_sites *sites, uint32_t id, const char *indent)
 {
-    const uint64_t *pcs;
-    uint32_t depth;
     char buf[1024];
-    if (!mlg_sites_stack(sites, id, &pcs, &depth))
-        return;
-    for (uint32_t i = 0; i < depth; i++)
-        fprintf(f, "%s%s\n", indent, mlg_sites_frame_name(sites, pcs[i], buf, sizeof buf));
+    uint32_t depth = mlg_sites_vdepth(sites, id), site = mlg_sites_site_index(sites, id);
+    for (uint32_t i = 0; i < depth; i++) {
+        struct mlg_frame_info fi;
+        mlg_sites_vframe(sites, id, i, &fi);
+        fprintf(f, "%s%s%s\n", indent, mlg_sites_vframe_name(sites, id, i, buf, sizeof buf),
+                i == site ? "  <- site" : fi.kind == MLG_FRAME_WRAPPER && i < site ? "  [wrapper]" : "");
+    }
+}
+
+/* A LIST_SEP list as "a, b". */
+static void fput_list(FILE *f, const char *list)
+{
+    for (const char *p = list; *p;) {
+        size_t l = strcspn(p, LIST_SEP);
+        fprintf(f, "%s%.*s", p == list ? "" : ", ", (int)l, p);
+        p += l;
+        p += strspn(p, LIST_SEP);
+    }
+}
+
+/* The lines under a table: which wrappers were skipped, and which names are guesses. */
+static void print_notes(FILE *f, const struct mlg_sites *sites, const struct row *rows, uint32_t n,
+                        uint32_t top)
+{
+    char *skipped = NULL, *mods = NULL;
+    for (uint32_t i = 0; i < n && i < top; i++) {
+        list_merge(&skipped, rows[i].skipped);
+        if (rows[i].guess && rows[i].first_stack) {
+            struct mlg_frame_info fi;
+            mlg_sites_vframe(sites, rows[i].first_stack,
+                             mlg_sites_site_index(sites, rows[i].first_stack), &fi);
+            list_merge(&mods, fi.module);
+        }
+    }
+    if (skipped) {
+        fprintf(f, "wrappers skipped to name the sites: ");
+        fput_list(f, skipped);
+        fprintf(f, " (--no-skip keeps them, --skip FUNC|REGEX adds one)\n");
+    }
+    if (mods) {
+        fprintf(f, "names ending in '?' are guesses, the nearest exported symbol of a stripped "
+                   "module (");
+        fput_list(f, mods);
+        fprintf(f, "): its -dbgsym package, or its debug file under /usr/lib/debug or "
+                   "$MALLOG_DEBUG_DIR (.build-id/xx/yyyy.debug), gives the real names\n");
+    }
+    free(skipped);
+    free(mods);
 }
 
 static void print_text(FILE *f, const struct callsites_opts *o, const struct mlg_sites *sites,
@@ -254,6 +345,22 @@ static void print_text(FILE *f, const struct callsites_opts *o, const struct mlg
     fprintf(f, "peak live requested: %s at event %" PRIu64 "; live at the end: %s in %" PRIu64
                " blocks\n", mlg_format_size(peak, b4, sizeof b4), peak_event,
             mlg_format_size(leaked, b3, sizeof b3), leaked_blocks);
+    print_notes(f, sites, rows, n, o->top);
+}
+
+/* a LIST_SEP list as a JSON array of strings */
+static void json_list(FILE *f, const char *list)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list ? list : "");
+    fputc('[', f);
+    char *save = NULL;
+    int k = 0;
+    for (char *t = strtok_r(buf, LIST_SEP, &save); t; t = strtok_r(NULL, LIST_SEP, &save)) {
+        fputs(k++ ? "," : "", f);
+        json_write_string(f, t);
+    }
+    fputc(']', f);
 }
 
 static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg_sites *sites,
@@ -266,13 +373,19 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
     for (uint32_t i = 0; i < n && i < o->top; i++) {
         const struct row *r = &rows[i];
         struct mlg_frame_info fi = {0};
-        uint64_t pc = r->first_stack ? mlg_sites_site_pc(sites, r->first_stack) : 0;
-        if (pc)
-            mlg_sites_frame(sites, pc, &fi);
+        if (r->first_stack)
+            mlg_sites_vframe(sites, r->first_stack, mlg_sites_site_index(sites, r->first_stack),
+                             &fi);
         fprintf(f, "%s{\"site\":", i ? "," : "");
         json_write_string(f, r->name);
+        fprintf(f, ",\"site_full\":");
+        json_write_string(f, r->full ? r->full : r->name);
         fprintf(f, ",\"function\":");
         json_write_string(f, fi.function ? fi.function : "");
+        fprintf(f, ",\"function_full\":");
+        json_write_string(f, fi.full_function ? fi.full_function : "");
+        fprintf(f, ",\"guess\":%s,\"skipped\":", r->guess ? "true" : "false");
+        json_list(f, r->skipped);
         fprintf(f, ",\"file\":");
         json_write_string(f, fi.file ? fi.file : "");
         fprintf(f, ",\"line\":%u,\"module\":", fi.line);
@@ -284,15 +397,14 @@ static void print_json(FILE *f, const struct callsites_opts *o, const struct mlg
                 r->allocs, r->bytes, r->peak_bytes, r->peak_blocks, r->live_blocks, r->live_bytes,
                 r->temp_blocks, r->temp_bytes, r->stacks);
         if (o->by_stack && r->first_stack) {
-            const uint64_t *pcs;
-            uint32_t depth;
             char buf[1024];
             fprintf(f, ",\"frames\":[");
-            if (mlg_sites_stack(sites, r->first_stack, &pcs, &depth))
-                for (uint32_t k = 0; k < depth; k++) {
-                    fprintf(f, "%s", k ? "," : "");
-                    json_write_string(f, mlg_sites_frame_name(sites, pcs[k], buf, sizeof buf));
-                }
+            uint32_t depth = mlg_sites_vdepth(sites, r->first_stack);
+            for (uint32_t k = 0; k < depth; k++) {
+                fprintf(f, "%s", k ? "," : "");
+                json_write_string(f, mlg_sites_vframe_name(sites, r->first_stack, k, buf,
+                                                           sizeof buf));
+            }
             fprintf(f, "]");
         }
         fprintf(f, "}");
@@ -312,15 +424,14 @@ static void print_folded(FILE *f, const struct callsites_opts *o, const struct m
                    : o->folded == FOLDED_BYTES  ? r->bytes : r->live_bytes;
         if (!v)
             continue;
-        const uint64_t *pcs;
-        uint32_t depth;
-        if (id == 0 || !mlg_sites_stack(sites, id, &pcs, &depth) || depth == 0) {
+        uint32_t depth = id ? mlg_sites_vdepth(sites, id) : 0;
+        if (depth == 0) {
             fprintf(f, "[no stack] %" PRIu64 "\n", v);
             continue;
         }
         for (uint32_t k = depth; k-- > 0;) {
             struct mlg_frame_info fi;
-            mlg_sites_frame(sites, pcs[k], &fi);
+            mlg_sites_vframe(sites, id, k, &fi);
             if (fi.function)
                 snprintf(buf, sizeof buf, "%s", fi.function);
             else
@@ -332,6 +443,71 @@ static void print_folded(FILE *f, const struct callsites_opts *o, const struct m
         }
         fprintf(f, "%" PRIu64 "\n", v);
     }
+}
+
+int callsites_rules(struct mlg_sites *sites, const struct callsites_opts *o)
+{
+    for (uint32_t i = 0; i < o->nskips; i++)
+        if (mlg_sites_skip(sites, o->skips[i]) != 0) {
+            fprintf(stderr, "mallog stats: --skip %s: not a valid regular expression\n",
+                    o->skips[i]);
+            return EXIT_ERROR;
+        }
+    if (o->no_skip)
+        mlg_sites_no_skip(sites);
+    mlg_sites_full_names(sites, o->full_names);
+    return 0;
+}
+
+/* Names of stack row i (id i): its site (or, by stack, its site and id), the same with full
+ * names, and the wrappers skipped to reach the site. 0, or -1 (no memory). */
+static int name_row(const struct mlg_sites *sites, const struct callsites_opts *o, struct row *r,
+                    uint32_t i)
+{
+    char buf[1100], full[1100];
+    if (!i) {
+        r->name = strdup("[no stack]");
+        return r->name ? 0 : -1;
+    }
+    uint32_t site = mlg_sites_site_index(sites, i);
+    struct mlg_frame_info fi;
+    mlg_sites_vframe(sites, i, site, &fi);
+    r->guess = fi.guess;
+    mlg_sites_vframe_name(sites, i, site, buf, sizeof buf);
+    if (fi.full_function && fi.file && fi.line)
+        snprintf(full, sizeof full, "%s (%s:%u)", fi.full_function,
+                 strrchr(fi.file, '/') ? strrchr(fi.file, '/') + 1 : fi.file, fi.line);
+    else if (fi.full_function)
+        snprintf(full, sizeof full, "%s (%s)", fi.full_function, fi.module);
+    else
+        snprintf(full, sizeof full, "%s", buf);
+    if (o->by_stack) {
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " #%u", i);
+        snprintf(full + strlen(full), sizeof full - strlen(full), " #%u", i);
+    }
+    for (uint32_t k = 0; k < site; k++) {
+        mlg_sites_vframe(sites, i, k, &fi);
+        if (fi.kind == MLG_FRAME_WRAPPER && fi.function && list_merge(&r->skipped, fi.function))
+            return -1;
+    }
+    r->name = strdup(buf);
+    r->full = strdup(full);
+    return r->name && r->full ? 0 : -1;
+}
+
+/* The tree of --by caller|callee from the per-stack rows. */
+static int print_tree(FILE *out, const struct callsites_opts *o, const struct mlg_sites *sites,
+                      const struct pass *p, uint64_t peak, uint64_t peak_event)
+{
+    struct calltree_stack *t = calloc(p->nrows, sizeof *t);
+    if (!t)
+        return -1;
+    for (uint32_t i = 0; i < p->nrows; i++)
+        t[i] = (struct calltree_stack){p->rows[i].allocs, p->rows[i].bytes, p->rows[i].peak_bytes,
+                                       p->rows[i].live_bytes, p->rows[i].live_blocks};
+    int rc = calltree_print(out, o, sites, t, p->nrows, peak, peak_event);
+    free(t);
+    return rc;
 }
 
 int callsites_report(const char *path, const struct callsites_opts *o, FILE *out)
@@ -346,6 +522,10 @@ int callsites_report(const char *path, const struct callsites_opts *o, FILE *out
     }
     if (rc)
         msg_log_error("stats", path, &err); /* keep the definitions before the damage */
+    if (callsites_rules(sites, o) != 0) {
+        mlg_sites_free(sites);
+        return EXIT_ERROR;
+    }
     if (mlg_sites_stack_count(sites) == 0 && msg_verbosity >= 1)
         fprintf(stderr, "mallog stats: %s has no call stacks (record with `mallog record "
                         "--stacks`): every allocation falls under [no stack]\n", path);
@@ -385,18 +565,14 @@ int callsites_report(const char *path, const struct callsites_opts *o, FILE *out
         result = 0;
         goto out;
     }
-    /* names: the stack's site frame (by site) or its innermost frame (by stack) */
-    char buf[1024];
-    for (uint32_t i = 0; i < p.nrows; i++) {
-        uint64_t pc = i ? mlg_sites_site_pc(sites, i) : 0;
-        const char *name = pc ? mlg_sites_frame_name(sites, pc, buf, sizeof buf) : "[no stack]";
-        if (o->by_stack && i) {
-            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " #%u", i);
-            name = buf;
-        }
-        if (!(p.rows[i].name = strdup(name)))
-            goto out;
+    if (o->tree) {
+        if (print_tree(out, o, sites, &p, peak, peak_event) == 0)
+            result = 0;
+        goto out;
     }
+    for (uint32_t i = 0; i < p.nrows; i++)
+        if (name_row(sites, o, &p.rows[i], i) != 0)
+            goto out;
     struct row *shown = p.rows;
     uint32_t nshown = p.nrows;
     struct row *grouped = NULL;
@@ -408,14 +584,15 @@ int callsites_report(const char *path, const struct callsites_opts *o, FILE *out
         uint32_t m = 0;
         for (uint32_t i = 0; i < p.nrows; i++) {
             if (p.rows[i].allocs) {
-                shown[m++] = p.rows[i]; /* the name moves with its row */
+                shown[m++] = p.rows[i]; /* the names move with their row */
             } else {
                 free(p.rows[i].name);
-                p.rows[i].name = NULL;
+                free(p.rows[i].full);
+                free(p.rows[i].skipped);
             }
         }
         for (uint32_t i = m; i < p.nrows; i++)
-            shown[i].name = NULL;
+            shown[i].name = shown[i].full = shown[i].skipped = NULL;
         nshown = m;
     }
     qsort(shown, nshown, sizeof *shown, cmp_rows);
@@ -423,12 +600,17 @@ int callsites_report(const char *path, const struct callsites_opts *o, FILE *out
         print_json(out, o, sites, shown, nshown, peak, peak_event);
     else
         print_text(out, o, sites, shown, nshown, total_allocs, total_bytes, peak, peak_event);
+    for (uint32_t i = 0; grouped && i < nshown; i++)
+        free(grouped[i].skipped);
     free(grouped);
     result = 0;
 out:
     if (p.rows)
-        for (uint32_t i = 0; i < p.nrows; i++)
+        for (uint32_t i = 0; i < p.nrows; i++) {
             free(p.rows[i].name);
+            free(p.rows[i].full);
+            free(p.rows[i].skipped);
+        }
     free(p.rows);
     free(p.blocks);
     mlg_addrmap_free(p.live);

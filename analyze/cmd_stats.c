@@ -151,13 +151,16 @@ static struct stats_proc *all_processes(const char *arg, const struct stats *mai
 static const char usage[] =
     "usage: mallog stats LOG|PREFIX|DIR [--pid PID] [--json] [--tsv DIR] [--range A:B]\n"
     "                    [--temporary N] [--long-lived N] [--every N] [--top N]\n"
-    "                    [--by site|stack] [--folded[=allocs|bytes|leaks]] [--growth]\n";
+    "                    [--by site|stack|caller|callee] [--depth N]\n"
+    "                    [--skip FUNC|REGEX]... [--no-skip] [--full-names]\n"
+    "                    [--folded[=allocs|bytes|leaks]] [--growth]\n";
 
 /* What `mallog stats` is asked. */
 struct stats_args {
     struct stats_opts o;
     int json, decode_only, table_only, by_sites, growth;
     struct callsites_opts sites;
+    const char *skips[64];
     uint64_t top;
     struct rec_pid pid;
     const char *tsv, *input;
@@ -178,6 +181,10 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
                                          {"table-only", no_argument, NULL, 0x100},
                                          {"by", required_argument, NULL, 'B'},
                                          {"folded", optional_argument, NULL, 'F'},
+                                         {"depth", required_argument, NULL, 0x101},
+                                         {"skip", required_argument, NULL, 0x102},
+                                         {"no-skip", no_argument, NULL, 0x103},
+                                         {"full-names", no_argument, NULL, 0x104},
                                          {"growth", no_argument, NULL, 'G'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -185,6 +192,8 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
     int c;
     *o = (struct stats_opts){0, UINT64_MAX, 100, 1000000, 0, NULL};
     a->top = 20;
+    a->sites.depth = 8;
+    a->sites.skips = a->skips;
     a->pid = (struct rec_pid)REC_PID_NONE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -194,13 +203,34 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
         case 0x100: a->table_only = 1; break;
         case 'G': a->growth = 1; break;
         case 'B':
-            if (strcmp(optarg, "site") != 0 && strcmp(optarg, "stack") != 0) {
-                fprintf(stderr, "mallog stats: --by %s: expected site or stack\n", optarg);
+            if (strcmp(optarg, "site") != 0 && strcmp(optarg, "stack") != 0 &&
+                strcmp(optarg, "caller") != 0 && strcmp(optarg, "callee") != 0) {
+                fprintf(stderr, "mallog stats: --by %s: expected site, stack, caller or callee\n",
+                        optarg);
                 return -1;
             }
             a->by_sites = 1;
             a->sites.by_stack = strcmp(optarg, "stack") == 0;
+            a->sites.tree = strcmp(optarg, "caller") == 0   ? TREE_CALLER
+                          : strcmp(optarg, "callee") == 0 ? TREE_CALLEE : TREE_NONE;
             break;
+        case 0x101: {
+            uint64_t d;
+            if (opt_u64("stats", "--depth", optarg, 1, 256, &d) != 0)
+                goto bad_option;
+            a->sites.depth = (uint32_t)d;
+            break;
+        }
+        case 0x102:
+            if (a->sites.nskips == sizeof a->skips / sizeof *a->skips) {
+                fprintf(stderr, "mallog stats: --skip: at most %zu\n",
+                        sizeof a->skips / sizeof *a->skips);
+                return -1;
+            }
+            a->skips[a->sites.nskips++] = optarg;
+            break;
+        case 0x103: a->sites.no_skip = 1; break;
+        case 0x104: a->sites.full_names = 1; break;
         case 'F':
             a->sites.folded = !optarg || strcmp(optarg, "allocs") == 0 ? FOLDED_ALLOCS
                             : strcmp(optarg, "bytes") == 0             ? FOLDED_BYTES
@@ -255,7 +285,17 @@ static int parse_args(int argc, char **argv, struct stats_args *a)
                    "  --table-only   decode them and keep the live-block table, nothing else\n"
                    "  --by site      per call site (log recorded with --stacks): allocations,\n"
                    "                 bytes, share of the peak, leaks, temporaries; --by stack\n"
-                   "                 per distinct stack, with its frames\n"
+                   "                 per distinct stack, with its frames; --by caller the call\n"
+                   "                 tree top-down (main to the sites), --by callee bottom-up\n"
+                   "  --depth N      levels of a --by caller|callee tree (default 8)\n"
+                   "  --skip FUNC|REGEX  also an allocation wrapper: a site is the first frame\n"
+                   "                 that is not one (repeatable; built in: operator new, std::,\n"
+                   "                 g_malloc, xmalloc, Perl_safesys*, sqlite3Malloc, PyMem_*...,\n"
+                   "                 and functions detected as wrappers from the stack table)\n"
+                   "  --no-skip      no wrapper is skipped, only the C runtime\n"
+                   "  --full-names   C++ names with their template arguments\n"
+                   "                 (stripped libraries: MALLOG_DEBUG_DIR=DIR[:DIR] holds debug\n"
+                   "                 files, .build-id/xx/yyyy.debug, besides /usr/lib/debug)\n"
                    "  --folded[=allocs|bytes|leaks]  folded stacks for flame graphs\n"
                    "                 (flamegraph.pl, speedscope): \"outer;...;inner N\" lines\n"
                    "  --growth       what keeps growing: live bytes per call site (--stacks) or\n"

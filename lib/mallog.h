@@ -362,23 +362,50 @@ const struct mlg_module *mlg_sites_module(const struct mlg_sites *s, uint32_t id
 const struct mlg_module *mlg_sites_module_of(const struct mlg_sites *s, uint64_t pc);
 
 /* Symbolizing happens offline, here, never in the traced process: addr2line (binutils) on each
- * module file named in the log, for the frames the log uses. A frame without symbols reads
- * "module+0xoffset". */
+ * module file named in the log, or on its separate debug file (build-id or .gnu_debuglink under
+ * the debug directories: mlg_sites_debug_dir, else $MALLOG_DEBUG_DIR, then /usr/lib/debug), for
+ * the frames the log uses, inline levels included. A frame without symbols reads
+ * "module+0xoffset"; one in a stripped module past the extent of the nearest exported symbol reads
+ * "symbol+0xoff?" (a guess, with guess set). */
+enum { MLG_FRAME_CODE, MLG_FRAME_RUNTIME, MLG_FRAME_WRAPPER };
 struct mlg_frame_info {
-    const char *function;  /* demangled, or NULL */
+    const char *function;  /* demangled, C++ template arguments abbreviated unless full names
+                              are asked for; or NULL */
     const char *file;      /* source file of the call (basename kept by the caller), or NULL */
     uint32_t line;         /* 0 if unknown */
     const char *module;    /* basename of the module file, or "?" */
     uint64_t offset;       /* offset in the module file */
+    const char *full_function; /* the whole demangled name, or NULL */
+    int kind;              /* MLG_FRAME_*: the C runtime, an allocation wrapper, or code */
+    int guess;             /* function is the nearest exported symbol of a stripped module */
 };
-/* Resolves every frame of every stack at once (one addr2line per module). Returns 0, or -1 if
- * addr2line could not run (frames then carry module+offset only). */
+/* Naming rules, before or after mlg_sites_symbolize. Wrappers (skipped when naming a site) are a
+ * built-in list (operator new, std::, g_malloc, xmalloc, Perl_safesys*, sqlite3Malloc, PyMem_*,
+ * ...), the functions detected as wrappers from the stack table, and those added here: a plain
+ * name, or an extended regular expression (anything else). 0, or -1 (a bad regex, no memory). */
+int mlg_sites_skip(struct mlg_sites *s, const char *func_or_regex);
+void mlg_sites_no_skip(struct mlg_sites *s);            /* only the C runtime is skipped */
+void mlg_sites_full_names(struct mlg_sites *s, int on); /* no abbreviated C++ names */
+int mlg_sites_debug_dir(struct mlg_sites *s, const char *dirs); /* colon-separated */
+/* Resolves every frame of every stack at once (one addr2line per module) and applies the naming
+ * rules. Returns 0, or -1 if addr2line could not run (frames then carry module+offset only). */
 int mlg_sites_symbolize(struct mlg_sites *s);
+/* Applies the naming rules again (called by the setters above once symbolized). */
+int mlg_sites_classify(struct mlg_sites *s);
+/* A pc's frame: of its inline levels, the innermost that is not a wrapper. */
 void mlg_sites_frame(const struct mlg_sites *s, uint64_t pc, struct mlg_frame_info *fi);
 /* "function (file:line)", "function (module)" or "module+0xoff", into buf. */
 const char *mlg_sites_frame_name(const struct mlg_sites *s, uint64_t pc, char *buf, size_t len);
-/* The frame that names a stack's call site: the innermost frame outside the C runtime and
- * allocation wrappers (libc, libstdc++'s operator new, ld.so); its pc, or 0. */
+/* The frames of stack id with inline levels expanded (one per pc before symbolizing), innermost
+ * first: how many, and frame i of them. */
+uint32_t mlg_sites_vdepth(const struct mlg_sites *s, uint32_t id);
+void mlg_sites_vframe(const struct mlg_sites *s, uint32_t id, uint32_t i,
+                      struct mlg_frame_info *fi);
+const char *mlg_sites_vframe_name(const struct mlg_sites *s, uint32_t id, uint32_t i, char *buf,
+                                  size_t len);
+/* The frame that names a stack's call site: the innermost frame outside the C runtime and the
+ * allocation wrappers; its index among the stack's vframes, and its pc (0 for no stack). */
+uint32_t mlg_sites_site_index(const struct mlg_sites *s, uint32_t id);
 uint64_t mlg_sites_site_pc(const struct mlg_sites *s, uint32_t id);
 
 /* ---- address map: open addressing, ptr -> 64-bit value (used by check, analyze, replay) ---- */

@@ -131,4 +131,10 @@ const char *plots_fmt_count(uint64_t n, char *buf, size_t len);
 int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
+/* ---- report_callers.c ------------------------------------------------------------------- */
+
+/* The call trees section of the report (a log with stacks): runs stats --by caller|callee into
+ * dir/callers.json and dir/callees.json and writes them as collapsible lists. */
+void report_callers(FILE *f, const char *dir, const char *log);
+
 #endif

@@ -849,6 +849,8 @@ static int write_html(struct report *r)
                 "Cumulative counts every request in full (a realloc from 8 MB to 8 MB + 90 B "
                 "adds 8 MB); compensated counts only the growth.");
     write_sites_table(f, r);
+    if (r->sites)
+        report_callers(f, r->dir, r->logpath);
     report_growth_section(f, r->dir);
     report_fork_section(f, r->dir, r->log, r->allocs, r->nallocs);
     fprintf(f, "<h2 id=\"leaks\">Still live at exit</h2>\n");

@@ -265,13 +265,107 @@ static void test_symbolize_self(void **state)
     mlg_sites_free(s);
 }
 
+/* Functions of this binary that the synthetic stacks below point into. */
+/* (distinct bodies, or identical code folding makes them one function) */
+volatile int rule_sink;
+__attribute__((noinline)) void rule_wrapper(void) { rule_sink = 11; rule_sink += 1; }
+__attribute__((noinline)) void rule_caller_a(void) { rule_sink = 22; rule_sink += 2; }
+__attribute__((noinline)) void rule_caller_b(void) { rule_sink = 33; rule_sink += 3; }
+__attribute__((noinline)) void rule_caller_c(void) { rule_sink = 44; rule_sink += 4; }
+__attribute__((noinline)) void rule_top(void) { rule_sink = 55; rule_sink += 5; }
+
+/* The site table's naming rules on stacks through this binary's own functions: rule_wrapper is
+ * the innermost frame of every stack and its callers vary, so it is detected as a wrapper and the
+ * sites are its callers; --no-skip gives it back; --skip FUNC and --skip REGEX add wrappers; a bad
+ * regex is refused. (The pcs are function address + 1: the lookup of pc - 1 lands on the entry.) */
+static void test_wrapper_rules(void **state)
+{
+    (void)state;
+    uint64_t w = (uint64_t)(uintptr_t)&rule_wrapper + 1, a = (uint64_t)(uintptr_t)&rule_caller_a + 1,
+             b = (uint64_t)(uintptr_t)&rule_caller_b + 1, c = (uint64_t)(uintptr_t)&rule_caller_c + 1,
+             top = (uint64_t)(uintptr_t)&rule_top + 1;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    assert_non_null(maps);
+    char line[1024], path[512] = "";
+    unsigned long start = 0, end = 0, off = 0;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi, o;
+        char perms[8], file[512] = "";
+        if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %511s", &lo, &hi, perms, &o, file) >= 4 &&
+            w >= lo && w < hi) {
+            start = lo, end = hi, off = o;
+            snprintf(path, sizeof path, "%s", file);
+        }
+    }
+    fclose(maps);
+    assert_true(path[0] == '/' && a >= start && top < end);
+    assert_true(w != a && a != b && b != c && c != top && w != top);
+    const char *log = tmp_path("rules.mlog");
+    unlink(log);
+    struct mlg_writer *wr;
+    struct mlg_error err;
+    struct mlg_header h = test_header();
+    assert_int_equal(mlg_writer_create(&wr, log, &h, NULL, &err), 0);
+    struct mlg_module m = {start, end, off, path};
+    assert_int_equal(mlg_writer_add_module(wr, 1, &m, &err), 0);
+    uint64_t s1[] = {w, a, top}, s2[] = {w, b, top}, s3[] = {w, c, top};
+    assert_int_equal(mlg_writer_add_stack(wr, 1, s1, 3, &err), 0);
+    assert_int_equal(mlg_writer_add_stack(wr, 2, s2, 3, &err), 0);
+    assert_int_equal(mlg_writer_add_stack(wr, 3, s3, 3, &err), 0);
+    struct mlg_trailer t = {0};
+    assert_int_equal(mlg_writer_finish(wr, &t, &err), 0);
+
+    struct mlg_sites *s;
+    assert_int_equal(mlg_sites_load(&s, log, &err), 0);
+    assert_int_equal(mlg_sites_symbolize(s), 0);
+    assert_int_equal(mlg_sites_site_pc(s, 1), a);
+    assert_int_equal(mlg_sites_site_pc(s, 2), b);
+    assert_int_equal(mlg_sites_site_pc(s, 3), c);
+    struct mlg_frame_info fi;
+    mlg_sites_vframe(s, 1, 0, &fi);
+    assert_string_equal(fi.function, "rule_wrapper");
+    assert_int_equal(fi.kind, MLG_FRAME_WRAPPER);
+    mlg_sites_vframe(s, 1, mlg_sites_site_index(s, 1), &fi);
+    assert_string_equal(fi.function, "rule_caller_a");
+    assert_int_equal(fi.kind, MLG_FRAME_CODE);
+    assert_int_equal(fi.guess, 0);
+    /* --skip FUNC: rule_caller_b is a wrapper too, stack 2's site is rule_top */
+    assert_int_equal(mlg_sites_skip(s, "rule_caller_b"), 0);
+    assert_int_equal(mlg_sites_site_pc(s, 2), top);
+    assert_int_equal(mlg_sites_site_pc(s, 1), a);
+    /* --skip REGEX */
+    assert_int_equal(mlg_sites_skip(s, "^rule_caller_[ac]$"), 0);
+    assert_int_equal(mlg_sites_site_pc(s, 1), top);
+    assert_int_equal(mlg_sites_site_pc(s, 3), top);
+    assert_int_equal(mlg_sites_skip(s, "rule_(caller"), -1);
+    /* --no-skip: the innermost frame again */
+    mlg_sites_no_skip(s);
+    for (uint32_t id = 1; id <= 3; id++)
+        assert_int_equal(mlg_sites_site_pc(s, id), w);
+    mlg_sites_free(s);
+
+    /* two stacks from a single caller: not a wrapper (its callers do not vary) */
+    unlink(log);
+    assert_int_equal(mlg_writer_create(&wr, log, &h, NULL, &err), 0);
+    assert_int_equal(mlg_writer_add_module(wr, 1, &m, &err), 0);
+    uint64_t s4[] = {w, a, top}, s5[] = {w, a + 1, top};
+    assert_int_equal(mlg_writer_add_stack(wr, 1, s4, 3, &err), 0);
+    assert_int_equal(mlg_writer_add_stack(wr, 2, s5, 3, &err), 0);
+    assert_int_equal(mlg_writer_finish(wr, &t, &err), 0);
+    assert_int_equal(mlg_sites_load(&s, log, &err), 0);
+    assert_int_equal(mlg_sites_symbolize(s), 0);
+    assert_int_equal(mlg_sites_site_pc(s, 1), w);
+    assert_int_equal(mlg_sites_site_pc(s, 2), w);
+    mlg_sites_free(s);
+}
+
 int main(void)
 {
     unit_tmpdir("sites");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_stack),     cmocka_unit_test(test_sites_roundtrip),
         cmocka_unit_test(test_sites_order),     cmocka_unit_test(test_sites_damage),
-        cmocka_unit_test(test_symbolize_self),
+        cmocka_unit_test(test_symbolize_self),  cmocka_unit_test(test_wrapper_rules),
     };
     return unit_done(cmocka_run_group_tests_name("sites", tests, NULL, NULL));
 }
