@@ -1,6 +1,9 @@
 # Helpers for e2e tests: source "$ROOT/tests/e2e/lib.sh".
 set -euo pipefail
 die() { echo "FAILED: $*" >&2; exit 1; }
+# grepq ARGS: grep -q that reads all its input: with pipefail, `cmd | grep -q x` fails at random
+# when grep exits at the first match and cmd, still writing, dies of SIGPIPE
+grepq() { grep "$@" > /dev/null; }
 # expect_eq WHAT GOT WANT
 expect_eq() { [[ "$2" == "$3" ]] || die "$1: got '$2', want '$3'"; }
 # info_field LOG REGEX -> prints the first matching line of `mallog info`

@@ -30,7 +30,7 @@ expect_eq "parse_config allocs, bytes; build_index, load_records allocs, leaks; 
 expect_eq "the skipped wrappers" \
     "$(j wr.json '",".join(sorted([s for s in d["sites"] if s["function"] == "load_records"][0]["skipped"]))')" \
     "my_alloc,xmalloc"
-"$MALLOG" stats "$log" --by site | grep -q '^wrappers skipped to name the sites: .*xmalloc' ||
+"$MALLOG" stats "$log" --by site | grepq '^wrappers skipped to name the sites: .*xmalloc' ||
     die "text: no line naming the skipped wrappers"
 # the program counted its own calls through the wrapper
 expect_eq "wrapped calls" "$(awk '{print $2}' wr.out)" 60
@@ -172,7 +172,7 @@ w = [s for s in json.load(open(sys.argv[1]))["sites"] if "libwidget" in s["modul
 assert sorted(s["allocs"] for s in w) == [5, 7], w
 assert all(s["guess"] and s["site"].split(" ")[0].endswith("?") for s in w), w' st.json ||
     die "stripped library: not marked as guesses: $(cat st.json)"
-MALLOG_DEBUG_DIR=$PWD/nothing "$MALLOG" stats "$wlog" --by site | grep -q "^names ending in '?' are guesses.*libwidget.so.*-dbgsym" ||
+MALLOG_DEBUG_DIR=$PWD/nothing "$MALLOG" stats "$wlog" --by site | grepq "^names ending in '?' are guesses.*libwidget.so.*-dbgsym" ||
     die "no hint about guessed names"
 mkdir -p "dbg/.build-id/${id:0:2}"
 cp store/libwidget.debug "dbg/.build-id/${id:0:2}/${id:2}.debug"

@@ -8,7 +8,7 @@ make --no-print-directory -s -C "$ROOT" install DESTDIR="$dest" PREFIX="$prefix"
     die "make install failed: $(tail -5 make.out)"
 bin=$dest$prefix/bin/mallog
 [[ -x $bin ]] || die "no $bin"
-"$bin" --version | grep -qE '^mallog [0-9]+\.[0-9]+' || die "--version: $("$bin" --version)"
+"$bin" --version | grepq -E '^mallog [0-9]+\.[0-9]+' || die "--version: $("$bin" --version)"
 for c in $("$bin" --help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
     page=$dest$prefix/share/man/man1/mallog-$c.1
     [[ -s $page ]] || die "no man page for $c"

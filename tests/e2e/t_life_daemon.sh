@@ -13,7 +13,7 @@ expect_eq "daemon anomalies" "$(anomalies "$log")" 0
 m=$(op_count "$log" malloc)
 (( m >= 20000 )) || die "daemon: only $m mallocs"
 expect_eq "logs in tree" "$(ls dm.*.mlog | wc -l)" 3
-"$MALLOG" info dm | grep -q "^    fork pid $pid " || die "daemon not linked as grandchild"
+"$MALLOG" info dm | grepq "^    fork pid $pid " || die "daemon not linked as grandchild"
 # nothing of ours went into /dev/null-dup'd fds or the root directory
-ls / | grep -q mlog && die "a log appeared in /"
+ls / | grepq mlog && die "a log appeared in /"
 true

@@ -15,6 +15,6 @@ done
 # each child names its parent and the fork point, and inherited the parent's blocks
 for l in "${logs[@]}"; do
     [[ "$l" == "fs.$root.mlog" ]] && continue
-    "$MALLOG" info "$l" | grep -q "^parent:     fork of pid $root (generation 0) at seq [1-9]" || die "$l: no fork link"
-    "$MALLOG" info "$l" | grep -qE "inherited [1-9][0-9]* live blocks" || die "$l: nothing inherited"
+    "$MALLOG" info "$l" | grepq "^parent:     fork of pid $root (generation 0) at seq [1-9]" || die "$l: no fork link"
+    "$MALLOG" info "$l" | grepq -E "inherited [1-9][0-9]* live blocks" || die "$l: nothing inherited"
 done

@@ -6,7 +6,7 @@ n=$(sed -n 's/^ok //p' sa.out)
 (( n > 20 )) || die "only $n signals handled"
 log=$(only_log sa)
 expect_eq "sigalrm anomalies" "$(anomalies "$log")" 0
-"$MALLOG" info "$log" | grep -q ', lost 0$' || die "records lost under signals"
+"$MALLOG" info "$log" | grepq ', lost 0$' || die "records lost under signals"
 got=$("$MALLOG" dump "$log" | grep -c ' malloc(500) = ')
 # the 4 warm-up mallocs of that size come first, then one per handled signal
 expect_eq "handler mallocs" "$got" "$((n + 4))"

@@ -46,7 +46,7 @@ expect_eq "no-follow logs" "$(ls nf.*.mlog | wc -l)" 1
 
 # mallog itself under an inherited LD_PRELOAD is not recorded
 "$MALLOG" -q record -o self -- sh -c "\"$MALLOG\" info su > /dev/null"
-"$MALLOG" info self | grep -q "events  $MALLOG" && die "mallog's own CLI was recorded"
+"$MALLOG" info self | grepq "events  $MALLOG" && die "mallog's own CLI was recorded"
 true
 
 # failed execs before one that works (a PATH search): the image is not taken for ended, nothing is
@@ -60,4 +60,4 @@ expect_eq "failed-exec generations" "$(ls fe.*.mlog | wc -l)" 2
 grep -q '^  exec pid [0-9]*\.1  [0-9]* events  sort in.txt ' fe.txt || die "exec after failures not linked"
 for l in fe.*.mlog; do expect_eq "$l anomalies" "$(anomalies "$l")" 0; done
 # the shell's failed attempts are in its own log, as exec events with -errno
-"$MALLOG" dump "$(ls fe.*.mlog | grep -v '\.1\.mlog')" | grep -q ' exec() = -2$' || die "failed exec not recorded"
+"$MALLOG" dump "$(ls fe.*.mlog | grep -v '\.1\.mlog')" | grepq ' exec() = -2$' || die "failed exec not recorded"

@@ -13,7 +13,7 @@ rb=0; wait $pb || rb=$?
 expect_eq "exit of run a" "$ra" 0
 expect_eq "exit of run b" "$rb" 0
 for r in a b; do
-    if grep -v '^mallog: pid [0-9]*: [0-9]* events -> ' $r.err | grep -q .; then
+    if grep -v '^mallog: pid [0-9]*: [0-9]* events -> ' $r.err | grepq .; then
         die "run $r said more than its own logs: $(cat $r.err)"
     fi
 done

@@ -30,7 +30,7 @@ ls b.* 2> /dev/null && die "a bad invocation left logs or spools"
 
 # --stacks DEPTH (a separate word) is the depth, not the command
 "$MALLOG" -q record --stacks 8 -o s -- "$PROGS/sites" > /dev/null
-"$MALLOG" dump "$(only_log s)" | grep -q ' stack=' || die "--stacks 8 recorded no stacks"
+"$MALLOG" dump "$(only_log s)" | grepq ' stack=' || die "--stacks 8 recorded no stacks"
 
 # MALLOG_* set by hand (the preload options table): a bad value warns once, naming the option and
 # its range, and the default stands; K/M/G suffixes are accepted

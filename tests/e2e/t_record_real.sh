@@ -25,4 +25,4 @@ cd ..
 "$MALLOG" -q record -o g -- git -C repo log --stat > git.out
 grep -q 'init' git.out || die "git output"
 for l in g.*.mlog; do expect_eq "$l anomalies" "$(anomalies "$l")" 0; done
-"$MALLOG" info g | grep -q '^argv: *git -C repo log --stat' || die "git argv"
+"$MALLOG" info g | grepq '^argv: *git -C repo log --stat' || die "git argv"

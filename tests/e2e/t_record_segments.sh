@@ -79,7 +79,7 @@ PY
 # one segment replays on its own (the last of the unbounded run); its end state against the
 # whole log of the same run. Not with an ASan build of the CLI: its replay workers would measure
 # ASan's allocator, and cannot preload another (the replay tests are not run with it either).
-if ldd "$MALLOG" 2>/dev/null | grep -q libasan; then
+if ldd "$MALLOG" 2>/dev/null | grepq libasan; then
     echo "ok (no replay with an ASan build)"
     exit 0
 fi

@@ -4,10 +4,10 @@ source "$ROOT/tests/e2e/lib.sh"
 rc=0; "$MALLOG" -q record --trap 'calloc:size=72' -o t -- "$PROGS/counts" > /dev/null || rc=$?
 expect_eq "killed by SIGTRAP" "$rc" 133
 log=$(only_log t)
-"$MALLOG" info "$log" | grep -q 'ended:      killed by signal 5' || die "end: $("$MALLOG" info "$log" | grep ended)"
+"$MALLOG" info "$log" | grepq 'ended:      killed by signal 5' || die "end: $("$MALLOG" info "$log" | grep ended)"
 # the trap fires as the call is made: calloc(2, 24) is in the log, calloc(3, 24) is not
-"$MALLOG" dump "$log" | grep -q ' calloc(2, 24) = ' || die "events before the trap missing"
-"$MALLOG" dump "$log" | grep -q ' calloc(3, 24) = ' && die "the trapped call was recorded"
+"$MALLOG" dump "$log" | grepq ' calloc(2, 24) = ' || die "events before the trap missing"
+"$MALLOG" dump "$log" | grepq ' calloc(3, 24) = ' && die "the trapped call was recorded"
 
 # seq=N, N taken from a first recording's dump (the program is deterministic)
 "$MALLOG" -q record -o full -- "$PROGS/counts" > /dev/null

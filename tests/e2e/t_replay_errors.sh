@@ -11,8 +11,8 @@ set +e
 set -e
 expect_eq "exit on unknown allocator" "$rc" 2
 grep -q "unknown allocator" err.txt || die "bad message: $(cat err.txt)"
-"$MALLOG" replay --help | grep -q "usage: mallog replay" || die "no help"
-"$MALLOG" holes --help | grep -q "usage: mallog holes" || die "no help"
+"$MALLOG" replay --help | grepq "usage: mallog replay" || die "no help"
+"$MALLOG" holes --help | grepq "usage: mallog holes" || die "no help"
 "$MALLOG" record -o c -- "$BENCH/churn" 1000000 > /dev/null
 log=$(only_log c)
 size=$(stat -c %s "$log")

@@ -62,7 +62,7 @@ done
 g=$(figures glibc "$(sed -n 's/^worker 0 every8 pid \([0-9]*\) .*/\1/p' recorded.out)" | tr -d '(),' | cut -d' ' -f1)
 je=$(figures jemalloc "$(sed -n 's/^worker 0 every8 pid \([0-9]*\) .*/\1/p' recorded.out)" | tr -d '(),' | cut -d' ' -f1)
 (( g > 20 * je )) || die "every8: glibc $g not far above jemalloc $je"
-head -n 1 out/replay.glibc.tree.tsv | grep -q 'unshared_inherited' || die "no timeline"
+head -n 1 out/replay.glibc.tree.tsv | grepq 'unshared_inherited' || die "no timeline"
 
 # a fork storm: 20 children with the parent's heap; their frees of inherited blocks are known
 "$MALLOG" -q record -o fs -- "$PROGS/lifecycle" fork_storm 1 20 > /dev/null

@@ -14,7 +14,7 @@ grep -q '^<tr><td><code>remember_session (server_leak\.c:[0-9]*)</code>' section
     die "row: $(grep '<tr>' section.html)"
 grep -q 'src="growth.0.png"' section.html || die "no chart"
 [[ -s rep/growth.0.png ]] || die "chart not drawn"
-j rep/growth.json 'd["growth"][0]["live_bytes_end"]' | grep -qx "$leaked" || die "live bytes at the end"
+j rep/growth.json 'd["growth"][0]["live_bytes_end"]' | grepq -x "$leaked" || die "live bytes at the end"
 # the chart's data is the site's floor series
 python3 - rep/growth.json rep/growth.0.tsv <<'PY' || die "growth.0.tsv differs from growth.json"
 import csv, json, sys

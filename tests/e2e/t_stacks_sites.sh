@@ -35,7 +35,7 @@ assert s["file"].endswith("sites.c") and s["line"] > 0, s' $unwind.json || die "
     expect_eq "$unwind allocations without a stack" "$nostack" 0
 done
 
-"$MALLOG" info "$(only_log dwarf)" | grep -qE '^stacks: +6 distinct call stacks' || die "info: stacks line"
+"$MALLOG" info "$(only_log dwarf)" | grepq -E '^stacks: +6 distinct call stacks' || die "info: stacks line"
 
 # the text report and folded stacks name the leak's whole path
 "$MALLOG" stats "$(only_log dwarf)" --by site | grep -E '^7 .* leak_records \(sites\.c:[0-9]+\)$' ||
@@ -48,8 +48,8 @@ grep -qE '^ +24 +7 +168 +[0-9, .]+  at leak_records \(sites\.c:[0-9]+\)$' defaul
 cat leaks.folded
 grep -qE '(^|;)main;leak_records 168$' leaks.folded || die "folded leaks"
 expect_eq "only one leaking stack" "$(wc -l < leaks.folded)" 1
-"$MALLOG" stats "$(only_log dwarf)" --folded=allocs | grep -qE ';main;small_objects 100$' || die "folded allocs"
-"$MALLOG" stats "$(only_log dwarf)" --by stack | grep -qE '^ +main \(sites\.c:[0-9]+\)$' || die "--by stack frames"
+"$MALLOG" stats "$(only_log dwarf)" --folded=allocs | grepq -E ';main;small_objects 100$' || die "folded allocs"
+"$MALLOG" stats "$(only_log dwarf)" --by stack | grepq -E '^ +main \(sites\.c:[0-9]+\)$' || die "--by stack frames"
 
 # threads (both unwinders): 0 anomalies, every allocation with a stack, sites in the worker function
 for unwind in dwarf fp; do

@@ -53,10 +53,10 @@ for mode in early late; do
     "$MALLOG" stats "$log" --growth --json > $mode.json
     ev=$(check $mode.json "$(leaked_of $mode.err)" remember_session $mode) || die "$mode: $(cat $mode.json | head -c 600)"
     # the oldest live block is a malloc(40) at that event
-    "$MALLOG" dump "$log" --from "$ev" --to $((ev + 1)) | grep -qE " malloc\(40\) = 0x" ||
+    "$MALLOG" dump "$log" --from "$ev" --to $((ev + 1)) | grepq -E " malloc\(40\) = 0x" ||
         die "$mode: event $ev is not a malloc(40): $("$MALLOG" dump "$log" --from "$ev" --to $((ev + 1)))"
     "$MALLOG" stats "$log" --growth > $mode.txt
-    sed -n 3p $mode.txt | grep -qE '^1 +growing .* remember_session \(server_leak\.c:[0-9]+\)$' ||
+    sed -n 3p $mode.txt | grepq -E '^1 +growing .* remember_session \(server_leak\.c:[0-9]+\)$' ||
         die "$mode text: $(head -n 4 $mode.txt)"
     grep -q '^oldest live blocks of remember_session' $mode.txt || die "$mode: no sample stacks"
 done
@@ -64,7 +64,7 @@ done
 # without stacks: by size class, the leak's class (40 bytes: 32..63) first
 "$MALLOG" -q record -o plain -- "$PROGS/server_leak" 40000 2> plain.err
 "$MALLOG" stats "$(only_log plain)" --growth --json > plain.json
-j plain.json 'd["by"]' | grep -qx size_class || die "plain: not by size class"
+j plain.json 'd["by"]' | grepq -x size_class || die "plain: not by size class"
 check plain.json "$(leaked_of plain.err)" "32..63 B" early > /dev/null || die "plain: $(head -c 600 plain.json)"
 
 # too short to judge: a clear error, exit 2, nothing on stdout

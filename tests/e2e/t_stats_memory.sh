@@ -3,7 +3,7 @@
 # live reallocated block). A bound with a wide margin (8 MiB + 300 bytes per live block), not a
 # timing: 270 k live blocks, just past a doubling of the table, took 380 bytes each before.
 source "$ROOT/tests/e2e/lib.sh"
-if ldd "$MALLOG" 2>/dev/null | grep -q libasan; then
+if ldd "$MALLOG" 2>/dev/null | grepq libasan; then
     echo "an ASan build: its RSS is ASan's shadow and quarantine"; exit 77
 fi
 N=270000
