@@ -319,21 +319,41 @@ static uint64_t chunk_need(size_t n)
     return need < MINCHUNK ? MINCHUNK : need;
 }
 
+/* A policy's name into its kind and spacing: 0, or -1 for a name that is none. */
+static int parse_policy(const char *name, int *kind, unsigned *spacing)
+{
+    *spacing = 0;
+    if (!name || !*name || strcmp(name, "best") == 0)
+        *kind = ARENA_BEST;
+    else if (strcmp(name, "first") == 0)
+        *kind = ARENA_FIRST;
+    else if (strcmp(name, "next") == 0)
+        *kind = ARENA_NEXT;
+    else if (strncmp(name, "seg", 3) == 0 && name[3] >= '1' && name[3] <= '9' && !name[4] &&
+             ((name[3] - '0') & (name[3] - '1')) == 0) {
+        *kind = ARENA_SEG;
+        *spacing = (unsigned)(name[3] - '0'); /* 1, 2, 4 or 8 */
+    } else
+        return -1;
+    return 0;
+}
+
+int arena_policy_known(const char *name)
+{
+    int kind;
+    unsigned spacing;
+    return parse_policy(name, &kind, &spacing) == 0;
+}
+
 int arena_set_policy(const char *name)
 {
-    if (!name || !*name || strcmp(name, "best") == 0) {
-        P.kind = ARENA_BEST;
-    } else if (strcmp(name, "first") == 0) {
-        P.kind = ARENA_FIRST;
-    } else if (strcmp(name, "next") == 0) {
-        P.kind = ARENA_NEXT;
-    } else if (strncmp(name, "seg", 3) == 0 && name[3] >= '1' && name[3] <= '9' && !name[4] &&
-               ((name[3] - '0') & (name[3] - '1')) == 0) {
-        P.kind = ARENA_SEG;
-        P.spacing = (unsigned)(name[3] - '0'); /* 1, 2, 4 or 8 */
-    } else {
+    int kind;
+    unsigned spacing;
+    if (parse_policy(name, &kind, &spacing) < 0)
         return -1;
-    }
+    P.kind = kind;
+    if (kind == ARENA_SEG)
+        P.spacing = spacing;
     P.rover = 0;
     return 0;
 }

@@ -427,6 +427,8 @@ int arena_check(void);
  * the first allocation (or after arena_reset). 0, or -1 for an unknown name (unchanged). */
 enum { ARENA_BEST, ARENA_FIRST, ARENA_NEXT, ARENA_SEG };
 int arena_set_policy(const char *name);
+/* Whether name is a placement policy arena_set_policy takes (best, first, next, seg1..seg8). */
+int arena_policy_known(const char *name);
 /* Drops the whole heap (tests). */
 void arena_reset(void);
 

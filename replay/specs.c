@@ -138,6 +138,16 @@ int specs_parse(const char *cmd, const char *text, struct alloc_spec *a)
                   name);
         return -1;
     }
+    const char *policy = strcmp(a->kind, "arena") == 0 ? strstr(a->env, "MALLOG_ARENA_POLICY=") : NULL;
+    if (policy && (policy == a->env || policy[-1] == '\n')) { /* checked here, not in the worker */
+        char v[32];
+        snprintf(v, sizeof v, "%.*s", (int)strcspn(policy + 20, "\n"), policy + 20);
+        if (!arena_policy_known(v)) {
+            msg_error(cmd, "%s: unknown arena policy '%s' (best, first, next, seg1, seg2, seg4, seg8)",
+                      text, v);
+            return -1;
+        }
+    }
     snprintf(a->name, sizeof a->name, "%s", a->family);
     return 0;
 }

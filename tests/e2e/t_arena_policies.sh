@@ -27,3 +27,10 @@ assert fp["first"] < fp["best"] < fp["next"], fp
 assert slop["seg1"] > slop["seg4"] > slop["best"], slop
 assert fp["seg1"] > fp["seg4"] > fp["first"], fp
 PY
+# an unknown policy is refused before any work, with the names it could be
+rc=0
+"$MALLOG" replay "$log" -a 'arena:MALLOG_ARENA_POLICY=worst' > out.txt 2> err.txt || rc=$?
+expect_eq "unknown policy exit" "$rc" 2
+grepq "unknown arena policy 'worst' (best, first, next, seg1" err.txt || die "policy message: $(cat err.txt)"
+[[ -s out.txt ]] && die "a table for an unknown policy: $(cat out.txt)"
+true
