@@ -18,6 +18,9 @@
 #include <sanitizer/common_interface_defs.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* the sanitizers' allocator hooks (sanitizer/allocator_interface.h: clang ships it, gcc 12 not) */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
 
 /* The input being run, named when the target dies on it (a sanitizer report, or a target's own
  * abort() on a broken invariant). */
@@ -31,6 +34,27 @@ static void name_input(void)
         (void)!write(2, current_input, strlen(current_input));
         (void)!write(2, "\n", 1);
     }
+}
+
+/* As libFuzzer's -malloc_limit_mb: an input that makes a parser ask for this much is a memory
+ * bomb (a length field believed), whether or not the allocation would succeed here. */
+#define MALLOC_LIMIT (2048ull << 20)
+
+static void on_malloc(const volatile void *p, size_t size)
+{
+    (void)p;
+    if (size > MALLOC_LIMIT) {
+        static const char what[] = "fuzz: a memory bomb: one allocation over the 2048 MiB limit\n";
+        (void)!write(2, what, sizeof what - 1);
+        name_input();
+        signal(SIGABRT, SIG_DFL); /* named already */
+        abort();
+    }
+}
+
+static void on_free(const volatile void *p)
+{
+    (void)p;
 }
 
 static void on_fatal_signal(int sig)
@@ -80,6 +104,7 @@ int main(int argc, char **argv)
 {
     long ran = 0;
     __sanitizer_set_death_callback(name_input);
+    __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
     signal(SIGABRT, on_fatal_signal);
     for (int i = 1; i < argc; i++) {
         struct stat st;
