@@ -471,6 +471,20 @@ static void spool_name(char *out, size_t len, const char *prefix, pid_t pid, uin
     snprintf(out, len, "%s.%d.%u.%s.spool", prefix, (int)pid, gen, run);
 }
 
+/* Live packing of lp's spool stops (the spool stays: it is packed when the process ends), and
+ * says why: the tools that look at a recording while it runs would find nothing new. */
+static void live_off(struct live_pack *lp, const char *what, const struct mlg_error *err)
+{
+    if (msg_verbosity >= 1)
+        fprintf(stderr, "mallog record: %s: packing while the program runs stopped (%s: error %d%s%s); "
+                        "it is packed when the process ends\n",
+                lp->spool, what, err->code, err->detail[0] ? ", " : "", err->detail);
+    if (lp->pk)
+        mlg_packer_abandon(lp->pk);
+    lp->pk = NULL;
+    lp->enabled = 0;
+}
+
 static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *run, pid_t root,
                           int level)
 {
@@ -492,17 +506,19 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *
         int end;
         if (mlg_spool_peek(lp->spool, &h, &end, &err) == 0)
             python_hint(h.exe);
-        if (access(lp->out, F_OK) == 0 ||
-            mlg_packer_open(&lp->pk, lp->spool, lp->partial, &opt, &err) != 0) {
-            lp->enabled = 0; /* e.g. the log exists: the after-the-end path reports it */
+        if (access(lp->out, F_OK) == 0) {
+            lp->enabled = 0; /* the log exists: the after-the-end path reports it */
+            return 0;
+        }
+        if (mlg_packer_open(&lp->pk, lp->spool, lp->partial, &opt, &err) != 0) {
+            lp->pk = NULL;
+            live_off(lp, "open", &err);
             return 0;
         }
     }
     uint64_t progress = 0;
     if (mlg_packer_step(lp->pk, 0, &progress, &err) != 0) {
-        mlg_packer_abandon(lp->pk);
-        lp->pk = NULL;
-        lp->enabled = 0;
+        live_off(lp, "step", &err);
         return 0;
     }
     /* Caught up with the program: what was packed becomes readable within a second, for the
@@ -511,9 +527,7 @@ static uint64_t live_step(struct live_pack *lp, const char *prefix, const char *
     double now = progress_now();
     if (progress < LIVE_BURST && lp->unflushed && now - lp->last_flush >= LIVE_FLUSH_S) {
         if (mlg_packer_flush(lp->pk, &err) != 0) {
-            mlg_packer_abandon(lp->pk);
-            lp->pk = NULL;
-            lp->enabled = 0;
+            live_off(lp, "flush", &err);
             return 0;
         }
         lp->unflushed = 0;

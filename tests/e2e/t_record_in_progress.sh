@@ -4,21 +4,22 @@
 source "$ROOT/tests/e2e/lib.sh"
 prog="$PROGS/seg_churn"
 "$MALLOG" -q record -o plain -- "$prog" 200000 20000 > plain.out
-"$MALLOG" -q record -o p -- "$prog" 200000 20000 resume > p.out &
+"$MALLOG" record -o p -- "$prog" 200000 20000 resume > p.out 2> rec.err &
 rec=$!
 trap 'touch resume' EXIT # never leave the program waiting
 for i in $(seq 300); do grep -q paused p.out 2>/dev/null && break; sleep 0.1; done
 grep -q paused p.out || die "the program did not reach its pause"
 # the live packer makes what it packed readable within 0.5 s of catching up (waited for, up to
-# 30 s: on a busy machine `record` may not even have opened the log yet)
-for i in $(seq 150); do
+# 60 s: on a busy machine `record` may not even have opened the log yet)
+for i in $(seq 300); do
     if "$MALLOG" stats p --json > run.json 2> stats.err &&
         [[ $(j run.json 'd["events"]') -ge 100000 ]]; then
         break
     fi
     sleep 0.2
 done
-"$MALLOG" stats p --json > run.json 2> stats.err || die "stats on a running recording: $(cat stats.err)"
+"$MALLOG" stats p --json > run.json 2> stats.err ||
+    die "stats on a running recording: $(cat stats.err); record said: $(cat rec.err); files: $(ls)"
 ls p.* > files
 grep -q 'mlog.partial$' files || die "no log being written: $(cat files)"
 expect_eq "in_progress" "$(j run.json 'd["in_progress"]')" True
