@@ -27,6 +27,9 @@ int specs_parse(const char *cmd, const char *text, struct alloc_spec *a);
 int specs_add(const char *cmd, const char *arg, struct alloc_spec *v, int *n);
 /* Every installed allocator; returns how many. */
 int specs_default(struct alloc_spec *v);
+/* Appends c to b (of room len, used *k) as a row or file name takes it: letters, digits and
+ * . _ - + as they are, anything else as '_'. */
+void specs_name_put(char *b, size_t len, size_t *k, char c);
 /* Gives every spec a name of its own (glibc+mmap_threshold-1048576, glibc+2, ...). */
 void specs_name(struct alloc_spec *v, int n);
 /* Whether "K=V" is an allocator setting (scrubbed from every worker's environment). */

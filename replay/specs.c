@@ -152,8 +152,7 @@ int specs_parse(const char *cmd, const char *text, struct alloc_spec *a)
     return 0;
 }
 
-/* Appends c to b (of room len, used *k) as a file name and plots' word lists take it. */
-static void name_put(char *b, size_t len, size_t *k, char c)
+void specs_name_put(char *b, size_t len, size_t *k, char c)
 {
     int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                 c == '.' || c == '_' || c == '-' || c == '+';
@@ -174,11 +173,11 @@ static void variant_name(const struct alloc_spec *a, char *buf, size_t len)
     size_t k = 0;
     buf[0] = 0;
     for (const char *p = a->family; *p; p++)
-        name_put(buf, len, &k, *p);
+        specs_name_put(buf, len, &k, *p);
     for (const char *line = a->env; *line;) {
         size_t ll = strcspn(line, "\n"), vl = strcspn(line, "=");
         const char *val = line + vl + 1, *end = line + ll;
-        name_put(buf, len, &k, '+');
+        specs_name_put(buf, len, &k, '+');
         if (vl == strlen("GLIBC_TUNABLES") && strncmp(line, "GLIBC_TUNABLES", vl) == 0) {
             /* glibc.malloc.a=1:glibc.malloc.b=2 -> a-1+b-2 */
             for (const char *t = val; t < end;) {
@@ -192,15 +191,15 @@ static void variant_name(const struct alloc_spec *a, char *buf, size_t len)
                     if (*q == '.')
                         key = q + 1;
                 for (const char *q = key; q < te; q++)
-                    name_put(buf, len, &k, *q == '=' ? '-' : *q);
+                    specs_name_put(buf, len, &k, *q == '=' ? '-' : *q);
                 if (te < end)
-                    name_put(buf, len, &k, '+');
+                    specs_name_put(buf, len, &k, '+');
                 t = te < end ? te + 1 : te;
             }
         } else if ((vl == 11 && strncmp(line, "MALLOC_CONF", 11) == 0) ||
                    (vl == 14 && strncmp(line, "JE_MALLOC_CONF", 14) == 0)) {
             for (const char *q = val; q < end; q++) /* a:1,b:2 -> a-1+b-2 */
-                name_put(buf, len, &k, *q == ':' ? '-' : *q == ',' ? '+' : *q);
+                specs_name_put(buf, len, &k, *q == ':' ? '-' : *q == ',' ? '+' : *q);
         } else {
             const char *key = line;
             static const char *const prefixes[] = {"MIMALLOC_", "TCMALLOC_", "MALLOC_"};
@@ -211,10 +210,10 @@ static void variant_name(const struct alloc_spec *a, char *buf, size_t len)
                     break;
                 }
             for (const char *q = key; q < line + vl; q++)
-                name_put(buf, len, &k, *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q);
-            name_put(buf, len, &k, '-');
+                specs_name_put(buf, len, &k, *q >= 'A' && *q <= 'Z' ? (char)(*q - 'A' + 'a') : *q);
+            specs_name_put(buf, len, &k, '-');
             for (const char *q = val; q < end; q++)
-                name_put(buf, len, &k, *q);
+                specs_name_put(buf, len, &k, *q);
         }
         line = *end ? end + 1 : end;
     }

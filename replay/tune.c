@@ -57,16 +57,6 @@ static int helps(const struct tune *t, double was, double now)
     return now < was && was - now >= was * 0.01 && was - now >= (double)t->min_gain;
 }
 
-/* Appends c to a row name in the characters file names and plots' word lists take. */
-static void name_put(char *b, size_t len, size_t *k, char c)
-{
-    int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '_' || c == '-' || c == '+';
-    if (*k + 1 < len)
-        b[(*k)++] = plain ? c : '_';
-    b[*k] = 0;
-}
-
 /* Candidate i's row name: family, then +knob-value for each setting (glibc+mmap_threshold-
  * 1048576), or family+tN when that is too long. */
 static void cand_name(struct tune *t, int i)
@@ -76,15 +66,15 @@ static void cand_name(struct tune *t, int i)
     size_t k = 0;
     buf[0] = 0;
     for (const char *p = t->fams[c->fam].base.family; *p; p++)
-        name_put(buf, sizeof buf, &k, *p);
+        specs_name_put(buf, sizeof buf, &k, *p);
     for (int s = 0; s < c->nset; s++) {
         const struct knob *kn = &knobs_list[c->set[s].knob];
-        name_put(buf, sizeof buf, &k, '+');
+        specs_name_put(buf, sizeof buf, &k, '+');
         for (const char *p = kn->name; *p; p++)
-            name_put(buf, sizeof buf, &k, *p);
-        name_put(buf, sizeof buf, &k, '-');
+            specs_name_put(buf, sizeof buf, &k, *p);
+        specs_name_put(buf, sizeof buf, &k, '-');
         for (const char *p = kn->values[c->set[s].value]; *p; p++)
-            name_put(buf, sizeof buf, &k, *p);
+            specs_name_put(buf, sizeof buf, &k, *p);
     }
     if (c->user || strlen(buf) >= sizeof c->spec.name)
         snprintf(buf, sizeof buf, "%.40s+t%d", t->fams[c->fam].base.family, i);
