@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "replay.h"
+#include "../lib/maps.h"
 
 #define PAGE 4096u
 #define PM_PRESENT (1ull << 63)
@@ -184,36 +185,6 @@ static uint64_t kb_value(const char *s, const char *eol)
     return kb * 1024;
 }
 
-static uint64_t hexval(const char **s)
-{
-    uint64_t v = 0;
-    for (;; ++*s) {
-        char ch = **s;
-        if (ch >= '0' && ch <= '9')
-            v = v * 16 + (uint64_t)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v = v * 16 + (uint64_t)(ch - 'a' + 10);
-        else
-            return v;
-    }
-}
-
-/* Whether [a, b) lies inside one of the allocator's ranges now. */
-static int in_ranges(const struct holes *h, uint64_t a)
-{
-    uint64_t lo = 0, hi = h->nr;
-    while (lo < hi) {
-        uint64_t mid = (lo + hi) / 2;
-        if (a < h->ranges[mid][0])
-            hi = mid;
-        else if (a >= h->ranges[mid][1])
-            lo = mid + 1;
-        else
-            return 1;
-    }
-    return 0;
-}
-
 /* PSS and private bytes of the mappings that are the allocator's (smaps). 0 or -1. */
 static int read_pss(struct cow *c, struct cow_figures *f)
 {
@@ -232,8 +203,8 @@ static int read_pss(struct cow *c, struct cow_figures *f)
             else if (counted && eol - p > 8 && memcmp(p, "Private_", 8) == 0)
                 priv += kb_value(p + 8, eol);
         } else {
-            const char *s = p;
-            counted = in_ranges(&c->h, hexval(&s));
+            struct mlg_map m;
+            counted = mlg_maps_line(p, eol, &m) && holes_find_range(&c->h, m.start) >= 0;
         }
         p = eol + 1;
     }

@@ -193,8 +193,7 @@ int holes_parse_maps(struct holes *h, const char *text, size_t len)
     return c.err;
 }
 
-/* Index of the range containing addr, or -1. */
-static int64_t find_range(const struct holes *h, uint64_t addr)
+int64_t holes_find_range(const struct holes *h, uint64_t addr)
 {
     uint64_t lo = 0, hi = h->nr;
     while (lo < hi) {
@@ -262,7 +261,7 @@ int holes_scan(struct holes *h, struct sample *s, int keep_list)
     uint64_t reach = 0, reach_i = 0; /* furthest block end so far and its block */
     for (uint64_t i = 0; i < h->nb; i++) {
         if (i > 0 && h->b[i].start >= reach + MLG_HOLE_MIN) {
-            int64_t r = find_range(h, reach);
+            int64_t r = holes_find_range(h, reach);
             if (r >= 0 && h->b[i].start <= h->ranges[r][1]) {
                 uint64_t size = h->b[i].start - reach, res = mem_resident(reach, h->b[i].start);
                 s->holes_1m += size >= (1u << 20);

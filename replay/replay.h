@@ -332,6 +332,8 @@ int holes_add_block(struct holes *h, uint64_t start, uint64_t end, uint64_t slot
  * blocks, the whole gap mapped) and fills the hole metrics of *s. keep_list: also keep every
  * hole in h->h (for `mallog holes`), largest first. Returns 0 or -1. */
 int holes_scan(struct holes *h, struct sample *s, int keep_list);
+/* Index of the range of h (sorted, from holes_parse_maps) containing addr, or -1. */
+int64_t holes_find_range(const struct holes *h, uint64_t addr);
 /* Sorts n 16-byte records (first 8 bytes = unsigned key) ascending; tmp has room for n. */
 void holes_sort(struct hole_block *v, struct hole_block *tmp, uint64_t n);
 /* Parses maps or smaps text into sorted, merged anonymous ranges (and their Rss, from smaps).
